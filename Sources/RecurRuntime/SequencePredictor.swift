@@ -1,0 +1,159 @@
+// Real-valued sequences in, real-valued predictions out: the model's encoding applied around a `RecurrentCell`.
+//
+// sequence-max-scale (the seed notebook's encoding)
+//   generate: scale = max(1, max |seed|); prime a zero state with seed / scale; feed the last seed value again as the
+//             first input; free-run on the model's own (normalised) outputs; print outputs * scale. This is the
+//             notebook's `generate_sequence`, including its feeding the last seed value twice.
+//   stream:   causal: after value v_t the scale is s_t = max(1, |v_1|, ..., |v_t|); the cell is fed v_t / s_t and the
+//             prediction of v_{t+1} is y_t * s_t. The hidden state is carried as it is when the scale grows.
+//
+// window-differences (extrapolating)
+//   Every prediction reads the last k+1 known values (k = contextLength), takes their k differences d, divides them by
+//   s = max |d| (1 if all are zero), left-pads with zeros when fewer than k differences exist, runs the cell from a
+//   zero state over those k inputs, and predicts last + s * y. Exactly the function the trainer fits, so streaming,
+//   generation and training agree by construction. Cost: k cell steps per prediction.
+
+public final class SequencePredictor {
+  public let model: RecurrentModel
+  public let cell: RecurrentCell
+  public var encoding: Encoding { model.file.encoding }
+
+  // sequence-max-scale
+  private var streamScale: Float = 1
+  private var generationScale: Float = 1
+  private var nextInput: Float = 0  // normalised input for the next generated step
+
+  // window-differences
+  private let contextLength: Int
+  private let history: UnsafeMutablePointer<Float>  // [k + 1] ring buffer of the latest values
+  private let window: UnsafeMutablePointer<Float>  // [k] normalised differences, oldest first, zero-padded
+  private var historyStart = 0
+  private var historyCount = 0
+
+  public init(model: RecurrentModel) {
+    self.model = model
+    self.cell = RecurrentCell(model: model)
+    contextLength = model.file.contextLength
+    history = .allocate(capacity: contextLength + 1)
+    history.initialize(repeating: 0, count: contextLength + 1)
+    window = .allocate(capacity: contextLength)
+    window.initialize(repeating: 0, count: contextLength)
+  }
+
+  deinit {
+    history.deallocate()
+    window.deallocate()
+  }
+
+  /// Forgets the current sequence (a blank line in `recur stream`).
+  public func reset() {
+    cell.reset()
+    streamScale = 1
+    historyStart = 0
+    historyCount = 0
+  }
+
+  // MARK: Streaming
+
+  /// Feeds the next real value of the sequence; returns the prediction of the value after it. Causal.
+  public func observe(_ value: Float) -> Float {
+    switch model.file.encoding {
+    case .sequenceMaxScale:
+      streamScale = max(streamScale, abs(value))
+      return cell.step(value / streamScale) * streamScale
+    case .windowDifferences:
+      push(value)
+      return predictFromHistory()
+    }
+  }
+
+  // MARK: Generation
+
+  /// Starts a continuation of `seed` (at least one value). Follow with `generate(into:)` calls.
+  public func begin(seed: UnsafeBufferPointer<Float>) {
+    precondition(!seed.isEmpty, "seed must hold at least one value")
+    reset()
+    switch model.file.encoding {
+    case .sequenceMaxScale:
+      var scale: Float = 1
+      for v in seed { scale = max(scale, abs(v)) }
+      generationScale = scale
+      for v in seed { _ = cell.step(v / scale) }
+      nextInput = seed[seed.count - 1] / scale
+    case .windowDifferences:
+      for v in seed.suffix(contextLength + 1) { push(v) }
+    }
+  }
+
+  /// Writes the next `out.count` values of the continuation; call repeatedly to continue it without allocating.
+  public func generate(into out: UnsafeMutableBufferPointer<Float>) {
+    guard !out.isEmpty else { return }
+    switch model.file.encoding {
+    case .sequenceMaxScale:
+      cell.freeRun(firstInput: nextInput, into: out)
+      nextInput = out[out.count - 1]
+      let scale = generationScale
+      for i in out.indices { out[i] *= scale }
+    case .windowDifferences:
+      for i in out.indices {
+        let next = predictFromHistory()
+        out[i] = next
+        push(next)
+      }
+    }
+  }
+
+  // MARK: window-differences internals
+
+  private func push(_ value: Float) {
+    let capacity = contextLength + 1
+    if historyCount < capacity {
+      history[(historyStart + historyCount) % capacity] = value
+      historyCount += 1
+    } else {
+      history[historyStart] = value
+      historyStart = (historyStart + 1) % capacity
+    }
+  }
+
+  private func predictFromHistory() -> Float {
+    let capacity = contextLength + 1
+    @inline(__always) func value(_ i: Int) -> Float { history[(historyStart + i) % capacity] }
+    let differences = max(historyCount - 1, 0)
+    let padding = contextLength - differences
+    for i in 0..<padding { window[i] = 0 }
+    for i in 0..<differences { window[padding + i] = value(i + 1) - value(i) }
+    let scale = WindowDifferences.normalise(UnsafeMutableBufferPointer(start: window, count: contextLength))
+    cell.reset()
+    cell.prime(UnsafeBufferPointer(start: window, count: contextLength - 1))
+    let y = cell.step(window[contextLength - 1])
+    return value(historyCount - 1) + scale * y
+  }
+}
+
+/// The window-differences encoding as plain functions, shared by the runtime and the trainer so both compute it the
+/// same way, bit for bit.
+public enum WindowDifferences {
+  /// Divides `differences` in place by their largest magnitude and returns that scale (1 if all are zero).
+  @inline(__always)
+  public static func normalise(_ differences: UnsafeMutableBufferPointer<Float>) -> Float {
+    var scale: Float = 0
+    for d in differences { scale = max(scale, abs(d)) }
+    if !(scale > 0) { scale = 1 }
+    for i in differences.indices { differences[i] /= scale }
+    return scale
+  }
+
+  /// The cell inputs and target for predicting `values[t + 1]` from `values[0...t]` with `k` differences.
+  /// Returns `(inputs [k], scale, target)` where target = (values[t+1] - values[t]) / scale. Requires t ≥ 1.
+  public static func example(values: [Float], t: Int, k: Int) -> (inputs: [Float], scale: Float, target: Float) {
+    var inputs = [Float](repeating: 0, count: k)
+    let available = min(t, k)
+    for i in 0..<available {
+      let index = t - available + 1 + i
+      inputs[k - available + i] = values[index] - values[index - 1]
+    }
+    let scale = inputs.withUnsafeMutableBufferPointer { normalise($0) }
+    return (inputs, scale, (values[t + 1] - values[t]) / scale)
+  }
+}

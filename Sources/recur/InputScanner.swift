@@ -1,0 +1,208 @@
+// Reads numbers from a file descriptor through one fixed buffer, with exact line and column positions for errors.
+//
+// Grammar of a number (anything else is an error naming line and column; columns count bytes from 1):
+//   [+-]? ( digits [ "." digits? ] | "." digits ) ( [eE] [+-]? digits )?
+// Separators are spaces, tabs, carriage returns and newlines. A line with no number on it is blank. Limits: a number
+// has at most 64 characters, a line at most 1 MiB. `nan`, `inf`, hex floats and values beyond Float's range
+// (e.g. 1e999) are refused. No allocation after `init`.
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One-line input error: `line L, column C: message`.
+struct InputError: Error {
+  let line: Int
+  let column: Int
+  let message: String
+  var description: String { "line \(line), column \(column): \(message)" }
+}
+
+enum ScanEvent {
+  case number(Float)
+  /// A newline (or the end of a final unterminated line). `blank` when the line held no number.
+  case endOfLine(blank: Bool)
+  case endOfInput
+}
+
+final class InputScanner {
+  static let maxTokenLength = 64
+  static let maxLineLength = 1 << 20
+
+  private let fd: Int32
+  private let capacity = 1 << 16
+  private let buffer: UnsafeMutablePointer<UInt8>  // [capacity] bytes read but not yet scanned
+  private var position = 0
+  private var filled = 0
+  private var atEnd = false
+  private let token: UnsafeMutablePointer<CChar>  // [maxTokenLength + 1] current token, NUL-terminated for strtod
+  private var tokenLength = 0
+  private var tokenColumn = 0
+  private var line = 1
+  private var column = 0  // column of the byte last consumed
+  private var numbersOnLine = 0
+  private var pendingLineEnd = false
+  /// Called before a read that could block, so the caller can flush what it has computed.
+  var beforeBlocking: () -> Void = {}
+
+  init(fd: Int32) {
+    self.fd = fd
+    buffer = .allocate(capacity: capacity)
+    token = .allocate(capacity: Self.maxTokenLength + 1)
+  }
+
+  deinit {
+    buffer.deallocate()
+    token.deallocate()
+  }
+
+  /// The line number of the most recent event (for messages about a whole line).
+  var currentLine: Int { line }
+
+  func next() throws(InputError) -> ScanEvent {
+    if pendingLineEnd {
+      pendingLineEnd = false
+      let blank = numbersOnLine == 0
+      line += 1
+      column = 0
+      numbersOnLine = 0
+      return .endOfLine(blank: blank)
+    }
+    while true {
+      guard let byte = try nextByte() else {
+        if tokenLength > 0 { return .number(try finishToken()) }
+        if column > 0 || numbersOnLine > 0 {  // final line without a newline
+          let blank = numbersOnLine == 0
+          column = 0
+          numbersOnLine = 0
+          return .endOfLine(blank: blank)
+        }
+        return .endOfInput
+      }
+      switch byte {
+      case UInt8(ascii: "\n"):
+        if tokenLength > 0 {
+          pendingLineEnd = true
+          return .number(try finishToken())
+        }
+        let blank = numbersOnLine == 0
+        line += 1
+        column = 0
+        numbersOnLine = 0
+        return .endOfLine(blank: blank)
+      case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+        if tokenLength > 0 { return .number(try finishToken()) }
+      case 0x21...0x7E:
+        if tokenLength == 0 { tokenColumn = column }
+        if tokenLength < Self.maxTokenLength {
+          token[tokenLength] = CChar(bitPattern: byte)
+          tokenLength += 1
+        } else {
+          // Refuse as soon as the limit is passed: a 10 MB "number" is never buffered.
+          throw InputError(
+            line: line, column: tokenColumn, message: "number is longer than \(Self.maxTokenLength) characters")
+        }
+      default:
+        throw InputError(line: line, column: column, message: "unexpected byte 0x\(hex2(byte)) (not a number)")
+      }
+    }
+  }
+
+  private func nextByte() throws(InputError) -> UInt8? {
+    if position == filled {
+      if atEnd || !refill() { return nil }
+    }
+    let byte = buffer[position]
+    position += 1
+    column += 1
+    if column > Self.maxLineLength {
+      throw InputError(line: line, column: column, message: "line is longer than \(Self.maxLineLength) bytes")
+    }
+    return byte
+  }
+
+  /// Reads more input; flushes the caller's output first if the read would block.
+  private func refill() -> Bool {
+    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    if poll(&poller, 1, 0) == 0 { beforeBlocking() }
+    while true {
+      let n = read(fd, buffer, capacity)
+      if n > 0 {
+        position = 0
+        filled = n
+        return true
+      }
+      if n < 0 && errno == EINTR { continue }
+      atEnd = true  // end of input, or a read error, which ends input the same way
+      return false
+    }
+  }
+
+  private func finishToken() throws(InputError) -> Float {
+    defer { tokenLength = 0 }
+    numbersOnLine += 1
+    token[tokenLength] = 0
+    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self), count: tokenLength)
+    guard isDecimalNumber(bytes) else {
+      let lowered = String(decoding: bytes, as: UTF8.self).lowercased()
+      let what = ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(lowered)
+        ? "is not a finite number" : "is not a number"
+      throw InputError(line: line, column: tokenColumn, message: "'\(String(decoding: bytes, as: UTF8.self))' \(what)")
+    }
+    let value = Float(strtod(token, nil))
+    guard value.isFinite else {
+      throw InputError(
+        line: line, column: tokenColumn,
+        message: "'\(String(decoding: bytes, as: UTF8.self))' is out of range for a 32-bit float")
+    }
+    return value
+  }
+}
+
+/// Strict decimal grammar (see the file comment); strtod alone would also accept "nan", "inf", "0x1p3" and spaces.
+func isDecimalNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+  var i = 0
+  let n = s.count
+  func isDigit(_ k: Int) -> Bool { k < n && s[k] >= UInt8(ascii: "0") && s[k] <= UInt8(ascii: "9") }
+  if i < n && (s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-")) { i += 1 }
+  var mantissaDigits = 0
+  while isDigit(i) {
+    i += 1
+    mantissaDigits += 1
+  }
+  if i < n && s[i] == UInt8(ascii: ".") {
+    i += 1
+    while isDigit(i) {
+      i += 1
+      mantissaDigits += 1
+    }
+  }
+  guard mantissaDigits > 0 else { return false }
+  if i < n && (s[i] == UInt8(ascii: "e") || s[i] == UInt8(ascii: "E")) {
+    i += 1
+    if i < n && (s[i] == UInt8(ascii: "+") || s[i] == UInt8(ascii: "-")) { i += 1 }
+    guard isDigit(i) else { return false }
+    while isDigit(i) { i += 1 }
+  }
+  return i == n
+}
+
+/// Parses one command-line argument with the same grammar as stdin.
+func parseNumberArgument(_ text: String) -> Float? {
+  var utf8 = Array(text.utf8)
+  guard !utf8.isEmpty, utf8.count <= InputScanner.maxTokenLength,
+    utf8.withUnsafeBufferPointer({ isDecimalNumber($0) })
+  else { return nil }
+  utf8.append(0)
+  let value = utf8.withUnsafeBufferPointer { p in
+    Float(strtod(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), nil))
+  }
+  return value.isFinite ? value : nil
+}
+
+func hex2(_ b: UInt8) -> String {
+  let digits = Array("0123456789ABCDEF")
+  return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
+}

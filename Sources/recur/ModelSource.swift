@@ -1,0 +1,91 @@
+// `--model NAME|PATH`: a model built into the binary (from Fixtures/models, see BuiltinModels.swift) or a file.
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import RecurRuntime
+
+struct CLIError: Error {
+  let message: String
+  init(_ message: String) { self.message = message }
+}
+
+enum ModelSource {
+  static var builtinNames: [String] { BuiltinModels.all.map(\.name) }
+
+  /// Loads `--model`: a built-in name takes precedence; anything else is read as a file path.
+  static func load(_ spec: String) throws(CLIError) -> RecurrentModel {
+    if let builtin = BuiltinModels.all.first(where: { $0.name == spec }) {
+      do {
+        return try RecurrentModel(bytes: decodeBase64(builtin.base64))
+      } catch {
+        throw CLIError("built-in model '\(spec)' is damaged: \(error)")  // would be a build bug
+      }
+    }
+    let bytes = try readFile(spec)
+    do {
+      return try RecurrentModel(bytes: bytes)
+    } catch {
+      throw CLIError("model file '\(spec)': \(error)")
+    }
+  }
+
+  /// Reads a whole file, refusing anything larger than the largest valid model before allocating for it.
+  static func readFile(_ path: String) throws(CLIError) -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+      let names = builtinNames.joined(separator: ", ")
+      if errno == ENOENT && !path.contains("/") && !path.contains(".") {
+        throw CLIError("model '\(path)': no built-in model of that name (built in: \(names)) and no such file")
+      }
+      throw CLIError("model file '\(path)': cannot open: \(String(cString: strerror(errno)))")
+    }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+      throw CLIError("model file '\(path)': not a regular file")
+    }
+    let size = Int(info.st_size)
+    guard size <= ModelFormat.maxFileSize else {
+      throw CLIError(
+        "model file '\(path)': byte \(ModelFormat.maxFileSize): file is \(size) bytes; no valid model exceeds \(ModelFormat.maxFileSize)"
+      )
+    }
+    var bytes = [UInt8](repeating: 0, count: size)
+    var filled = 0
+    while filled < size {
+      let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { break }  // the file shrank under us: the reader reports the truncation
+      filled += n
+    }
+    return Array(bytes[0..<filled])
+  }
+}
+
+/// Decodes standard base64 (the built-in models are stored as string literals: they compile fast).
+func decodeBase64(_ text: StaticString) -> [UInt8] {
+  var table = [UInt8](repeating: 255, count: 256)
+  for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+    table[Int(c)] = UInt8(i)
+  }
+  var out: [UInt8] = []
+  var accumulator: UInt32 = 0
+  var bits = 0
+  text.withUTF8Buffer { bytes in
+    out.reserveCapacity(bytes.count * 3 / 4)
+    for c in bytes {
+      let v = table[Int(c)]
+      if v == 255 { continue }  // padding and line breaks
+      accumulator = accumulator << 6 | UInt32(v)
+      bits += 6
+      if bits >= 8 {
+        bits -= 8
+        out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+      }
+    }
+  }
+  return out
+}

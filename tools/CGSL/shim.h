@@ -1,0 +1,10 @@
+// GNU GSL for the trainer. Swift 6 refuses C globals such as `gsl_rng_mt19937` (shared mutable state), so they are
+// reached through static inline accessors.
+#pragma once
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+static inline const gsl_rng_type *recur_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }
