@@ -81,7 +81,8 @@ public final class SequencePredictor {
       for v in seed { _ = cell.step(v / scale) }
       nextInput = seed[seed.count - 1] / scale
     case .windowDifferences:
-      for v in seed.suffix(contextLength + 1) { push(v) }
+      // Index arithmetic, not `suffix`: the generic slice path allocated in debug builds (AllocationTests).
+      for i in max(0, seed.count - (contextLength + 1))..<seed.count { push(seed[i]) }
     }
   }
 

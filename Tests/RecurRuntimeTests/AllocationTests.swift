@@ -1,0 +1,53 @@
+// Zero heap allocations per step, counted on the calling thread by the test-only MallocCounter target.
+// Run in both `swift test` and `swift test -c release` (tools/test does both).
+
+import MallocCounter
+import RecurRuntime
+import Testing
+
+@Suite struct AllocationTests {
+  /// Warms up (first calls allocate runtime metadata), then counts the allocations of `body`.
+  func allocations(_ body: () -> Void) -> UInt64 {
+    body()
+    let before = recur_thread_allocation_count()
+    body()
+    return recur_thread_allocation_count() - before  // read before #expect, which allocates
+  }
+
+  @Test(arguments: [1, 16, 32, 33, 256])
+  func stepGenerateAndStreamDoNotAllocate(hidden: Int) {
+    for encoding in [Encoding.sequenceMaxScale, .windowDifferences] {
+      let model = RecurrentModel(randomModel(hidden: hidden, seed: 3, encoding: encoding, context: 6))
+      let predictor = SequencePredictor(model: model)
+      let cell = predictor.cell
+      let seed = UnsafeMutableBufferPointer<Float>.allocate(capacity: 6)
+      let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: 1000)
+      defer {
+        seed.deallocate()
+        out.deallocate()
+      }
+      for i in 0..<6 { seed[i] = Float(2 * i + 1) }
+      var sink: Float = 0
+      let count = allocations {
+        cell.reset()
+        for i in 0..<1000 { sink += cell.step(Float(i % 7) * 0.1) }
+        cell.prime(UnsafeBufferPointer(seed))
+        predictor.begin(seed: UnsafeBufferPointer(seed))
+        for _ in 0..<5 { predictor.generate(into: out) }
+        predictor.reset()
+        for i in 0..<1000 { sink += predictor.observe(Float(i)) }
+      }
+      #expect(count == 0, "H=\(hidden) \(encoding): \(count) allocations (sink \(sink))")
+    }
+  }
+
+  @Test func counterSeesAllocations() {
+    // The counter must be able to fail: an Array growth is counted.
+    let count = allocations {
+      var a: [Int] = []
+      for i in 0..<100 { a.append(i) }
+      precondition(a.count == 100)
+    }
+    #expect(count > 0)
+  }
+}

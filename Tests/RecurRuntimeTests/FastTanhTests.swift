@@ -1,0 +1,33 @@
+import Foundation
+import RecurRuntime
+import Testing
+
+@Suite struct FastTanhTests {
+  /// Maximum absolute error against Double tanh over [-10, 10], sampling every 211th float32 bit pattern
+  /// (all ≈ 2 billion take minutes in a debug build; 1 in 211 is ≈ 5 million floats, every exponent and every
+  /// region of the rational approximation; `tools/measure-tanh` sweeps them all). README documents the bound.
+  @Test func maximumErrorIsDocumented() {
+    var worst = 0.0
+    var worstAt: Float = 0
+    var bits = Float(0).bitPattern
+    let end = Float(10).bitPattern
+    while bits <= end {
+      let x = Float(bitPattern: bits)
+      for v in [x, -x] {
+        let e = abs(Double(recurTanh(v)) - tanh(Double(v)))
+        if e > worst { (worst, worstAt) = (e, v) }
+      }
+      bits += bits < 0x3800_0000 ? 4099 : 211  // tiny |x| < 3e-5: tanh(x) = x to float precision, sample sparsely
+    }
+    print("fast tanh: max |error| vs Double tanh over [-10, 10] = \(worst) at x = \(worstAt)")
+    #expect(worst <= 5e-7)
+  }
+
+  @Test func saturatesOddAndPropagatesNaN() {
+    #expect(recurTanh(50) == 1)
+    #expect(recurTanh(-1e30) == -1)
+    #expect(recurTanh(0) == 0)
+    for x: Float in [0.001, 0.3, 1, 2.5, 7] { #expect(recurTanh(-x) == -recurTanh(x)) }
+    #expect(recurTanh(.nan).isNaN)
+  }
+}
