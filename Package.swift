@@ -19,7 +19,8 @@ let package = Package(
   ],
   targets: [
     // The runtime: Swift standard library only (no Foundation, no Glibc, no GSL).
-    .target(name: "RecurRuntime"),
+    // BuiltinModule: only for `llvm.fmuladd` (see Sources/RecurRuntime/MultiplyAdd.swift).
+    .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
     .executableTarget(
       name: "recur",
       dependencies: [

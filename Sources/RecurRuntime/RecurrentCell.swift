@@ -161,7 +161,7 @@ public final class RecurrentCell {
 
 /// out = tanh(bias + inputWeights * x + Σ_j columns[j] * h[j]).
 /// Rows are processed four blocks at a time with two accumulator chains (even and odd columns) per block, so the
-/// add latency chain is H/2 long instead of H. `out` must not alias `h`.
+/// add latency chain is H/2 long instead of H; the last one or two blocks use four chains. `out` must not alias `h`.
 @inline(__always)
 func recurrentUpdate(
   columns: UnsafePointer<SIMD8<Float>>,  // [H][blocks]
@@ -176,31 +176,31 @@ func recurrentUpdate(
   let pairs = hidden & ~1
   var b = 0
   while b + 4 <= blocks {
-    var a0 = bias[b] + inputWeights[b] * xv, a1 = bias[b + 1] + inputWeights[b + 1] * xv
-    var a2 = bias[b + 2] + inputWeights[b + 2] * xv, a3 = bias[b + 3] + inputWeights[b + 3] * xv
+    var a0 = multiplyAdd(inputWeights[b], xv, bias[b]), a1 = multiplyAdd(inputWeights[b + 1], xv, bias[b + 1])
+    var a2 = multiplyAdd(inputWeights[b + 2], xv, bias[b + 2]), a3 = multiplyAdd(inputWeights[b + 3], xv, bias[b + 3])
     var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
     var col = columns + b
     var j = 0
     while j < pairs {
       let h0 = SIMD8<Float>(repeating: hs[j]), h1 = SIMD8<Float>(repeating: hs[j + 1])
       let odd = col + blocks
-      a0 += col[0] * h0
-      a1 += col[1] * h0
-      a2 += col[2] * h0
-      a3 += col[3] * h0
-      c0 += odd[0] * h1
-      c1 += odd[1] * h1
-      c2 += odd[2] * h1
-      c3 += odd[3] * h1
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
+      c0 = multiplyAdd(odd[0], h1, c0)
+      c1 = multiplyAdd(odd[1], h1, c1)
+      c2 = multiplyAdd(odd[2], h1, c2)
+      c3 = multiplyAdd(odd[3], h1, c3)
       col += 2 * blocks
       j += 2
     }
     if j < hidden {
       let h0 = SIMD8<Float>(repeating: hs[j])
-      a0 += col[0] * h0
-      a1 += col[1] * h0
-      a2 += col[2] * h0
-      a3 += col[3] * h0
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
     }
     out[b] = fastTanh(a0 + c0)
     out[b + 1] = fastTanh(a1 + c1)
@@ -208,43 +208,58 @@ func recurrentUpdate(
     out[b + 3] = fastTanh(a3 + c3)
     b += 4
   }
-  while b + 2 <= blocks {
-    var a0 = bias[b] + inputWeights[b] * xv, a1 = bias[b + 1] + inputWeights[b + 1] * xv
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>()
+  // One or two blocks left (H ≤ 16 lives entirely here): four chains each, as the add latency dominates.
+  let quads = hidden & ~3
+  while b < blocks {
+    let two = b + 2 <= blocks
+    var a0 = multiplyAdd(inputWeights[b], xv, bias[b])
+    var a1 = two ? multiplyAdd(inputWeights[b + 1], xv, bias[b + 1]) : SIMD8<Float>()
+    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
+    var e0 = SIMD8<Float>(), e1 = SIMD8<Float>()
     var col = columns + b
     var j = 0
-    while j < pairs {
-      let h0 = SIMD8<Float>(repeating: hs[j]), h1 = SIMD8<Float>(repeating: hs[j + 1])
-      let odd = col + blocks
-      a0 += col[0] * h0
-      a1 += col[1] * h0
-      c0 += odd[0] * h1
-      c1 += odd[1] * h1
-      col += 2 * blocks
-      j += 2
+    if two {
+      while j < quads {
+        let h0 = SIMD8<Float>(repeating: hs[j]), h1 = SIMD8<Float>(repeating: hs[j + 1])
+        let h2 = SIMD8<Float>(repeating: hs[j + 2]), h3 = SIMD8<Float>(repeating: hs[j + 3])
+        a0 = multiplyAdd(col[0], h0, a0)
+        a1 = multiplyAdd(col[1], h0, a1)
+        c0 = multiplyAdd(col[blocks], h1, c0)
+        c1 = multiplyAdd(col[blocks + 1], h1, c1)
+        d0 = multiplyAdd(col[2 * blocks], h2, d0)
+        d1 = multiplyAdd(col[2 * blocks + 1], h2, d1)
+        e0 = multiplyAdd(col[3 * blocks], h3, e0)
+        e1 = multiplyAdd(col[3 * blocks + 1], h3, e1)
+        col += 4 * blocks
+        j += 4
+      }
+      while j < hidden {
+        let h0 = SIMD8<Float>(repeating: hs[j])
+        a0 = multiplyAdd(col[0], h0, a0)
+        a1 = multiplyAdd(col[1], h0, a1)
+        col += blocks
+        j += 1
+      }
+      out[b] = fastTanh((a0 + c0) + (d0 + e0))
+      out[b + 1] = fastTanh((a1 + c1) + (d1 + e1))
+      b += 2
+    } else {
+      while j < quads {
+        a0 = multiplyAdd(col[0], SIMD8<Float>(repeating: hs[j]), a0)
+        c0 = multiplyAdd(col[blocks], SIMD8<Float>(repeating: hs[j + 1]), c0)
+        d0 = multiplyAdd(col[2 * blocks], SIMD8<Float>(repeating: hs[j + 2]), d0)
+        e0 = multiplyAdd(col[3 * blocks], SIMD8<Float>(repeating: hs[j + 3]), e0)
+        col += 4 * blocks
+        j += 4
+      }
+      while j < hidden {
+        a0 = multiplyAdd(col[0], SIMD8<Float>(repeating: hs[j]), a0)
+        col += blocks
+        j += 1
+      }
+      out[b] = fastTanh((a0 + c0) + (d0 + e0))
+      b += 1
     }
-    if j < hidden {
-      let h0 = SIMD8<Float>(repeating: hs[j])
-      a0 += col[0] * h0
-      a1 += col[1] * h0
-    }
-    out[b] = fastTanh(a0 + c0)
-    out[b + 1] = fastTanh(a1 + c1)
-    b += 2
-  }
-  if b < blocks {
-    var a0 = bias[b] + inputWeights[b] * xv
-    var c0 = SIMD8<Float>()
-    var col = columns + b
-    var j = 0
-    while j < pairs {
-      a0 += col[0] * SIMD8<Float>(repeating: hs[j])
-      c0 += col[blocks] * SIMD8<Float>(repeating: hs[j + 1])
-      col += 2 * blocks
-      j += 2
-    }
-    if j < hidden { a0 += col[0] * SIMD8<Float>(repeating: hs[j]) }
-    out[b] = fastTanh(a0 + c0)
   }
 }
 
@@ -254,7 +269,7 @@ func readout(_ w: UnsafePointer<SIMD8<Float>>, _ h: UnsafePointer<SIMD8<Float>>,
   var acc = w[0] * h[0]
   var b = 1
   while b < blocks {
-    acc += w[b] * h[b]
+    acc = multiplyAdd(w[b], h[b], acc)
     b += 1
   }
   let s4 = acc.lowHalf + acc.highHalf
