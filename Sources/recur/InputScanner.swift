@@ -60,6 +60,8 @@ final class InputScanner {
 
   /// The line number of the most recent event (for messages about a whole line).
   var currentLine: Int { line }
+  /// The column where the most recent number started.
+  var lastNumberColumn: Int { tokenColumn }
 
   func next() throws(InputError) -> ScanEvent {
     if pendingLineEnd {

@@ -153,7 +153,9 @@ struct Generate: ParsableCommand {
       switch event {
       case .number(let v):
         guard count < Self.maxSeedLength else {
-          fail(output, "line \(input.currentLine): seed has more than \(Self.maxSeedLength) values")
+          fail(
+            output,
+            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values")
         }
         seedValues[count] = v
         count += 1
@@ -201,7 +203,9 @@ struct Stream: ParsableCommand {
       case .number(let v):
         let prediction = raw ? cell.step(v) : predictor.observe(v)
         guard prediction.isFinite else {
-          fail(output, "line \(input.currentLine): the prediction after this value is not finite (overflow)")
+          fail(
+            output,
+            "line \(input.currentLine), column \(input.lastNumberColumn): the prediction after this value is not finite (overflow)")
         }
         output.float(prediction)
         output.byte(UInt8(ascii: "\n"))

@@ -1,0 +1,198 @@
+// `recur` as a user runs it: real processes, pipes, exit statuses and one-line errors.
+
+import Foundation
+import RecurRuntime
+import Testing
+
+@testable import recur
+
+@Suite(.serialized) struct CLITests {
+  static let modelPath = try! CLI.writeModel(sampleModel(), name: "sample.recur")
+  static let model = RecurrentModel(sampleModel())
+
+  @Test func formattingIsShortestRoundTrip() {
+    var state: UInt32 = 12345
+    var buffer = [UInt8](repeating: 0, count: 32)
+    for _ in 0..<200_000 {
+      state = state &* 1_664_525 &+ 1_013_904_223
+      let v = Float(bitPattern: state)
+      guard v.isFinite else { continue }
+      let n = buffer.withUnsafeMutableBufferPointer { formatShortest(v, into: $0.baseAddress!) }
+      let text = String(decoding: buffer[0..<n], as: UTF8.self)
+      #expect(Float(text) == v, "\(text) does not read back as \(v)")
+      var expected = v.description
+      if expected.hasSuffix(".0") { expected.removeLast(2) }
+      #expect(text == expected)
+    }
+  }
+
+  @Test func generateFromArgumentsMatchesTheLibrary() throws {
+    let result = try CLI.run(["generate", "--model", Self.modelPath, "--steps", "12", "1", "3", "5", "7", "9"])
+    #expect(result.status == 0)
+    #expect(result.stderr.isEmpty)
+    let predictor = SequencePredictor(model: Self.model)
+    var expected = [Float](repeating: 0, count: 12)
+    [Float(1), 3, 5, 7, 9].withUnsafeBufferPointer { predictor.begin(seed: $0) }
+    expected.withUnsafeMutableBufferPointer { predictor.generate(into: $0) }
+    #expect(floats(result.stdout.dropLast()) == expected)  // exact: the same code, and shortest round-trip text
+    #expect(result.stdout.filter { $0 == "\n" }.count == 1)
+  }
+
+  @Test func generateWithSeedAndNegativeArguments() throws {
+    let result = try CLI.run(["generate", "--model", Self.modelPath, "--with-seed", "--steps", "2", "-1", "2.5", "-3e1"])
+    #expect(result.status == 0)
+    let values = floats(result.stdout.dropLast())
+    #expect(values.count == 5)
+    #expect(Array(values.prefix(3)) == [-1, 2.5, -30])
+  }
+
+  @Test func generateReadsOneSeedPerLineAndSkipsBlankLines() throws {
+    let result = try CLI.run(["generate", "--model", Self.modelPath, "--steps", "3"], stdin: "1 3 5\n\n  \n2 4 6\r\n7")
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.count == 4)  // three answers and the final newline
+    for line in lines.dropLast() { #expect(floats(line).count == 3) }
+  }
+
+  @Test func streamPredictsOncePerValueAndResetsOnBlankLines() throws {
+    let result = try CLI.run(["stream", "--model", Self.modelPath], stdin: "1 2\n3\n\n1 2\t3\n")
+    #expect(result.status == 0)
+    let lines = result.stdout.split(separator: "\n").map { Float(String($0))! }
+    #expect(lines.count == 6)
+    #expect(Array(lines[0..<3]) == Array(lines[3..<6]))  // the reset makes the second sequence start afresh
+    let predictor = SequencePredictor(model: Self.model)
+    #expect(lines[0..<3].elementsEqual([predictor.observe(1), predictor.observe(2), predictor.observe(3)]))
+  }
+
+  @Test func rawStreamIsThePureCell() throws {
+    let result = try CLI.run(["stream", "--raw", "--model", Self.modelPath], stdin: "0.5 25 -3\n")
+    let cell = RecurrentCell(model: Self.model)
+    #expect(result.stdout.split(separator: "\n").map { Float(String($0))! } == [cell.step(0.5), cell.step(25), cell.step(-3)])
+  }
+
+  struct BadInput: Sendable, CustomTestStringConvertible {
+    let input: String
+    let error: String
+    let answersBefore: Int
+    var testDescription: String { error }
+  }
+
+  static let badInputs: [BadInput] = [
+    BadInput(input: "1 2\n3 abc 4\n", error: "error: line 2, column 3: 'abc' is not a number", answersBefore: 3),
+    BadInput(input: "1e999", error: "error: line 1, column 1: '1e999' is out of range for a 32-bit float", answersBefore: 0),
+    BadInput(input: "1\nnan\n", error: "error: line 2, column 1: 'nan' is not a finite number", answersBefore: 1),
+    BadInput(input: "1 -inf", error: "error: line 1, column 3: '-inf' is not a finite number", answersBefore: 1),
+    BadInput(input: "1 -- 2", error: "error: line 1, column 3: '--' is not a number", answersBefore: 1),
+    BadInput(input: "1 0x1p3", error: "error: line 1, column 3: '0x1p3' is not a number", answersBefore: 1),
+    BadInput(input: "7 8\u{0}9", error: "error: line 1, column 4: unexpected byte 0x00 (not a number)", answersBefore: 1),
+    BadInput(input: "5 1.2.3", error: "error: line 1, column 3: '1.2.3' is not a number", answersBefore: 1),
+    BadInput(input: "5 é", error: "error: line 1, column 3: unexpected byte 0xC3 (not a number)", answersBefore: 1),
+  ]
+
+  @Test(arguments: badInputs)
+  func badInputNamesLineAndColumnAfterEarlierAnswers(_ bad: BadInput) throws {
+    let result = try CLI.run(["stream", "--model", Self.modelPath], stdin: bad.input)
+    #expect(result.status == 1)
+    #expect(result.stderr == bad.error + "\n")
+    #expect(result.stdout.split(separator: "\n").count == bad.answersBefore)
+  }
+
+  @Test func hugeTokenAndHugeLineAreRefusedWithoutBuffering() throws {
+    let digits = Data(repeating: UInt8(ascii: "7"), count: 10 << 20)
+    var result = try CLI.run(["stream", "--model", Self.modelPath], input: Data("1\n".utf8) + digits)
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: line 2, column 1: number is longer than 64 characters\n")
+    #expect(result.stdout == "\(shortest(SequencePredictor(model: Self.model).observe(1)))\n")
+    let line = Data(String(repeating: "1 ", count: 5 << 20).utf8)  // a 10 MB line of valid numbers
+    result = try CLI.run(["generate", "--model", Self.modelPath], input: line)
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: line 1, column 131073: seed has more than 65536 values\n")
+  }
+
+  @Test func closedStdoutEndsQuietly() throws {
+    let script = "seq 1 2000000 | '\(CLI.recur)' stream --model '\(Self.modelPath)' | head -1; echo \"status ${PIPESTATUS[1]}\""
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(text.hasSuffix("status 0\n"), "\(text)")
+    #expect(stderr.isEmpty, "\(stderr)")
+  }
+
+  @Test func answersArriveBeforeMoreInputIsSent() throws {
+    // Interactive use: with stdin still open, each answer must be readable at once (flush before blocking).
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CLI.recur)
+    process.arguments = ["stream", "--model", Self.modelPath]
+    let input = Pipe(), output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    defer {
+      try? input.fileHandleForWriting.close()
+      process.waitUntilExit()
+    }
+    let reader = output.fileHandleForReading
+    for value in ["1", "2", "3"] {
+      input.fileHandleForWriting.write(Data((value + "\n").utf8))
+      var poller = pollfd(fd: reader.fileDescriptor, events: Int16(POLLIN), revents: 0)
+      let ready = poll(&poller, 1, 10_000)  // generous: the machine may be busy; a missing flush waits forever
+      #expect(ready == 1, "no answer to \(value) while stdin stays open")
+      guard ready == 1 else { return }
+      #expect(!reader.availableData.isEmpty)
+    }
+  }
+
+  @Test func modelErrorsNameTheFileAndTheProblem() throws {
+    var result = try CLI.run(["generate", "--model", "/nonexistent/m.recur", "1"])
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: model file '/nonexistent/m.recur': cannot open: No such file or directory\n")
+    result = try CLI.run(["generate", "--model", "no-such-model", "1"])
+    #expect(result.status == 1)
+    #expect(result.stderr.hasPrefix("error: model 'no-such-model': no built-in model of that name"))
+    var bytes = sampleModel().encoded()
+    bytes[40] = 0  // context length 0 (low byte of 4), checksum not refreshed: the header check comes first
+    let path = CLI.temporaryDirectory.appendingPathComponent("broken.recur").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    result = try CLI.run(["inspect", "--model", path])
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: model file '\(path)': byte 40: context length 0 is out of range 1...4096\n")
+    result = try CLI.run(["inspect", "--model", "/tmp"])
+    #expect(result.stderr == "error: model file '/tmp': not a regular file\n")
+  }
+
+  @Test func badFlagsGetOneLine() throws {
+    var result = try CLI.run(["generate", "--steps", "0", "--model", Self.modelPath, "1"])
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: --steps must be in 1...1000000000, got 0\n")
+    result = try CLI.run(["stream", "--bogus"])
+    #expect(result.status == 2)
+    #expect(result.stderr.split(separator: "\n").count == 1)
+    #expect(result.stderr.hasPrefix("error: "))
+    result = try CLI.run(["generate", "--model", Self.modelPath, "1", "x2"])
+    #expect(result.stderr == "error: argument 2: 'x2' is not a finite decimal number\n")
+  }
+
+  @Test func inspectJSONHoldsEveryTensorInPyTorchShapes() throws {
+    let result = try CLI.run(["inspect", "--json", "--model", Self.modelPath])
+    #expect(result.status == 0)
+    let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    let tensors = json["tensors"] as! [String: Any]
+    let file = sampleModel()
+    let hh = tensors["rnn.weight_hh_l0"] as! [[Double]]
+    #expect(hh.count == 8 && hh[0].count == 8)
+    #expect(Float(hh[2][5]) == file.weightHH[2 * 8 + 5])
+    #expect((tensors["rnn.weight_ih_l0"] as! [[Double]]).map { Float($0[0]) } == file.weightIH)
+    #expect((tensors["fc.weight"] as! [[Double]])[0].map(Float.init) == file.fcWeight)
+    #expect((tensors["fc.bias"] as! [Double]).map(Float.init) == file.fcBias)
+    #expect((tensors["rnn.bias_hh_l0"] as! [Double]).map(Float.init) == file.biasHH)
+    #expect(json["hidden_size"] as? Int == 8)
+    #expect(json["parameters"] as? Int == file.parameterCount)
+  }
+}
