@@ -23,7 +23,11 @@ func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> {
   let g0 = multiplyAdd(y, SIMD8(repeating: 2.268_434_632_439_00e-03), SIMD8(repeating: 4.893_525_185_543_85e-03))
   let g1 = multiplyAdd(y, SIMD8(repeating: 1.198_258_394_667_02e-06), SIMD8(repeating: 1.185_347_056_866_54e-04))
   let q = multiplyAdd(y2, g1, g0)
-  return p / q
+  var result = p / q
+  // Exactly ±1 beyond ±9 (Estrin's rounding gives 1 − 6e-8 there; tanh(9) rounds to 1 in Float).
+  result.replace(with: 1, where: input .>= 9)
+  result.replace(with: -1, where: input .<= -9)
+  return result
 }
 
 /// Scalar entry point to the same approximation (lane 0 of the vector version), for tests and documentation.

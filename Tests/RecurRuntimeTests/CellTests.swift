@@ -10,8 +10,10 @@ import Testing
   /// 3,000 steps of random inputs in [-1.5, 1.5] (and occasional ±4 spikes that drive units into saturation), on
   /// weights drawn like PyTorch's default initialisation (a contractive recurrence; with larger gains the dynamics
   /// turn chaotic and any two float implementations drift apart, whatever their accuracy).
-  /// Tolerance 1e-5 relative, floor 1e-2: float32 accumulation over H ≤ 256 terms plus the tanh approximation
-  /// (≤ 3e-7 absolute) stay far below it; a wrong weight, layout or padding lane is off by > 1e-2.
+  /// Tolerance 1e-5 relative, floor 0.1: outputs and states are sums of H terms of size 0.01...1, and where such a
+  /// sum cancels to nearly zero it still carries float32 rounding of ~1e-7 absolute that no float32 implementation
+  /// (PyTorch's included) avoids; the floor measures those against the terms' scale. A wrong weight, layout or
+  /// padding lane is off by far more than 1e-6.
   @Test(arguments: sizes)
   func stepMatchesScalarDoubleReference(hidden: Int) {
     let file = randomModel(hidden: hidden, seed: UInt64(hidden))
@@ -24,10 +26,10 @@ import Testing
       let x = t % 97 == 0 ? (t % 2 == 0 ? 4 : -4) : rng.uniform(-1.5, 1.5)
       let y = Double(cell.step(x))
       let expected = reference.step(Double(x))
-      worst = max(worst, relativeError(y, expected, floor: 1e-2))
+      worst = max(worst, relativeError(y, expected, floor: 0.1))
       if t % 250 == 0 {
         state.withUnsafeMutableBufferPointer { cell.copyHiddenState(into: $0) }
-        for i in 0..<hidden { worst = max(worst, relativeError(Double(state[i]), reference.h[i], floor: 1e-2)) }
+        for i in 0..<hidden { worst = max(worst, relativeError(Double(state[i]), reference.h[i], floor: 0.1)) }
       }
     }
     #expect(worst <= 1e-5, "H=\(hidden): worst relative error \(worst)")
@@ -55,8 +57,8 @@ import Testing
       seed.withUnsafeBufferPointer { predictor.begin(seed: $0) }
       got.withUnsafeMutableBufferPointer { predictor.generate(into: $0) }
       let scale = max(1, Double(seed.map(abs).max()!))
-      // Floor: 1e-2 of the seed's scale (outputs are scale × a bounded readout).
-      let worst = zip(got, expected).map { relativeError(Double($0), $1, floor: 1e-2 * scale) }.max()!
+      // Floor: 0.1 of the seed's scale (outputs are scale × a readout sum; see stepMatchesScalarDoubleReference).
+      let worst = zip(got, expected).map { relativeError(Double($0), $1, floor: 0.1 * scale) }.max()!
       #expect(worst <= 1e-5, "H=\(hidden) seed \(seed): worst relative error \(worst)")
     }
   }
@@ -80,7 +82,7 @@ import Testing
       }
       // The folded feedback path starts at each chunk's second value, so chunks differ by rounding only.
       for run in runs.dropFirst() {
-        let worst = zip(run, runs[0]).map { relativeError(Double($0), Double($1), floor: 1e-2) }.max()!
+        let worst = zip(run, runs[0]).map { relativeError(Double($0), Double($1), floor: 0.1) }.max()!
         #expect(worst <= 1e-5, "\(encoding): chunked generation differs by \(worst)")
       }
     }
