@@ -112,7 +112,7 @@ struct Bench: ParsableCommand {
     discussion: """
       Prints medians over --repeats runs. 'generate' is single-stream free-running generation (SequencePredictor), \
       'step' is RecurrentCell.step with a data-dependent input, 'stream' is SequencePredictor.observe over a \
-      precomputed sequence (no text parsing). Build with release flags for meaningful figures (README "Performance").
+      precomputed sequence (no text parsing), 'batch' is BatchCell.step over 64 streams (time per stream-step). Build with release flags for meaningful figures (README "Performance").
 
       Example:
         swift build -c release -Xswiftc -target-cpu -Xswiftc znver4 && .build/release/recur bench --model fib
@@ -174,12 +174,27 @@ struct Bench: ParsableCommand {
         remaining -= n
       }
     }
+    // Batch: 64 independent streams vectorised across SIMD lanes; reported per stream-step.
+    let batch = BatchCell(model: model, streams: 64)
+    let batchIn = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)  // [64] one input per stream
+    let batchOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)  // [64] one readout per stream
+    defer {
+      batchIn.deallocate()
+      batchOut.deallocate()
+    }
+    for s in 0..<64 { batchIn[s] = Float(s % 9) * 0.1 }
+    let batchSteps = max(1, steps / 64)
+    let batched = median {
+      batch.reset()
+      for _ in 0..<batchSteps { batch.step(UnsafeBufferPointer(batchIn), into: batchOut) }
+      sink += batchOut[0]
+    } * Double(steps) / Double(batchSteps * 64)
     let f = model.file
     print("model \(options.model): hidden \(f.hiddenSize), encoding \(f.encoding.name), context \(f.contextLength)")
     print("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
     print("| workload | ns/step | steps/s |")
     print("|---|---:|---:|")
-    for (name, seconds) in [("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream)] {
+    for (name, seconds) in [("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream), ("batch of 64 streams, per stream-step", batched)] {
       let ns = seconds * 1e9 / Double(steps)
       print("| \(name) | \(fixed(ns, 1)) | \(fixed(1e9 / ns, 0)) |")
     }

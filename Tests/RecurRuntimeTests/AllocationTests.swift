@@ -41,6 +41,23 @@ import Testing
     }
   }
 
+  @Test func batchStepDoesNotAllocate() {
+    let batch = BatchCell(model: RecurrentModel(randomModel(hidden: 32, seed: 2)), streams: 64)
+    let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
+    let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
+    defer {
+      x.deallocate()
+      y.deallocate()
+    }
+    x.initialize(repeating: 0.5)
+    let count = allocations {
+      for _ in 0..<100 { batch.step(UnsafeBufferPointer(x), into: y) }
+      batch.reset(stream: 3)
+      batch.reset()
+    }
+    #expect(count == 0)
+  }
+
   @Test func counterSeesAllocations() {
     // The counter must be able to fail: an Array growth is counted.
     let count = allocations {

@@ -1,0 +1,92 @@
+// Many independent streams at once: the same cell, vectorised across streams instead of across hidden units.
+//
+// Lane k of every SIMD8 belongs to stream 8g + k of group g. A step is, per group and per hidden row i,
+//   acc = b[i] + W_ih[i] x + Σ_j W_hh[i][j] h[j]        (W_hh[i][j] broadcast, h[j] one vector of 8 streams)
+// so there is no horizontal reduction anywhere and the work is throughput-bound rather than latency-bound: use it
+// when many sequences are processed together (`recur bench` reports its throughput). Rows go four at a time so four
+// independent accumulator chains are in flight. Allocation only in `init`.
+
+public final class BatchCell {
+  public let model: RecurrentModel
+  /// Number of streams (a multiple of 8; `init` rounds up).
+  public let streams: Int
+  private let groups: Int
+  private let storage: UnsafeMutablePointer<SIMD8<Float>>
+  private var current: UnsafeMutablePointer<SIMD8<Float>>  // [groups][H]: h[j] of streams 8g..8g+7
+  private var next: UnsafeMutablePointer<SIMD8<Float>>  // [groups][H]
+
+  public init(model: RecurrentModel, streams: Int) {
+    precondition(streams >= 1, "at least one stream")
+    self.model = model
+    groups = (streams + 7) / 8
+    self.streams = groups * 8
+    let count = 2 * groups * model.hiddenSize
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 32, alignment: 64)
+    storage = raw.bindMemory(to: SIMD8<Float>.self, capacity: count)
+    storage.initialize(repeating: SIMD8(), count: count)
+    current = storage
+    next = storage + groups * model.hiddenSize
+  }
+
+  deinit { storage.deallocate() }
+
+  /// Zeroes every stream's state.
+  public func reset() {
+    current.update(repeating: SIMD8(), count: groups * model.hiddenSize)
+  }
+
+  /// Zeroes one stream's state.
+  public func reset(stream: Int) {
+    precondition(stream >= 0 && stream < streams, "stream out of range")
+    let H = model.hiddenSize
+    let base = current + (stream / 8) * H
+    for j in 0..<H { base[j][stream % 8] = 0 }
+  }
+
+  /// Advances every stream by one input: `inputs[s]` for stream s; writes each stream's readout to `outputs[s]`.
+  /// Both buffers hold `streams` values.
+  public func step(_ inputs: UnsafeBufferPointer<Float>, into outputs: UnsafeMutableBufferPointer<Float>) {
+    precondition(inputs.count >= streams && outputs.count >= streams, "buffers must hold `streams` values")
+    let m = model, H = m.hiddenSize, padded = m.blocks * 8
+    // Scalar views of the kernel-layout weights: W_hh[i][j] = columns[j * padded + i].
+    let w = UnsafeRawPointer(m.columns).assumingMemoryBound(to: Float.self)
+    let wih = UnsafeRawPointer(m.inputWeights).assumingMemoryBound(to: Float.self)
+    let bias = UnsafeRawPointer(m.bias).assumingMemoryBound(to: Float.self)
+    let fc = UnsafeRawPointer(m.readoutWeights).assumingMemoryBound(to: Float.self)
+    for g in 0..<groups {
+      let x = UnsafeRawPointer(inputs.baseAddress! + 8 * g).loadUnaligned(as: SIMD8<Float>.self)
+      let h = current + g * H, out = next + g * H
+      var i = 0
+      while i + 4 <= H {
+        var a0 = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))
+        var a1 = multiplyAdd(SIMD8(repeating: wih[i + 1]), x, SIMD8(repeating: bias[i + 1]))
+        var a2 = multiplyAdd(SIMD8(repeating: wih[i + 2]), x, SIMD8(repeating: bias[i + 2]))
+        var a3 = multiplyAdd(SIMD8(repeating: wih[i + 3]), x, SIMD8(repeating: bias[i + 3]))
+        var column = w + i
+        for j in 0..<H {
+          let hj = h[j]
+          a0 = multiplyAdd(SIMD8(repeating: column[0]), hj, a0)
+          a1 = multiplyAdd(SIMD8(repeating: column[1]), hj, a1)
+          a2 = multiplyAdd(SIMD8(repeating: column[2]), hj, a2)
+          a3 = multiplyAdd(SIMD8(repeating: column[3]), hj, a3)
+          column += padded
+        }
+        out[i] = fastTanh(a0)
+        out[i + 1] = fastTanh(a1)
+        out[i + 2] = fastTanh(a2)
+        out[i + 3] = fastTanh(a3)
+        i += 4
+      }
+      while i < H {
+        var a = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))
+        for j in 0..<H { a = multiplyAdd(SIMD8(repeating: w[j * padded + i]), h[j], a) }
+        out[i] = fastTanh(a)
+        i += 1
+      }
+      var y = SIMD8<Float>(repeating: m.readoutBias)
+      for j in 0..<H { y = multiplyAdd(SIMD8(repeating: fc[j]), out[j], y) }
+      UnsafeMutableRawPointer(outputs.baseAddress! + 8 * g).storeBytes(of: y, as: SIMD8<Float>.self)
+    }
+    swap(&current, &next)
+  }
+}
