@@ -414,7 +414,7 @@ extension ModelFile {
       else {
         throw ModelFileError(
           .badTensorDirectory, at: entry + 16,
-          "tensor \(id.stateDictName) bytes \(offset)..<\(offset &+ byteLength) lie outside the data area \(directoryEnd)..<\(checksumOffset)"
+          "tensor \(id.stateDictName) (\(byteLength) bytes at offset \(offset)) lies outside the data area \(directoryEnd)..<\(checksumOffset)"
         )
       }
       ranges.append((Int(offset), Int(offset) + Int(byteLength), entry))

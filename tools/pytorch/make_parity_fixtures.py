@@ -118,7 +118,7 @@ def build(H):
         "finalHidden": hT.view(-1).tolist(),
         "generate": {
             "seed": list(GEN_SEED),
-            "scale": scale,
+            "scale": float(scale),
             "normalizedSeed": torch.tensor([v / scale for v in GEN_SEED], dtype=torch.float32).tolist(),
             "steps": GEN_STEPS,
             "values": gen,
