@@ -66,7 +66,7 @@ enum Golden {
     guard expected != actual else { return nil }
     let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
     let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
-    let line = zip(e, a).firstIndex { $0 != $1 } ?? min(e.count, a.count)
+    let line = (0..<min(e.count, a.count)).first { e[$0] != a[$0] } ?? min(e.count, a.count)
     let expectedLine = line < e.count ? String(e[line].prefix(160)) : "<end of file>"
     let actualLine = line < a.count ? String(a[line].prefix(160)) : "<end of output>"
     return """

@@ -1,0 +1,104 @@
+// Generators, the notebook's to_batches, and the window-differences examples.
+
+import RecurRuntime
+import Testing
+
+@testable import RecurTrainer
+
+@Suite("Data")
+struct DataTests {
+  @Test("odd sequences: lengths 5...12, odd starts 1...13, step +2, every length and start drawn")
+  func oddGenerator() throws {
+    let sequences = SequenceFamily.odd.makeSequences(count: 2000, rng: try GSLRandom(seed: 1))
+    #expect(sequences.count == 2000)
+    for s in sequences {
+      #expect((5...12).contains(s.count))
+      #expect([1, 3, 5, 7, 9, 11, 13].contains(s[0]))
+      for i in 1..<s.count { #expect(s[i] == s[i - 1] + 2) }
+    }
+    #expect(Set(sequences.map(\.count)) == Set(5...12))
+    #expect(Set(sequences.map { $0[0] }) == [1, 3, 5, 7, 9, 11, 13])
+  }
+
+  @Test("fib sequences: lengths 6...14, a0 in 0...2, a1 in 1...3, a[n] = a[n-1] + a[n-2]")
+  func fibGenerator() throws {
+    let sequences = SequenceFamily.fib.makeSequences(count: 2000, rng: try GSLRandom(seed: 1))
+    for s in sequences {
+      #expect((6...14).contains(s.count))
+      #expect((0...2).contains(s[0]))
+      #expect((1...3).contains(s[1]))
+      for i in 2..<s.count { #expect(s[i] == s[i - 1] + s[i - 2]) }
+    }
+    #expect(Set(sequences.map(\.count)) == Set(6...14))
+    #expect(Set(sequences.map { $0[0] }) == [0, 1, 2])
+    #expect(Set(sequences.map { $0[1] }) == [1, 2, 3])
+  }
+
+  @Test("the same seed draws the same sequences; draws are in the notebook's order")
+  func drawOrder() throws {
+    let a = SequenceFamily.fib.makeSequences(count: 50, rng: try GSLRandom(seed: 9))
+    let b = SequenceFamily.fib.makeSequences(count: 50, rng: try GSLRandom(seed: 9))
+    #expect(a == b)
+    // Replay the first sequence by hand: L, then a0, then a1.
+    let rng = try GSLRandom(seed: 9)
+    let length = 6 + rng.uniformInt(9)
+    let a0 = rng.uniformInt(3)
+    let a1 = 1 + rng.uniformInt(3)
+    #expect(a[0].count == length && a[0][0] == a0 && a[0][1] == a1)
+  }
+
+  @Test("family rules continue a sequence")
+  func continuation() {
+    #expect(SequenceFamily.odd.continuation(of: [1, 3, 5], count: 3) == [7, 9, 11])
+    #expect(SequenceFamily.fib.continuation(of: [1, 1, 2, 3, 5, 8], count: 4) == [13, 21, 34, 55])
+  }
+
+  @Test("to_batches: window count and per-sequence max normalisation on a hand example")
+  func sequenceMaxScale() {
+    // [1..11 odd] has 6 values: 6 − 5 = 1 window; [0,1,1,2,3,5,8] with window 5: 2 windows;
+    // a length-5 sequence gives none; an all-zero sequence is divided by 1.
+    let set = ExampleSet.sequenceMaxScale(
+      [[1, 3, 5, 7, 9, 11], [0, 1, 1, 2, 3, 5, 8], [1, 3, 5, 7, 9], [0, 0, 0, 0, 0, 0]], window: 5)
+    #expect(set.count == 1 + 2 + 0 + 1)
+    #expect(set.steps == 5 && !set.lossOnFinalStepOnly)
+    let expectedInputs: [Float] = [
+      0.090909091, 0.27272727, 0.45454545, 0.63636364, 0.81818182,  // [1,3,5,7,9] / 11
+      0, 0.125, 0.125, 0.25, 0.375,  // [0,1,1,2,3] / 8
+      0.125, 0.125, 0.25, 0.375, 0.625,  // [1,1,2,3,5] / 8
+      0, 0, 0, 0, 0,
+    ]
+    let expectedTargets: [Float] = [
+      0.27272727, 0.45454545, 0.63636364, 0.81818182, 1,
+      0.125, 0.125, 0.25, 0.375, 0.625,
+      0.125, 0.25, 0.375, 0.625, 1,
+      0, 0, 0, 0, 0,
+    ]
+    for (a, b) in zip(set.inputs, expectedInputs) { #expect(abs(a - b) < 1e-7) }
+    for (a, b) in zip(set.targets, expectedTargets) { #expect(abs(a - b) < 1e-7) }
+    #expect(set.scales == [11, 8, 8, 1])
+    #expect(set.truths == [11, 5, 8, 0])
+    #expect(set.offsets == [0, 0, 0, 0])
+  }
+
+  @Test("window-differences: one example per t in min(2, k)...L-2, left-zero-padded normalised differences")
+  func windowDifferences() {
+    let set = ExampleSet.windowDifferences([[1, 1, 2, 3, 5]], window: 3)
+    #expect(set.count == 2)
+    #expect(set.lossOnFinalStepOnly)
+    // t = 1 (one difference) is skipped: it does not determine the next difference.
+    // t = 2: differences [0, 1] → [0, 0, 1], scale 1, target (3 − 2) / 1 = 1
+    // t = 3: differences [0, 1, 1] → scale 1, target (5 − 3) / 1 = 2
+    #expect(set.inputs == [0, 0, 1, 0, 1, 1])
+    #expect(set.targets == [0, 0, 1, 0, 0, 2])
+    #expect(set.offsets == [2, 3] && set.truths == [3, 5] && set.scales == [1, 1])
+
+    let odd = ExampleSet.windowDifferences([[5, 7, 9, 11]], window: 2)
+    // t = 2: [2, 2] / 2 = [1, 1], target 2 / 2 = 1
+    #expect(odd.inputs == [1, 1] && odd.targets == [0, 1] && odd.scales == [2])
+
+    let single = ExampleSet.windowDifferences([[5, 7, 9, 11]], window: 1)
+    // window 1: examples from t = 1: [2] / 2 = [1] → 1, twice
+    #expect(single.inputs == [1, 1] && single.targets == [1, 1] && single.scales == [2, 2])
+  }
+
+}

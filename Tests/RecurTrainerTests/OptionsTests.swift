@@ -1,0 +1,188 @@
+// Option validation (library) and the CLI's error lines, exit codes and atomic output (process tests).
+
+import Foundation
+import RecurRuntime
+import Testing
+
+@testable import RecurTrainer
+
+@Suite("Options")
+struct OptionsTests {
+  /// The refusal message for these command-line values, or nil when they are accepted.
+  static func refusal(
+    family: String? = "odd", encoding: String? = nil, hidden: Int? = nil, window: Int? = nil,
+    epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
+    validationSequences: Int? = nil
+  ) -> String? {
+    do {
+      _ = try TrainingOptions.fromCommandLine(
+        family: family, encoding: encoding, hidden: hidden, window: window, epochs: epochs, lr: lr,
+        batch: batch, sequences: sequences, validationSequences: validationSequences)
+      return nil
+    } catch {
+      guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
+      return message
+    }
+  }
+
+  @Test("family defaults reproduce the notebook")
+  func defaults() throws {
+    let odd = try TrainingOptions.fromCommandLine(family: "odd")
+    #expect(odd.hiddenSize == 16 && odd.window == 5 && odd.epochs == 8 && odd.learningRate == 1e-2)
+    let fib = try TrainingOptions.fromCommandLine(family: "fib")
+    #expect(fib.hiddenSize == 32 && fib.window == 6 && fib.epochs == 12 && fib.learningRate == 5e-3)
+    #expect(fib.batchSize == 128 && fib.sequences == 2000 && fib.validationSequences == 400)
+    #expect(fib.seed == 0 && fib.encoding == .sequenceMaxScale)
+    let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: "window-differences")
+    #expect(diff.encoding == .windowDifferences)
+    // The limits themselves are accepted.
+    #expect(Self.refusal(hidden: 1) == nil && Self.refusal(hidden: 1024) == nil)
+    #expect(Self.refusal(window: 5) == nil && Self.refusal(family: "fib", window: 6) == nil)
+    #expect(Self.refusal(lr: 1e30) == nil && Self.refusal(batch: 1) == nil)
+  }
+
+  @Test("invalid options are refused with a message naming the option and the accepted range")
+  func refusals() {
+    #expect(Self.refusal(hidden: 0) == "--hidden 0 is out of range 1...1024")
+    #expect(Self.refusal(hidden: 1025) == "--hidden 1025 is out of range 1...1024")
+    #expect(Self.refusal(lr: 0) == "--lr 0.0 must be a positive finite number")
+    #expect(Self.refusal(lr: -0.1) == "--lr -0.1 must be a positive finite number")
+    #expect(Self.refusal(lr: .nan) == "--lr nan must be a positive finite number")
+    #expect(Self.refusal(lr: .infinity) == "--lr inf must be a positive finite number")
+    #expect(Self.refusal(lr: 1e39) == "--lr 1e+39 is not representable as a positive float32")
+    #expect(Self.refusal(lr: 1e-50) == "--lr 1e-50 is not representable as a positive float32")
+    #expect(Self.refusal(epochs: 0) == "--epochs 0 is out of range 1...100000")
+    #expect(Self.refusal(batch: 0) == "--batch 0 is out of range 1...65536")
+    #expect(Self.refusal(window: 0) == "--window 0 must be at least 1")
+    #expect(
+      Self.refusal(window: 6)
+        == "--window 6 is longer than the shortest odd sequence (5 values); use 1...5")
+    #expect(
+      Self.refusal(family: "fib", window: 7)
+        == "--window 7 is longer than the shortest fib sequence (6 values); use 1...6")
+    #expect(Self.refusal(sequences: 0) == "--sequences 0 is out of range 1...1000000")
+    #expect(
+      Self.refusal(validationSequences: 0) == "--validation-sequences 0 is out of range 1...1000000"
+    )
+    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd or fib)")
+    #expect(Self.refusal(family: nil) == "missing --family (odd or fib)")
+    #expect(
+      Self.refusal(encoding: "log")
+        == "unknown encoding 'log' (expected sequence-max-scale or window-differences)")
+  }
+
+  @Test("the output destination is checked before any work")
+  func destination() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try AtomicFile.checkDestination(dir.appendingPathComponent("model.recur").path)
+    #expect(throws: TrainerError.invalidOption("output path '\(dir.path)' is a directory")) {
+      try AtomicFile.checkDestination(dir.path)
+    }
+    #expect {
+      try AtomicFile.checkDestination(dir.path + "/missing/model.recur")
+    } throws: { error in
+      "\(error)".contains("output directory '\(dir.path)/missing' does not exist")
+    }
+    // The probe leaves nothing behind.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+  }
+
+  @Test("atomic write replaces the destination and leaves no temporary file")
+  func atomicWrite() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("m.recur").path
+    try AtomicFile.write([1, 2, 3], to: path)
+    try AtomicFile.write([4, 5], to: path)
+    #expect(FileManager.default.contents(atPath: path) == Data([4, 5]))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.recur"])
+    #expect(throws: TrainerError.self) {
+      try AtomicFile.write([1], to: dir.path + "/missing/m.recur")
+    }
+  }
+}
+
+@Suite("recur-train CLI")
+struct CLITests {
+  @Test("invalid options: one error line, exit 64, nothing written")
+  func invalidOptions() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("m.recur").path
+    let cases: [([String], String)] = [
+      (
+        ["train", "--family", "odd", "--hidden", "0", "-o", out],
+        "error: --hidden 0 is out of range 1...1024"
+      ),
+      (
+        ["train", "--family", "odd", "--lr", "-1", "-o", out],
+        "error: --lr -1.0 must be a positive finite number"
+      ),
+      (
+        ["train", "--family", "fib", "--window", "9", "-o", out],
+        "error: --window 9 is longer than the shortest fib"
+      ),
+      (["train", "--family", "odd"], "error: missing output path: pass -o MODEL"),
+      (
+        ["train", "--family", "even", "-o", out],
+        "error: unknown family 'even' (expected odd or fib)"
+      ),
+      (
+        ["train", "--family", "odd", "-o", dir.path + "/no/such/dir/m.recur"],
+        "error: output directory"
+      ),
+      (["train", "--family", "odd", "--hidden", "abc", "-o", out], "error: "),
+    ]
+    for (arguments, expected) in cases {
+      let result = try runRecurTrain(arguments)
+      #expect(result.status == 64, "\(arguments): status \(result.status)")
+      #expect(result.stderr.hasPrefix(expected), "\(arguments): \(result.stderr)")
+      #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+      #expect(result.stdout.isEmpty, "\(arguments): work started: \(result.stdout)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+  }
+
+  @Test("a diverging run: error line, exit 1, no model and no temporary file")
+  func divergingRun() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("m.recur").path
+    let result = try runRecurTrain([
+      "train", "--family", "odd", "--lr", "1e30", "--sequences", "200", "--hidden", "4", "-o", out,
+    ])
+    #expect(result.status == 1)
+    #expect(result.stderr.hasPrefix("error: training loss became"), "\(result.stderr)")
+    #expect(result.stderr.contains("no model was written"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+  }
+
+  @Test("a small run prints epoch lines and the validation table and writes a loadable model")
+  func smallRun() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("m.recur").path
+    let result = try runRecurTrain([
+      "train", "--family", "fib", "--sequences", "100", "--validation-sequences", "10", "--epochs",
+      "2",
+      "--hidden", "4", "--seed", "3", "-o", out,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.filter { $0.hasPrefix("Epoch ") }.count == 2)
+    #expect(lines.contains { $0.hasPrefix("Epoch 02 | Loss 0.") })
+    #expect(result.stdout.contains("generation |error| at step 20"))
+    #expect(result.stderr.isEmpty)  // no progress bar when stderr is not a terminal
+    let file = try ModelFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
+    #expect(file.hiddenSize == 4 && file.provenance.seed == 3 && file.provenance.family == "fib")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.recur"])
+  }
+
+  @Test("--help shows examples")
+  func help() throws {
+    let result = try runRecurTrain(["train", "--help"])
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("recur-train train --family odd -o odd.recur"))
+  }
+}
