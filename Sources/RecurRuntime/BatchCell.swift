@@ -47,7 +47,9 @@ public final class BatchCell {
   /// Both buffers hold `streams` values.
   public func step(_ inputs: UnsafeBufferPointer<Float>, into outputs: UnsafeMutableBufferPointer<Float>) {
     precondition(inputs.count >= streams && outputs.count >= streams, "buffers must hold `streams` values")
-    let m = model, H = m.hiddenSize, padded = m.blocks * 8
+    let m = model
+    let H = m.hiddenSize
+    let padded = m.blocks * 8
     // Scalar views of the kernel-layout weights: W_hh[i][j] = columns[j * padded + i].
     let w = UnsafeRawPointer(m.columns).assumingMemoryBound(to: Float.self)
     let wih = UnsafeRawPointer(m.inputWeights).assumingMemoryBound(to: Float.self)
@@ -55,7 +57,8 @@ public final class BatchCell {
     let fc = UnsafeRawPointer(m.readoutWeights).assumingMemoryBound(to: Float.self)
     for g in 0..<groups {
       let x = UnsafeRawPointer(inputs.baseAddress! + 8 * g).loadUnaligned(as: SIMD8<Float>.self)
-      let h = current + g * H, out = next + g * H
+      let h = current + g * H
+      let out = next + g * H
       var i = 0
       while i + 4 <= H {
         var a0 = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))

@@ -13,7 +13,9 @@ func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> {
   x.replace(with: -9, where: x .< -9)
   // Estrin's scheme in y = x²: the dependency chain is 4 multiply-adds deep instead of Horner's 7, which matters
   // because tanh sits on the step's critical path.
-  let y = x * x, y2 = y * y, y4 = y2 * y2
+  let y = x * x
+  let y2 = y * y
+  let y4 = y2 * y2
   let e0 = multiplyAdd(y, SIMD8(repeating: 6.372_619_288_754_36e-04), SIMD8(repeating: 4.893_524_558_917_86e-03))
   let e1 = multiplyAdd(y, SIMD8(repeating: 5.122_297_090_371_14e-08), SIMD8(repeating: 1.485_722_357_179_79e-05))
   let e2 = multiplyAdd(y, SIMD8(repeating: 2.000_187_904_824_77e-13), SIMD8(repeating: -8.604_671_522_137_35e-11))

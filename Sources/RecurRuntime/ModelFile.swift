@@ -114,7 +114,12 @@ public struct ModelFile: Sendable {
 
 /// Tensor identifiers in the tensor directory.
 public enum TensorID: UInt32, Sendable, CaseIterable {
-  case weightIH = 1, weightHH = 2, biasIH = 3, biasHH = 4, fcWeight = 5, fcBias = 6
+  case weightIH = 1
+  case weightHH = 2
+  case biasIH = 3
+  case biasHH = 4
+  case fcWeight = 5
+  case fcBias = 6
 
   /// The seed model's PyTorch state_dict key.
   public var stateDictName: String {
@@ -198,8 +203,12 @@ extension ModelFile {
     for t in tensors { precondition(t.values.count == t.rows * t.cols, "tensor \(t.id.stateDictName) has wrong size") }
     let (offsets, length) = Self.canonicalLayout(tensors.map { ($0.rows, $0.cols) })
     var out = [UInt8](repeating: 0, count: length)
-    func put32(_ value: UInt32, _ at: Int) { for i in 0..<4 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
-    func put64(_ value: UInt64, _ at: Int) { for i in 0..<8 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+    func put32(_ value: UInt32, _ at: Int) {
+      for i in 0..<4 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+    }
+    func put64(_ value: UInt64, _ at: Int) {
+      for i in 0..<8 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+    }
     func putF(_ value: Float, _ at: Int) { put32(value.bitPattern, at) }
     typealias F = ModelFormat
     for (i, b) in F.magic.enumerated() { out[i] = b }
@@ -261,7 +270,8 @@ extension ModelFile {
     typealias F = ModelFormat
     let count = raw.count
     if count > F.maxFileSize {
-      throw ModelFileError(.tooLarge, at: F.maxFileSize, "file is \(count) bytes; no valid model exceeds \(F.maxFileSize)")
+      throw ModelFileError(
+        .tooLarge, at: F.maxFileSize, "file is \(count) bytes; no valid model exceeds \(F.maxFileSize)")
     }
     func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
     func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
@@ -269,7 +279,9 @@ extension ModelFile {
 
     // 1. Identity and framing.
     for i in 0..<F.magic.count {
-      guard i < count else { throw ModelFileError(.truncated, at: count, "file ends inside the magic (\(count) bytes)") }
+      guard i < count else {
+        throw ModelFileError(.truncated, at: count, "file ends inside the magic (\(count) bytes)")
+      }
       guard raw[i] == F.magic[i] else {
         throw ModelFileError(.badMagic, at: i, "not a Recur model file (bad magic; expected \"RECURNN\\x1A\")")
       }
@@ -283,7 +295,8 @@ extension ModelFile {
         .unsupportedVersion, at: F.offVersion, "format version \(version) is not supported (this reader reads 1)")
     }
     guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
-      throw ModelFileError(.badHeader, at: F.offHeaderSize, "header size \(u32(F.offHeaderSize)) is not \(F.headerSize)")
+      throw ModelFileError(
+        .badHeader, at: F.offHeaderSize, "header size \(u32(F.offHeaderSize)) is not \(F.headerSize)")
     }
     guard count >= F.headerSize else {
       throw ModelFileError(.truncated, at: count, "file ends inside the header (\(count) of \(F.headerSize) bytes)")
@@ -294,7 +307,8 @@ extension ModelFile {
         .trailingBytes, at: Int(declared), "\(UInt64(count) - declared) unexpected bytes after the declared end")
     }
     if declared > UInt64(count) {
-      throw ModelFileError(.truncated, at: count, "file is truncated: header declares \(declared) bytes, found \(count)")
+      throw ModelFileError(
+        .truncated, at: count, "file is truncated: header declares \(declared) bytes, found \(count)")
     }
 
     // 2. Header fields.
@@ -302,12 +316,15 @@ extension ModelFile {
       throw ModelFileError(
         .unsupportedCellKind, at: F.offCellKind, "cell kind \(u32(F.offCellKind)) is not supported (1 = vanilla tanh)")
     }
-    let inputSize = u32(F.offInputSize), hidden = u32(F.offHiddenSize), outputSize = u32(F.offOutputSize)
+    let inputSize = u32(F.offInputSize)
+    let hidden = u32(F.offHiddenSize)
+    let outputSize = u32(F.offOutputSize)
     guard inputSize == 1 else {
       throw ModelFileError(.badSize, at: F.offInputSize, "input size \(inputSize) is not supported (must be 1)")
     }
     guard hidden >= 1 && hidden <= UInt32(F.maxHiddenSize) else {
-      throw ModelFileError(.badSize, at: F.offHiddenSize, "hidden size \(hidden) is out of range 1...\(F.maxHiddenSize)")
+      throw ModelFileError(
+        .badSize, at: F.offHiddenSize, "hidden size \(hidden) is out of range 1...\(F.maxHiddenSize)")
     }
     guard outputSize == 1 else {
       throw ModelFileError(.badSize, at: F.offOutputSize, "output size \(outputSize) is not supported (must be 1)")
@@ -382,7 +399,8 @@ extension ModelFile {
         throw ModelFileError(.badTensorDirectory, at: entry, "unknown or repeated tensor id \(u32(entry))")
       }
       guard u32(entry + 4) == 1 else {
-        throw ModelFileError(.badTensorDirectory, at: entry + 4, "tensor \(id.stateDictName): dtype \(u32(entry + 4)) is not 1 (float32)")
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 4, "tensor \(id.stateDictName): dtype \(u32(entry + 4)) is not 1 (float32)")
       }
       let expected: (Int, Int) =
         switch id {
@@ -392,13 +410,15 @@ extension ModelFile {
         case .fcWeight: (1, H)
         case .fcBias: (1, 1)
         }
-      let rows = u32(entry + 8), cols = u32(entry + 12)
+      let rows = u32(entry + 8)
+      let cols = u32(entry + 12)
       guard UInt64(rows) == UInt64(expected.0) && UInt64(cols) == UInt64(expected.1) else {
         throw ModelFileError(
           .badTensorDirectory, at: entry + 8,
           "tensor \(id.stateDictName) has shape [\(rows)][\(cols)], expected [\(expected.0)][\(expected.1)]")
       }
-      let offset = u64(entry + 16), byteLength = u64(entry + 24)
+      let offset = u64(entry + 16)
+      let byteLength = u64(entry + 24)
       let elements = expected.0 * expected.1  // ≤ 1024 * 1024: no overflow
       guard byteLength == UInt64(elements * 4) else {
         throw ModelFileError(
@@ -406,7 +426,8 @@ extension ModelFile {
           "tensor \(id.stateDictName) byte length \(byteLength) is not \(elements * 4)")
       }
       guard offset % UInt64(F.tensorAlignment) == 0 else {
-        throw ModelFileError(.badTensorDirectory, at: entry + 16, "tensor \(id.stateDictName) offset \(offset) is not 64-byte aligned")
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 16, "tensor \(id.stateDictName) offset \(offset) is not 64-byte aligned")
       }
       // Overflow-safe: compare with subtraction; checksumOffset ≥ directoryEnd ≥ 0 here.
       guard offset >= UInt64(directoryEnd), offset <= UInt64(checksumOffset),
@@ -447,7 +468,8 @@ extension ModelFile {
     for index in 0..<Int(tensorCount) {
       let entry = F.headerSize + index * F.directoryEntrySize
       let id = TensorID(rawValue: u32(entry))!
-      let offset = Int(u64(entry + 16)), elements = Int(u64(entry + 24)) / 4
+      let offset = Int(u64(entry + 16))
+      let elements = Int(u64(entry + 24)) / 4
       var tensor = [Float](repeating: 0, count: elements)
       for k in 0..<elements {
         let v = f32(offset + 4 * k)

@@ -62,8 +62,12 @@ public final class RecurrentModel: @unchecked Sendable {
     let lanes = { (p: UnsafeMutablePointer<SIMD8<Float>>) in
       UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
-    let wih = lanes(inputWeights), b = lanes(bias), fcw = lanes(readoutWeights), fb = lanes(foldedBias)
-    let cols = lanes(columns), folded = lanes(foldedColumns)
+    let wih = lanes(inputWeights)
+    let b = lanes(bias)
+    let fcw = lanes(readoutWeights)
+    let fb = lanes(foldedBias)
+    let cols = lanes(columns)
+    let folded = lanes(foldedColumns)
     let padded = nb * 8
     for i in 0..<H {
       wih[i] = file.weightIH[i]
@@ -176,13 +180,19 @@ func recurrentUpdate(
   let pairs = hidden & ~1
   var b = 0
   while b + 4 <= blocks {
-    var a0 = multiplyAdd(inputWeights[b], xv, bias[b]), a1 = multiplyAdd(inputWeights[b + 1], xv, bias[b + 1])
-    var a2 = multiplyAdd(inputWeights[b + 2], xv, bias[b + 2]), a3 = multiplyAdd(inputWeights[b + 3], xv, bias[b + 3])
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+    var a0 = multiplyAdd(inputWeights[b], xv, bias[b])
+    var a1 = multiplyAdd(inputWeights[b + 1], xv, bias[b + 1])
+    var a2 = multiplyAdd(inputWeights[b + 2], xv, bias[b + 2])
+    var a3 = multiplyAdd(inputWeights[b + 3], xv, bias[b + 3])
+    var c0 = SIMD8<Float>()
+    var c1 = SIMD8<Float>()
+    var c2 = SIMD8<Float>()
+    var c3 = SIMD8<Float>()
     var col = columns + b
     var j = 0
     while j < pairs {
-      let h0 = SIMD8<Float>(repeating: hs[j]), h1 = SIMD8<Float>(repeating: hs[j + 1])
+      let h0 = SIMD8<Float>(repeating: hs[j])
+      let h1 = SIMD8<Float>(repeating: hs[j + 1])
       let odd = col + blocks
       a0 = multiplyAdd(col[0], h0, a0)
       a1 = multiplyAdd(col[1], h0, a1)
@@ -214,14 +224,20 @@ func recurrentUpdate(
     let two = b + 2 <= blocks
     var a0 = multiplyAdd(inputWeights[b], xv, bias[b])
     var a1 = two ? multiplyAdd(inputWeights[b + 1], xv, bias[b + 1]) : SIMD8<Float>()
-    var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), d0 = SIMD8<Float>(), d1 = SIMD8<Float>()
-    var e0 = SIMD8<Float>(), e1 = SIMD8<Float>()
+    var c0 = SIMD8<Float>()
+    var c1 = SIMD8<Float>()
+    var d0 = SIMD8<Float>()
+    var d1 = SIMD8<Float>()
+    var e0 = SIMD8<Float>()
+    var e1 = SIMD8<Float>()
     var col = columns + b
     var j = 0
     if two {
       while j < quads {
-        let h0 = SIMD8<Float>(repeating: hs[j]), h1 = SIMD8<Float>(repeating: hs[j + 1])
-        let h2 = SIMD8<Float>(repeating: hs[j + 2]), h3 = SIMD8<Float>(repeating: hs[j + 3])
+        let h0 = SIMD8<Float>(repeating: hs[j])
+        let h1 = SIMD8<Float>(repeating: hs[j + 1])
+        let h2 = SIMD8<Float>(repeating: hs[j + 2])
+        let h3 = SIMD8<Float>(repeating: hs[j + 3])
         a0 = multiplyAdd(col[0], h0, a0)
         a1 = multiplyAdd(col[1], h0, a1)
         c0 = multiplyAdd(col[blocks], h1, c0)

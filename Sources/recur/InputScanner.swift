@@ -146,10 +146,12 @@ final class InputScanner {
     defer { tokenLength = 0 }
     numbersOnLine += 1
     token[tokenLength] = 0
-    let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self), count: tokenLength)
+    let bytes = UnsafeBufferPointer(
+      start: UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self), count: tokenLength)
     guard isDecimalNumber(bytes) else {
       let lowered = String(decoding: bytes, as: UTF8.self).lowercased()
-      let what = ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(lowered)
+      let what =
+        ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(lowered)
         ? "is not a finite number" : "is not a number"
       throw InputError(line: line, column: tokenColumn, message: "'\(String(decoding: bytes, as: UTF8.self))' \(what)")
     }

@@ -34,7 +34,8 @@ struct Inspect: ParsableCommand {
   }
 
   func writeSummary(_ f: ModelFile, _ out: OutputWriter) {
-    let p = f.provenance, v = f.validation
+    let p = f.provenance
+    let v = f.validation
     func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
     out.text(
       """
@@ -56,7 +57,8 @@ struct Inspect: ParsableCommand {
   }
 
   func writeJSON(_ f: ModelFile, _ out: OutputWriter) {
-    let p = f.provenance, v = f.validation
+    let p = f.provenance
+    let v = f.validation
     func num(_ x: Float) -> String { x.isNaN ? "null" : shortest(x) }
     out.text(
       """
@@ -184,17 +186,21 @@ struct Bench: ParsableCommand {
     }
     for s in 0..<64 { batchIn[s] = Float(s % 9) * 0.1 }
     let batchSteps = max(1, steps / 64)
-    let batched = median {
-      batch.reset()
-      for _ in 0..<batchSteps { batch.step(UnsafeBufferPointer(batchIn), into: batchOut) }
-      sink += batchOut[0]
-    } * Double(steps) / Double(batchSteps * 64)
+    let batched =
+      median {
+        batch.reset()
+        for _ in 0..<batchSteps { batch.step(UnsafeBufferPointer(batchIn), into: batchOut) }
+        sink += batchOut[0]
+      } * Double(steps) / Double(batchSteps * 64)
     let f = model.file
     print("model \(options.model): hidden \(f.hiddenSize), encoding \(f.encoding.name), context \(f.contextLength)")
     print("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
     print("| workload | ns/step | steps/s |")
     print("|---|---:|---:|")
-    for (name, seconds) in [("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream), ("batch of 64 streams, per stream-step", batched)] {
+    for (name, seconds) in [
+      ("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream),
+      ("batch of 64 streams, per stream-step", batched),
+    ] {
       let ns = seconds * 1e9 / Double(steps)
       print("| \(name) | \(fixed(ns, 1)) | \(fixed(1e9 / ns, 0)) |")
     }

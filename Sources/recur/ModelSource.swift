@@ -1,11 +1,12 @@
 // `--model NAME|PATH`: a model built into the binary (from Fixtures/models, see BuiltinModels.swift) or a file.
 
+import RecurRuntime
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import RecurRuntime
 
 struct CLIError: Error {
   let message: String

@@ -155,7 +155,8 @@ struct Generate: ParsableCommand {
         guard count < Self.maxSeedLength else {
           fail(
             output,
-            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values")
+            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values"
+          )
         }
         seedValues[count] = v
         count += 1
@@ -205,7 +206,8 @@ struct Stream: ParsableCommand {
         guard prediction.isFinite else {
           fail(
             output,
-            "line \(input.currentLine), column \(input.lastNumberColumn): the prediction after this value is not finite (overflow)")
+            "line \(input.currentLine), column \(input.lastNumberColumn): the prediction after this value is not finite (overflow)"
+          )
         }
         output.float(prediction)
         output.byte(UInt8(ascii: "\n"))

@@ -39,7 +39,9 @@ import Testing
   }
 
   @Test func generateWithSeedAndNegativeArguments() throws {
-    let result = try CLI.run(["generate", "--model", Self.modelPath, "--with-seed", "--steps", "2", "-1", "2.5", "-3e1"])
+    let result = try CLI.run([
+      "generate", "--model", Self.modelPath, "--with-seed", "--steps", "2", "-1", "2.5", "-3e1",
+    ])
     #expect(result.status == 0)
     let values = floats(result.stdout.dropLast())
     #expect(values.count == 5)
@@ -67,7 +69,8 @@ import Testing
   @Test func rawStreamIsThePureCell() throws {
     let result = try CLI.run(["stream", "--raw", "--model", Self.modelPath], stdin: "0.5 25 -3\n")
     let cell = RecurrentCell(model: Self.model)
-    #expect(result.stdout.split(separator: "\n").map { Float(String($0))! } == [cell.step(0.5), cell.step(25), cell.step(-3)])
+    #expect(
+      result.stdout.split(separator: "\n").map { Float(String($0))! } == [cell.step(0.5), cell.step(25), cell.step(-3)])
   }
 
   struct BadInput: Sendable, CustomTestStringConvertible {
@@ -79,12 +82,14 @@ import Testing
 
   static let badInputs: [BadInput] = [
     BadInput(input: "1 2\n3 abc 4\n", error: "error: line 2, column 3: 'abc' is not a number", answersBefore: 3),
-    BadInput(input: "1e999", error: "error: line 1, column 1: '1e999' is out of range for a 32-bit float", answersBefore: 0),
+    BadInput(
+      input: "1e999", error: "error: line 1, column 1: '1e999' is out of range for a 32-bit float", answersBefore: 0),
     BadInput(input: "1\nnan\n", error: "error: line 2, column 1: 'nan' is not a finite number", answersBefore: 1),
     BadInput(input: "1 -inf", error: "error: line 1, column 3: '-inf' is not a finite number", answersBefore: 1),
     BadInput(input: "1 -- 2", error: "error: line 1, column 3: '--' is not a number", answersBefore: 1),
     BadInput(input: "1 0x1p3", error: "error: line 1, column 3: '0x1p3' is not a number", answersBefore: 1),
-    BadInput(input: "7 8\u{0}9", error: "error: line 1, column 4: unexpected byte 0x00 (not a number)", answersBefore: 1),
+    BadInput(
+      input: "7 8\u{0}9", error: "error: line 1, column 4: unexpected byte 0x00 (not a number)", answersBefore: 1),
     BadInput(input: "5 1.2.3", error: "error: line 1, column 3: '1.2.3' is not a number", answersBefore: 1),
     BadInput(input: "5 é", error: "error: line 1, column 3: unexpected byte 0xC3 (not a number)", answersBefore: 1),
   ]
@@ -110,11 +115,13 @@ import Testing
   }
 
   @Test func closedStdoutEndsQuietly() throws {
-    let script = "seq 1 2000000 | '\(CLI.recur)' stream --model '\(Self.modelPath)' | head -1; echo \"status ${PIPESTATUS[1]}\""
+    let script =
+      "seq 1 2000000 | '\(CLI.recur)' stream --model '\(Self.modelPath)' | head -1; echo \"status ${PIPESTATUS[1]}\""
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/bash")
     process.arguments = ["-c", script]
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -130,7 +137,8 @@ import Testing
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CLI.recur)
     process.arguments = ["stream", "--model", Self.modelPath]
-    let input = Pipe(), output = Pipe()
+    let input = Pipe()
+    let output = Pipe()
     process.standardInput = input
     process.standardOutput = output
     try process.run()

@@ -23,13 +23,15 @@ enum Golden {
     let expectedLines = try read(relative).split(separator: "\n", omittingEmptySubsequences: false)
     let actualLines = actual.split(separator: "\n", omittingEmptySubsequences: false)
     var report: [String] = []
-    var mismatches = 0, compared = 0
+    var mismatches = 0
+    var compared = 0
     var largest = (deviation: 0.0, place: "")
     if expectedLines.count != actualLines.count {
       report.append("  line count: expected \(expectedLines.count - 1), actual \(actualLines.count - 1)")
     }
     for (index, (e, a)) in zip(expectedLines, actualLines).enumerated() {
-      let ev = e.split(separator: " "), av = a.split(separator: " ")
+      let ev = e.split(separator: " ")
+      let av = a.split(separator: " ")
       if ev.count != av.count {
         mismatches += 1
         if report.count < 6 { report.append("  line \(index + 1): expected \(ev.count) values, actual \(av.count)") }
@@ -40,7 +42,9 @@ enum Golden {
         guard let x = Double(es), let y = Double(aval) else {
           if es != aval {
             mismatches += 1
-            if report.count < 6 { report.append("  line \(index + 1), value \(k + 1): expected '\(es)', actual '\(aval)'") }
+            if report.count < 6 {
+              report.append("  line \(index + 1), value \(k + 1): expected '\(es)', actual '\(aval)'")
+            }
           }
           continue
         }

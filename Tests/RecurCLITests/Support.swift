@@ -35,7 +35,8 @@ enum CLI {
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardInput = try FileHandle(forReadingFrom: inputURL)
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -64,7 +65,9 @@ enum CLI {
 }
 
 /// A small deterministic model (PyTorch-like initialisation scale) for CLI behaviour tests.
-func sampleModel(hidden: Int = 8, encoding: Encoding = .sequenceMaxScale, context: Int = 4, seed: UInt64 = 1) -> ModelFile {
+func sampleModel(hidden: Int = 8, encoding: Encoding = .sequenceMaxScale, context: Int = 4, seed: UInt64 = 1)
+  -> ModelFile
+{
   var state = seed
   func next() -> Float {
     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

@@ -112,12 +112,17 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
     Case(name: "repeated tensor id", offset: 256 + 32, value: 1, width: 4, kind: .badTensorDirectory, errorOffset: 288),
     Case(name: "float64 dtype", offset: 256 + 4, value: 2, width: 4, kind: .badTensorDirectory, errorOffset: 260),
     Case(name: "wrong shape", offset: 256 + 32 + 8, value: 15, width: 4, kind: .badTensorDirectory, errorOffset: 296),
-    Case(name: "misaligned offset", offset: 256 + 16, value: 452, width: 8, kind: .badTensorDirectory, errorOffset: 272),
+    Case(
+      name: "misaligned offset", offset: 256 + 16, value: 452, width: 8, kind: .badTensorDirectory, errorOffset: 272),
     Case(
       name: "offset overflow bait", offset: 256 + 16, value: UInt64.max - 63, width: 8, kind: .badTensorDirectory,
       errorOffset: 272),
-    Case(name: "byte length bait", offset: 256 + 24, value: UInt64.max, width: 8, kind: .badTensorDirectory, errorOffset: 280),
-    Case(name: "overlapping tensors", offset: 256 + 32 + 16, value: 448, width: 8, kind: .badTensorDirectory, errorOffset: 304),
+    Case(
+      name: "byte length bait", offset: 256 + 24, value: UInt64.max, width: 8, kind: .badTensorDirectory,
+      errorOffset: 280),
+    Case(
+      name: "overlapping tensors", offset: 256 + 32 + 16, value: 448, width: 8, kind: .badTensorDirectory,
+      errorOffset: 304),
     Case(name: "length field", offset: 16, value: 1 << 40, width: 8, kind: .truncated, errorOffset: 1736),
   ]
 
@@ -137,14 +142,13 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
   }
 
   @Test func nonFiniteWeightIsRejectedWithItsOffset() {
-    let weightHHOffset = 448  // 256 + 6 * 32 = 448: first tensor at 448 (16 floats), second at 512
+    // H = 16: the directory ends at 448, rnn.weight_ih_l0 (64 bytes) at 448, rnn.weight_hh_l0 at 512.
     for bits: UInt64 in [0x7FC0_0000, 0x7F80_0000, 0xFF80_0000] {
       let error = decodeError(patched(Self.bytes, at: 512 + 8, bits, width: 4))
       #expect(error?.kind == .nonFiniteWeight)
       #expect(error?.offset == 520)
       #expect(error?.description.contains("rnn.weight_hh_l0 element 2") == true)
     }
-    _ = weightHHOffset
   }
 
   @Test func trailingBytesAndNonZeroPaddingAreRejected() {
@@ -152,11 +156,10 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
     #expect(decodeError(longer)?.kind == .trailingBytes)
     longer = patched(Self.bytes, at: 16, UInt64(Self.bytes.count + 64), width: 8)
     #expect(decodeError(longer)?.kind == .truncated)
-    // Padding between the directory end (448) and the first tensor is zero-length here; the gap after
-    // rnn.weight_ih_l0 (448 + 64 = 512) is none either, so use the gap after fc.bias before the checksum? None:
-    // instead pad inside the gap after bias_ih (16 floats = 64 bytes: no gap) — so build a hidden-3 model with gaps.
+    // H = 16 has no padding (every tensor is a multiple of 64 bytes); H = 3 does: rnn.weight_ih_l0 is 12 bytes at
+    // 448, so bytes 460..<512 are padding.
     let small = randomModel(hidden: 3, seed: 1).encoded()
-    let gap = 448 + 12  // weight_ih is 3 floats (12 bytes) at 448; bytes 460..<512 are padding
+    let gap = 448 + 12
     let error = decodeError(patched(small, at: gap + 5, 1, width: 1))
     #expect(error?.kind == .badPadding)
     #expect(error?.offset == gap + 5)
