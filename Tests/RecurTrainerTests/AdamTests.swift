@@ -1,9 +1,9 @@
 import Foundation
-// Adam against the closed form and against values printed by torch.optim.Adam.
-
 import Testing
 
 @testable import RecurTrainer
+
+// Adam against the closed form and against values printed by torch.optim.Adam.
 
 @Suite("Adam")
 struct AdamTests {

@@ -24,9 +24,14 @@ import Testing
     let expected = [UInt8](try Data(contentsOf: Self.golden))
     if bytes == expected { return }
     // Not byte-identical: report where, then hold tensors to 1e-6 relative and the header to exact.
-    let first = zip(bytes, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(bytes.count, expected.count)
-    Issue.record("trainer output differs from Fixtures/trainer/odd-small-seed7.recur from byte \(first) (length \(bytes.count) vs \(expected.count))")
-    let got = try ModelFile(bytes: bytes), want = try ModelFile(bytes: expected)
+    let first =
+      zip(bytes, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+      ?? min(bytes.count, expected.count)
+    Issue.record(
+      "trainer output differs from Fixtures/trainer/odd-small-seed7.recur from byte \(first) (length \(bytes.count) vs \(expected.count))"
+    )
+    let got = try ModelFile(bytes: bytes)
+    let want = try ModelFile(bytes: expected)
     for (a, b) in zip(got.tensors, want.tensors) {
       let worst = zip(a.values, b.values).map { abs(Double($0) - Double($1)) / max(abs(Double($1)), 1e-3) }.max() ?? 0
       #expect(worst <= 1e-6, "\(a.id.stateDictName): worst relative deviation \(worst)")

@@ -17,8 +17,7 @@ public struct ProgressBar: Sendable {
 
   /// The line to draw for `done` of `total` units at `now`, or nil when the last draw was too recent (the final
   /// update is always drawn). The text starts with a carriage return and clears to the end of the line.
-  public mutating func update(done: Int, total: Int, now: ContinuousClock.Instant = .now) -> String?
-  {
+  public mutating func update(done: Int, total: Int, now: ContinuousClock.Instant = .now) -> String? {
     if let lastDraw, done < total, now - lastDraw < interval { return nil }
     lastDraw = now
     return "\r\u{1B}[K" + Self.render(done: done, total: total, elapsed: now - start, width: width)
