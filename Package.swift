@@ -49,7 +49,7 @@ let package = Package(
     // Test-only: counts malloc-family calls on the calling thread. Never a product dependency.
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
     .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
-    .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurRuntime"]),
+    .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntime"]),
     .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "recur-train"]),
   ],
   swiftLanguageModes: [.v6]

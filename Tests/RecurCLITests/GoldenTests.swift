@@ -116,6 +116,27 @@ enum Golden {
     }
   }
 
+  /// `recur-train eval` on each fixture model: tables and the generated-vs-true SVG, exact text. Exact because eval
+  /// prints 4 significant digits and the default debug and release builds run the same IEEE operations (checked);
+  /// `tools/update-goldens` writes them from the release build.
+  @Test(arguments: Golden.models)
+  func evalTablesAndPlotMatchGolden(model: String) throws {
+    let plots = CLI.temporaryDirectory.appendingPathComponent("eval-\(model)")
+    let packageRoot = Golden.root.deletingLastPathComponent()
+    let result = try CLI.run(
+      ["eval", "--model", "Fixtures/models/\(model).recur", "--plots", plots.path],
+      executable: CLI.productsDirectory.appendingPathComponent("recur-train").path, directory: packageRoot)
+    #expect(result.status == 0, "\(result.stderr)")
+    // Without the "Wrote <plot path>" line, which depends on the temporary directory.
+    let tables = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+      .filter { !$0.hasPrefix("Wrote ") }.joined(separator: "\n")
+    var diff = try Golden.textDiff(actual: tables, golden: "golden/\(model)/eval.txt")
+    #expect(diff == nil, "\(diff ?? "")")
+    let svg = try String(contentsOf: plots.appendingPathComponent("generation.svg"), encoding: .utf8)
+    diff = try Golden.textDiff(actual: svg, golden: "golden/\(model)/generation.svg")
+    #expect(diff == nil, "\(diff ?? "")")
+  }
+
   /// Fixtures/broken: each damaged model file and the exact message it must produce (written by hand).
   @Test func brokenModelFilesGiveTheirExactErrors() throws {
     let table = try Golden.read("broken/expected.tsv").split(separator: "\n")

@@ -25,7 +25,8 @@ enum CLI {
 
   /// Runs `recur` with `arguments`, feeding `input` on stdin (from a file, so huge inputs cannot deadlock).
   static func run(
-    _ arguments: [String], input: Data = Data(), environment: [String: String] = [:], executable: String? = nil
+    _ arguments: [String], input: Data = Data(), environment: [String: String] = [:], executable: String? = nil,
+    directory: URL? = nil
   ) throws -> ProcessResult {
     let inputURL = temporaryDirectory.appendingPathComponent("stdin-\(UUID().uuidString)")
     try input.write(to: inputURL)
@@ -33,6 +34,7 @@ enum CLI {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable ?? recur)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.standardInput = try FileHandle(forReadingFrom: inputURL)
     let out = Pipe()
