@@ -153,30 +153,20 @@ public enum BaselineTrainer {
       inputSize: options.k, width: options.width, capacity: min(options.batchSize, samples.count))
 
     let n = samples.count
-    let batchesPerEpoch = (n + options.batchSize - 1) / options.batchSize
-    let totalBatches = batchesPerEpoch * options.epochs
-    events.started(n, batchesPerEpoch)
-    var epochLosses: [Double] = []
-    var order = [Int](repeating: 0, count: n)
-    for epoch in 1...options.epochs {
-      for i in 0..<n { order[i] = i }
-      rng.shuffle(&order)
-      var total = 0.0
-      for b in 0..<batchesPerEpoch {
-        let slice = order[(b * options.batchSize)..<min(n, (b + 1) * options.batchSize)]
-        batch.load(samples, indices: slice)
-        let loss = batch.forward(parameters)
-        guard loss.isFinite else { throw .nonFiniteLoss(epoch: epoch, batch: b + 1, loss: loss) }
+    let loop = EpochLoop(
+      count: n, batchSize: options.batchSize, epochs: options.epochs, learningRate: options.learningRate,
+      schedule: options.schedule)
+    let epochLosses = try loop.run(
+      rng: rng, events: events,
+      forward: { _, _, indices in
+        batch.load(samples, indices: indices)
+        return batch.forward(parameters)
+      },
+      backwardAndStep: { rate in
         batch.backward(parameters, into: &gradient)
-        adam.learningRate = options.schedule.rate(
-          base: options.learningRate, batch: (epoch - 1) * batchesPerEpoch + b, totalBatches: totalBatches)
+        adam.learningRate = rate
         adam.update(&parameters.values, gradient: gradient.values)
-        total += loss * Double(slice.count)
-        events.batchFinished((epoch - 1) * batchesPerEpoch + b + 1, totalBatches)
-      }
-      epochLosses.append(total / Double(n))
-      events.epochFinished(epoch, epochLosses[epochLosses.count - 1])
-    }
+      })
     guard parameters.allFinite else { throw .nonFiniteWeights(epoch: options.epochs) }
     return BaselineRun(
       options: options, parameters: parameters, epochLosses: epochLosses, trainingWindows: examples.count,

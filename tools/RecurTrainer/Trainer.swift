@@ -142,36 +142,21 @@ public enum Trainer {
       hiddenSize: options.hiddenSize, steps: options.window,
       capacity: min(options.batchSize, examples.count))
 
-    // Epochs: a fresh shuffle of all examples each epoch (DataLoader(shuffle=True)), the last batch partial.
-    let n = examples.count
-    let batchesPerEpoch = (n + options.batchSize - 1) / options.batchSize
-    let totalBatches = batchesPerEpoch * options.epochs
-    events.started(n, batchesPerEpoch)
-    var epochLosses: [Double] = []
-    var order = [Int](repeating: 0, count: n)
-    for epoch in 1...options.epochs {
-      for i in 0..<n { order[i] = i }
-      rng.shuffle(&order)
-      var total = 0.0
-      for batch in 0..<batchesPerEpoch {
-        let slice = order[(batch * options.batchSize)..<min(n, (batch + 1) * options.batchSize)]
-        graph.load(examples, indices: slice)
-        var loss = graph.forward(parameters)
-        if let lossHook { loss = lossHook(epoch, batch + 1, loss) }
-        guard loss.isFinite else {
-          throw .nonFiniteLoss(epoch: epoch, batch: batch + 1, loss: loss)
-        }
+    let loop = EpochLoop(
+      count: examples.count, batchSize: options.batchSize, epochs: options.epochs,
+      learningRate: options.learningRate, schedule: options.schedule)
+    let epochLosses = try loop.run(
+      rng: rng, events: events,
+      forward: { epoch, batch, indices in
+        graph.load(examples, indices: indices)
+        let loss = graph.forward(parameters)
+        return lossHook?(epoch, batch, loss) ?? loss
+      },
+      backwardAndStep: { rate in
         graph.backward(parameters, into: &gradient)
-        adam.learningRate = options.schedule.rate(
-          base: options.learningRate, batch: (epoch - 1) * batchesPerEpoch + batch, totalBatches: totalBatches)
+        adam.learningRate = rate
         adam.update(&parameters, gradient: gradient)
-        total += loss * Double(slice.count)
-        events.batchFinished((epoch - 1) * batchesPerEpoch + batch + 1, totalBatches)
-      }
-      let epochLoss = total / Double(n)
-      epochLosses.append(epochLoss)
-      events.epochFinished(epoch, epochLoss)
-    }
+      })
     guard parameters.allFinite else { throw .nonFiniteWeights(epoch: options.epochs) }
 
     // Export, then measure the export through the runtime.
@@ -188,7 +173,7 @@ public enum Trainer {
     file.validation = validation.stats
     return TrainingRun(
       options: options, model: file, parameters: parameters, epochLosses: epochLosses,
-      trainingExamples: n,
+      trainingExamples: examples.count,
       validation: validation)
   }
 }
