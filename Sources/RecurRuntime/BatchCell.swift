@@ -3,7 +3,7 @@
 // Lane k of every SIMD8 belongs to stream 8g + k of group g. A step is, per group and per hidden row i,
 //   acc = b[i] + W_ih[i] x + Σ_j W_hh[i][j] h[j]        (W_hh[i][j] broadcast, h[j] one vector of 8 streams)
 // so there is no horizontal reduction anywhere and the work is throughput-bound rather than latency-bound: use it
-// when many sequences are processed together (`recur bench` reports its throughput). Rows go four at a time so four
+// when many sequences are processed together (`recur bench` reports its throughput). Rows go eight at a time so eight
 // independent accumulator chains are in flight. Allocation only in `init`.
 
 public final class BatchCell {
@@ -60,11 +60,17 @@ public final class BatchCell {
       let h = current + g * H
       let out = next + g * H
       var i = 0
-      while i + 4 <= H {
+      // Eight rows per pass: 8 broadcast loads + 1 load of h[j] feed 8 multiply-adds (four rows per pass were
+      // load-bound: 5 loads per 4 multiply-adds).
+      while i + 8 <= H {
         var a0 = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))
         var a1 = multiplyAdd(SIMD8(repeating: wih[i + 1]), x, SIMD8(repeating: bias[i + 1]))
         var a2 = multiplyAdd(SIMD8(repeating: wih[i + 2]), x, SIMD8(repeating: bias[i + 2]))
         var a3 = multiplyAdd(SIMD8(repeating: wih[i + 3]), x, SIMD8(repeating: bias[i + 3]))
+        var a4 = multiplyAdd(SIMD8(repeating: wih[i + 4]), x, SIMD8(repeating: bias[i + 4]))
+        var a5 = multiplyAdd(SIMD8(repeating: wih[i + 5]), x, SIMD8(repeating: bias[i + 5]))
+        var a6 = multiplyAdd(SIMD8(repeating: wih[i + 6]), x, SIMD8(repeating: bias[i + 6]))
+        var a7 = multiplyAdd(SIMD8(repeating: wih[i + 7]), x, SIMD8(repeating: bias[i + 7]))
         var column = w + i
         for j in 0..<H {
           let hj = h[j]
@@ -72,13 +78,21 @@ public final class BatchCell {
           a1 = multiplyAdd(SIMD8(repeating: column[1]), hj, a1)
           a2 = multiplyAdd(SIMD8(repeating: column[2]), hj, a2)
           a3 = multiplyAdd(SIMD8(repeating: column[3]), hj, a3)
+          a4 = multiplyAdd(SIMD8(repeating: column[4]), hj, a4)
+          a5 = multiplyAdd(SIMD8(repeating: column[5]), hj, a5)
+          a6 = multiplyAdd(SIMD8(repeating: column[6]), hj, a6)
+          a7 = multiplyAdd(SIMD8(repeating: column[7]), hj, a7)
           column += padded
         }
         out[i] = fastTanh(a0)
         out[i + 1] = fastTanh(a1)
         out[i + 2] = fastTanh(a2)
         out[i + 3] = fastTanh(a3)
-        i += 4
+        out[i + 4] = fastTanh(a4)
+        out[i + 5] = fastTanh(a5)
+        out[i + 6] = fastTanh(a6)
+        out[i + 7] = fastTanh(a7)
+        i += 8
       }
       while i < H {
         var a = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))
