@@ -37,8 +37,8 @@ cases = {
     "truncated-header": (base[:100], "byte 100: file ends inside the header (100 of 256 bytes)"),
     "truncated-tensors": (base[:1000], "byte 1000: file is truncated: header declares 1736 bytes, found 1000"),
     "wrong-magic": (b"GGUF" + base[4:], 'byte 0: not a Recur model file (bad magic; expected "RECURNN\\x1A")'),
-    "future-version": (put(base, 8, "<I", 2), "byte 8: format version 2 is not supported (this reader reads 1)"),
-    "lstm-cell": (put(base, 24, "<I", 3), "byte 24: cell kind 3 is not supported (1 = vanilla tanh)"),
+    "future-version": (put(base, 8, "<I", 3), "byte 8: format version 3 is not supported (this reader reads 1 and 2)"),
+    "lstm-cell": (put(base, 24, "<I", 3), "byte 24: cell kind 3 is not supported by format version 1 (1 = vanilla tanh)"),
     "oversized-hidden": (put(base, 32, "<I", 1 << 20), "byte 32: hidden size 1048576 is out of range 1...1024"),
     "overflow-bait": (
         put(base, 256 + 32 + 16, "<Q", 2**64 - 64),

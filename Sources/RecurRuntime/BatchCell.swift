@@ -15,8 +15,15 @@ public final class BatchCell {
   private var current: UnsafeMutablePointer<SIMD8<Float>>  // [groups][H]: h[j] of streams 8g..8g+7
   private var next: UnsafeMutablePointer<SIMD8<Float>>  // [groups][H]
 
+  /// True for the models BatchCell runs: one vanilla layer, input and output 1.
+  public static func supports(_ model: RecurrentModel) -> Bool {
+    let a = model.architecture
+    return a.kind == .rnn && a.layers == 1 && a.inputSize == 1 && a.outputSize == 1
+  }
+
   public init(model: RecurrentModel, streams: Int) {
     precondition(streams >= 1, "at least one stream")
+    precondition(Self.supports(model), "BatchCell runs one-layer vanilla models with input and output 1")
     self.model = model
     groups = (streams + 7) / 8
     self.streams = groups * 8
@@ -51,10 +58,11 @@ public final class BatchCell {
     let H = m.hiddenSize
     let padded = m.blocks * 8
     // Scalar views of the kernel-layout weights: W_hh[i][j] = columns[j * padded + i].
-    let w = UnsafeRawPointer(m.columns).assumingMemoryBound(to: Float.self)
-    let wih = UnsafeRawPointer(m.inputWeights).assumingMemoryBound(to: Float.self)
-    let bias = UnsafeRawPointer(m.bias).assumingMemoryBound(to: Float.self)
-    let fc = UnsafeRawPointer(m.readoutWeights).assumingMemoryBound(to: Float.self)
+    guard case .rnn(let layer) = m.layers[0] else { preconditionFailure("BatchCell runs vanilla layers") }
+    let w = UnsafePointer(scalars(layer.columns))
+    let wih = UnsafePointer(scalars(layer.inputColumns))
+    let bias = UnsafePointer(scalars(layer.bias))
+    let fc = UnsafePointer(scalars(m.readoutRows))
     for g in 0..<groups {
       let x = UnsafeRawPointer(inputs.baseAddress! + 8 * g).loadUnaligned(as: SIMD8<Float>.self)
       let h = current + g * H
@@ -100,7 +108,7 @@ public final class BatchCell {
         out[i] = fastTanh(a)
         i += 1
       }
-      var y = SIMD8<Float>(repeating: m.readoutBias)
+      var y = SIMD8<Float>(repeating: m.readoutBias[0])
       for j in 0..<H { y = multiplyAdd(SIMD8(repeating: fc[j]), out[j], y) }
       UnsafeMutableRawPointer(outputs.baseAddress! + 8 * g).storeBytes(of: y, as: SIMD8<Float>.self)
     }

@@ -7,6 +7,11 @@
 //   stream:   causal: after value v_t the scale is s_t = max(1, |v_1|, ..., |v_t|); the cell is fed v_t / s_t and the
 //             prediction of v_{t+1} is y_t * s_t. The hidden state is carried as it is when the scale grows.
 //
+// identity (any input and output size)
+//   stream:   the cell is fed each step's values as they are and its readout is the prediction of the next step.
+//   generate: the seed's steps are fed in order; the readout after the last one is the first generated step, and
+//             every readout is fed back as the next input (input size = output size).
+//
 // window-differences (extrapolating)
 //   Every prediction reads the last k+1 known values (k = contextLength), takes their k differences d, divides them by
 //   s = max |d| (1 if all are zero), left-pads with zeros when fewer than k differences exist, runs the cell from a
@@ -22,6 +27,7 @@ public final class SequencePredictor {
   private var streamScale: Float = 1
   private var generationScale: Float = 1
   private var nextInput: Float = 0  // normalised input for the next generated step
+  private let pendingStep: UnsafeMutablePointer<Float>  // [inputSize] the next generated step's input (identity)
 
   // window-differences
   private let contextLength: Int
@@ -38,11 +44,14 @@ public final class SequencePredictor {
     history.initialize(repeating: 0, count: contextLength + 1)
     window = .allocate(capacity: contextLength)
     window.initialize(repeating: 0, count: contextLength)
+    pendingStep = .allocate(capacity: model.inputSize)
+    pendingStep.initialize(repeating: 0, count: model.inputSize)
   }
 
   deinit {
     history.deallocate()
     window.deallocate()
+    pendingStep.deallocate()
   }
 
   /// Forgets the current sequence (a blank line in `recur stream`).
@@ -58,12 +67,24 @@ public final class SequencePredictor {
   /// Feeds the next real value of the sequence; returns the prediction of the value after it. Causal.
   public func observe(_ value: Float) -> Float {
     switch model.file.encoding {
+    case .identity:
+      return cell.step(value)
     case .sequenceMaxScale:
       streamScale = max(streamScale, abs(value))
       return cell.step(value / streamScale) * streamScale
     case .windowDifferences:
       push(value)
       return predictFromHistory()
+    }
+  }
+
+  /// Feeds one time step of `inputSize` values and writes the prediction of the next step (`outputSize` values).
+  /// Univariate encodings go through `observe(_: Float)`.
+  public func observe(_ values: UnsafePointer<Float>, into prediction: UnsafeMutablePointer<Float>) {
+    if model.file.encoding == .identity {
+      cell.step(values, into: prediction)
+    } else {
+      prediction[0] = observe(values[0])
     }
   }
 
@@ -74,6 +95,10 @@ public final class SequencePredictor {
     precondition(!seed.isEmpty, "seed must hold at least one value")
     reset()
     switch model.file.encoding {
+    case .identity:
+      // Univariate here (input = output = 1); `begin(steps:)` is the general form.
+      cell.prime(UnsafeBufferPointer(rebasing: seed[0..<(seed.count - 1)]))
+      nextInput = seed[seed.count - 1]
     case .sequenceMaxScale:
       var scale: Float = 1
       for v in seed { scale = max(scale, abs(v)) }
@@ -90,6 +115,9 @@ public final class SequencePredictor {
   public func generate(into out: UnsafeMutableBufferPointer<Float>) {
     guard !out.isEmpty else { return }
     switch model.file.encoding {
+    case .identity:
+      cell.freeRun(firstInput: nextInput, into: out)
+      nextInput = out[out.count - 1]
     case .sequenceMaxScale:
       cell.freeRun(firstInput: nextInput, into: out)
       nextInput = out[out.count - 1]
@@ -102,6 +130,25 @@ public final class SequencePredictor {
         push(next)
       }
     }
+  }
+
+  // MARK: Several channels (identity encoding, input size = output size)
+
+  /// Starts a continuation of `steps` time steps of `inputSize` values each (row-major, at least one step).
+  public func begin(steps seed: UnsafePointer<Float>, count: Int) {
+    let n = model.inputSize
+    precondition(count >= 1 && model.outputSize == n, "a seed of at least one step and input size = output size")
+    reset()
+    for t in 0..<(count - 1) { cell.advance(seed + t * n) }
+    pendingStep.update(from: seed + (count - 1) * n, count: n)
+  }
+
+  /// Writes the next `steps` time steps (`outputSize` values each) of the continuation begun with `begin(steps:)`.
+  public func generate(steps: Int, into out: UnsafeMutablePointer<Float>) {
+    guard steps > 0 else { return }
+    let n = model.outputSize
+    cell.freeRun(first: pendingStep, steps: steps, into: out)
+    pendingStep.update(from: out + (steps - 1) * n, count: n)
   }
 
   // MARK: window-differences internals

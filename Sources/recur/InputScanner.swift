@@ -2,7 +2,8 @@
 //
 // Grammar of a number (anything else is an error naming line and column; columns count bytes from 1):
 //   [+-]? ( digits [ "." digits? ] | "." digits ) ( [eE] [+-]? digits )?
-// Separators are spaces, tabs, carriage returns and newlines. A line with no number on it is blank. Limits: a number
+// Separators are spaces, tabs, carriage returns, newlines and commas; a comma must stand between two numbers on one
+// line (`1,,2`, a leading or a trailing comma is an empty value: an error). A line with no number on it is blank. Limits: a number
 // has at most 64 characters, a line at most 1 MiB. `nan`, `inf`, hex floats and values beyond Float's range
 // (e.g. 1e999) are refused. No allocation after `init`.
 
@@ -44,6 +45,9 @@ final class InputScanner {
   private var column = 0  // column of the byte last consumed
   private var numbersOnLine = 0
   private var pendingLineEnd = false
+  private var afterComma = false  // a comma was read and no number has followed it yet
+  private var commaColumn = 0
+  private var endColumn = 0
   /// Called before a read that could block, so the caller can flush what it has computed.
   var beforeBlocking: () -> Void = {}
 
@@ -62,10 +66,15 @@ final class InputScanner {
   var currentLine: Int { line }
   /// The column where the most recent number started.
   var lastNumberColumn: Int { tokenColumn }
+  /// The column just past the last byte of the line the most recent `endOfLine` ended.
+  var lineEndColumn: Int { endColumn }
+  /// The number of the line the most recent `endOfLine` ended.
+  private(set) var endedLine = 0
 
   func next() throws(InputError) -> ScanEvent {
     if pendingLineEnd {
       pendingLineEnd = false
+      endedLine = line
       let blank = numbersOnLine == 0
       line += 1
       column = 0
@@ -75,8 +84,11 @@ final class InputScanner {
     while true {
       guard let byte = try nextByte() else {
         if tokenLength > 0 { return .number(try finishToken()) }
+        try checkNoDanglingComma()
         if column > 0 || numbersOnLine > 0 {  // final line without a newline
           let blank = numbersOnLine == 0
+          endColumn = column + 1
+          endedLine = line
           column = 0
           numbersOnLine = 0
           return .endOfLine(blank: blank)
@@ -85,10 +97,13 @@ final class InputScanner {
       }
       switch byte {
       case UInt8(ascii: "\n"):
+        endColumn = column
         if tokenLength > 0 {
           pendingLineEnd = true
           return .number(try finishToken())
         }
+        try checkNoDanglingComma()
+        endedLine = line
         let blank = numbersOnLine == 0
         line += 1
         column = 0
@@ -96,8 +111,20 @@ final class InputScanner {
         return .endOfLine(blank: blank)
       case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
         if tokenLength > 0 { return .number(try finishToken()) }
+      case UInt8(ascii: ","):
+        if tokenLength > 0 {
+          (afterComma, commaColumn) = (true, column)
+          return .number(try finishToken())
+        }
+        guard !afterComma && numbersOnLine > 0 else {
+          throw InputError(line: line, column: column, message: "empty value before ','")
+        }
+        (afterComma, commaColumn) = (true, column)
       case 0x21...0x7E:
-        if tokenLength == 0 { tokenColumn = column }
+        if tokenLength == 0 {
+          tokenColumn = column
+          afterComma = false
+        }
         if tokenLength < Self.maxTokenLength {
           token[tokenLength] = CChar(bitPattern: byte)
           tokenLength += 1
@@ -110,6 +137,12 @@ final class InputScanner {
         throw InputError(line: line, column: column, message: "unexpected byte 0x\(hex2(byte)) (not a number)")
       }
     }
+  }
+
+  private func checkNoDanglingComma() throws(InputError) {
+    guard afterComma else { return }
+    afterComma = false
+    throw InputError(line: line, column: commaColumn, message: "',' is not followed by a value")
   }
 
   private func nextByte() throws(InputError) -> UInt8? {

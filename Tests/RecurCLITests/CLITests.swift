@@ -195,11 +195,11 @@ import Testing
     let file = sampleModel()
     let hh = tensors["rnn.weight_hh_l0"] as! [[Double]]
     #expect(hh.count == 8 && hh[0].count == 8)
-    #expect(Float(hh[2][5]) == file.weightHH[2 * 8 + 5])
-    #expect((tensors["rnn.weight_ih_l0"] as! [[Double]]).map { Float($0[0]) } == file.weightIH)
-    #expect((tensors["fc.weight"] as! [[Double]])[0].map(Float.init) == file.fcWeight)
-    #expect((tensors["fc.bias"] as! [Double]).map(Float.init) == file.fcBias)
-    #expect((tensors["rnn.bias_hh_l0"] as! [Double]).map(Float.init) == file.biasHH)
+    #expect(Float(hh[2][5]) == file.tensor(.weightHH)[2 * 8 + 5])
+    #expect((tensors["rnn.weight_ih_l0"] as! [[Double]]).map { Float($0[0]) } == file.tensor(.weightIH))
+    #expect((tensors["fc.weight"] as! [[Double]])[0].map(Float.init) == file.tensor(.fcWeight))
+    #expect((tensors["fc.bias"] as! [Double]).map(Float.init) == file.tensor(.fcBias))
+    #expect((tensors["rnn.bias_hh_l0"] as! [Double]).map(Float.init) == file.tensor(.biasHH))
     #expect(json["hidden_size"] as? Int == 8)
     #expect(json["parameters"] as? Int == file.parameterCount)
   }

@@ -45,8 +45,8 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
   @Test func roundTripIsExact() throws {
     let decoded = try ModelFile(bytes: Self.bytes)
     #expect(decoded.encoded() == Self.bytes)
-    #expect(decoded.weightHH == Self.model.weightHH)
-    #expect(decoded.fcBias == Self.model.fcBias)
+    #expect(decoded.tensor(.weightHH) == Self.model.tensor(.weightHH))
+    #expect(decoded.tensor(.fcBias) == Self.model.tensor(.fcBias))
     #expect(decoded.provenance.family == "test")
     #expect(decoded.provenance.learningRate == 0.01)
     #expect(decoded.validation.absErrorMean == 0.25)
@@ -95,7 +95,7 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
 
   static let cases: [Case] = [
     Case(name: "wrong magic", offset: 0, value: 0x46, width: 1, kind: .badMagic, errorOffset: 0),
-    Case(name: "future version", offset: 8, value: 2, width: 4, kind: .unsupportedVersion, errorOffset: 8),
+    Case(name: "future version", offset: 8, value: 3, width: 4, kind: .unsupportedVersion, errorOffset: 8),
     Case(name: "header size", offset: 12, value: 512, width: 4, kind: .badHeader, errorOffset: 12),
     Case(name: "GRU cell kind", offset: 24, value: 2, width: 4, kind: .unsupportedCellKind, errorOffset: 24),
     Case(name: "input size 3", offset: 28, value: 3, width: 4, kind: .badSize, errorOffset: 28),

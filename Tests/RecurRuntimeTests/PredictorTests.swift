@@ -56,8 +56,8 @@ import Testing
   /// so an arithmetic progression with step 2 continues exactly from any start (the encoding's whole point).
   @Test func windowDifferencesIsTranslationInvariant() {
     var file = randomModel(hidden: 8, seed: 1, encoding: .windowDifferences, context: 3)
-    file.fcWeight = [Float](repeating: 0, count: 8)
-    file.fcBias = [1]
+    file.setTensor(.fcWeight, to: [Float](repeating: 0, count: 8))
+    file.setTensor(.fcBias, to: [1])
     let predictor = SequencePredictor(model: RecurrentModel(file))
     for start: Float in [1, 21, 101, 999, -1001] {
       let seed = (0..<5).map { start + 2 * Float($0) }

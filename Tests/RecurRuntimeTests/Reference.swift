@@ -20,8 +20,8 @@ struct ReferenceRNN {
   mutating func step(_ x: Double) -> Double {
     var next = [Double](repeating: 0, count: H)
     for i in 0..<H {
-      var z = Double(file.weightIH[i]) * x + Double(file.biasIH[i]) + Double(file.biasHH[i])
-      for j in 0..<H { z += Double(file.weightHH[i * H + j]) * h[j] }
+      var z = Double(file.tensor(.weightIH)[i]) * x + Double(file.tensor(.biasIH)[i]) + Double(file.tensor(.biasHH)[i])
+      for j in 0..<H { z += Double(file.tensor(.weightHH)[i * H + j]) * h[j] }
       next[i] = tanh(z)
     }
     h = next
@@ -29,8 +29,8 @@ struct ReferenceRNN {
   }
 
   var output: Double {
-    var y = Double(file.fcBias[0])
-    for j in 0..<H { y += Double(file.fcWeight[j]) * h[j] }
+    var y = Double(file.tensor(.fcBias)[0])
+    for j in 0..<H { y += Double(file.tensor(.fcWeight)[j]) * h[j] }
     return y
   }
 

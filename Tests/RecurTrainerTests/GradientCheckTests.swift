@@ -53,10 +53,10 @@ struct GradientCheckTests {
 
   /// Worst relative error per tensor; the floor 1e-5 keeps exactly-zero gradients (dW_hh when T = 1) meaningful.
   static func worstErrors(analytic: [Double], numeric: [Double], p: RNNParameters<Double>)
-    -> [TensorID: Double]
+    -> [TensorRole: Double]
   {
-    var worst: [TensorID: Double] = [:]
-    for id in TensorID.allCases {
+    var worst: [TensorRole: Double] = [:]
+    for id in TensorRole.allCases {
       worst[id] =
         p.range(id).map { relativeError(analytic[$0], numeric[$0], floor: 1e-5) }.max() ?? 0
     }
@@ -71,8 +71,8 @@ struct GradientCheckTests {
     graph.backward(p, into: &gradient)
     let numeric = Self.numericGradient(graph, p)
     let worst = Self.worstErrors(analytic: gradient.values, numeric: numeric, p: p)
-    for id in TensorID.allCases {
-      #expect(worst[id]! <= 1e-4, "\(id.stateDictName): relative error \(worst[id]!)")
+    for id in TensorRole.allCases {
+      #expect(worst[id]! <= 1e-4, "\(id.rawValue): relative error \(worst[id]!)")
     }
     // Not vacuous: the gradients are not all (near) zero.
     #expect(gradient.values.map(abs).max()! > 1e-3)

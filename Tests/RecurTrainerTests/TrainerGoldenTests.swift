@@ -34,7 +34,7 @@ import Testing
     let want = try ModelFile(bytes: expected)
     for (a, b) in zip(got.tensors, want.tensors) {
       let worst = zip(a.values, b.values).map { abs(Double($0) - Double($1)) / max(abs(Double($1)), 1e-3) }.max() ?? 0
-      #expect(worst <= 1e-6, "\(a.id.stateDictName): worst relative deviation \(worst)")
+      #expect(worst <= 1e-6, "\(a.spec.name(.rnn)): worst relative deviation \(worst)")
     }
     #expect(Array(bytes[0..<92]) == Array(expected[0..<92]), "header fields before the statistics differ")
   }

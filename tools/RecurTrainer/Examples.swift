@@ -52,17 +52,19 @@ extension ExampleSet {
   public init(sequences: [[Int]], encoding: Encoding, window: Int) {
     switch encoding {
     case .sequenceMaxScale: self = Self.sequenceMaxScale(sequences, window: window)
+    case .identity: self = Self.sequenceMaxScale(sequences, window: window, normalise: false)
     case .windowDifferences: self = Self.windowDifferences(sequences, window: window)
     }
   }
 
   /// The notebook's `to_batches(seqs, in_len=window)`. Normalised values are computed in Double and rounded to
   /// float32 once, as `torch.tensor(..., dtype=torch.float32)` does with Python floats.
-  public static func sequenceMaxScale(_ sequences: [[Int]], window: Int) -> ExampleSet {
+  /// With `normalise: false`, the identity encoding: the same windows in raw units.
+  public static func sequenceMaxScale(_ sequences: [[Int]], window: Int, normalise: Bool = true) -> ExampleSet {
     var set = ExampleSet(steps: window, lossOnFinalStepOnly: false)
     for s in sequences {
       let peak = s.map { abs($0) }.max() ?? 0
-      let scale = peak > 0 ? Double(peak) : 1.0
+      let scale = normalise && peak > 0 ? Double(peak) : 1.0
       let normalised = s.map { Float(Double($0) / scale) }
       guard s.count > window else { continue }
       for start in 0..<(s.count - window) {

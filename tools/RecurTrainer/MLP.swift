@@ -297,8 +297,8 @@ public struct MLPGenerator: SequenceGenerator, Sendable {
     out.reserveCapacity(count)
     var input = [Float](repeating: 0, count: k)
     switch encoding {
-    case .sequenceMaxScale:
-      let scale = max(1, seed.map { abs($0) }.max()!)
+    case .sequenceMaxScale, .identity:
+      let scale = encoding == .identity ? 1 : max(1, seed.map { abs($0) }.max()!)
       var history = seed.map { Float($0 / scale) }
       if history.count < k {
         history = [Float](repeating: history[0], count: k - history.count) + history

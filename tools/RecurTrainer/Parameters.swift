@@ -57,7 +57,7 @@ public struct RNNParameters<Scalar: TrainingScalar>: Sendable, Equatable {
   }
 
   /// Where tensor `id` lives in `values`.
-  public func range(_ id: TensorID) -> Range<Int> {
+  public func range(_ id: TensorRole) -> Range<Int> {
     let h = hiddenSize
     switch id {
     case .weightIH: return 0..<h
@@ -69,7 +69,7 @@ public struct RNNParameters<Scalar: TrainingScalar>: Sendable, Equatable {
     }
   }
 
-  public subscript(id: TensorID) -> ArraySlice<Scalar> {
+  public subscript(id: TensorRole) -> ArraySlice<Scalar> {
     get { values[range(id)] }
     set {
       precondition(newValue.count == range(id).count)
@@ -105,8 +105,7 @@ extension RNNParameters where Scalar == Float {
   public init(_ file: ModelFile) {
     self.init(
       hiddenSize: file.hiddenSize,
-      values: file.weightIH + file.weightHH + file.biasIH + file.biasHH + file.fcWeight
-        + file.fcBias)
+      values: file.tensorValues.flatMap { $0 })
   }
 }
 

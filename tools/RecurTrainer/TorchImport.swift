@@ -1,98 +1,207 @@
-// Import and export of the seed model's PyTorch state_dict as JSON.
+// Import and export of PyTorch state_dicts as JSON: any stack of nn.RNN (tanh) / nn.GRU / nn.LSTM modules of one kind
+// followed by one nn.Linear.
 //
-// The JSON is an object whose keys are the state_dict names (`rnn.weight_ih_l0`, `rnn.weight_hh_l0`,
-// `rnn.bias_ih_l0`, `rnn.bias_hh_l0`, `fc.weight`, `fc.bias`) and whose values are nested arrays in PyTorch's
-// shapes (`tensor.tolist()`); the same object may instead sit under a top-level "tensors" key (other top-level keys
-// are then ignored). `tools/torch_dump.py` writes it. Every shape and every value is checked: a wrong shape names the
-// key with the expected and the found shape; a non-finite or float32-overflowing value names the key and the index.
+// The JSON is an object whose keys are state_dict names and whose values are nested arrays in PyTorch's shapes
+// (`tensor.tolist()`); the same object may instead sit under a top-level "tensors" key (other top-level keys are then
+// ignored). `tools/torch_dump.py` writes it. The import is strict, because a silently dropped layer produces
+// garbage that looks like a model:
+//   - recurrent tensors are `PREFIX.{weight_ih,weight_hh,bias_ih,bias_hh}_l{k}` under any module prefix; the kind is
+//     read from the shapes (`weight_hh_l0` has 1, 3 or 4 times H rows: rnn, gru, lstm) and the depth from the
+//     `_l{k}` suffixes. Several recurrent modules of one kind and one H are stacked in the order the state dict
+//     lists them, when the sizes chain (module m's input size is H for m > 0);
+//   - exactly one other module with `.weight` [O][H] and `.bias` [O] is the readout;
+//   - a missing key, a shape that disagrees, bias=False, proj_size (`weight_hr_l{k}`), bidirectional (`_reverse`)
+//     weights, more than the format's 8 layers, or any key left unused is an error naming the key.
+// Note: nn.RNN(nonlinearity="relu") has the same state dict as tanh; the runtime runs tanh, so import only tanh RNNs.
+// Every value is checked: a non-finite or float32-overflowing value names the key and the index.
 
 import RecurRuntime
 
 public enum TorchState {
-  /// The state_dict key, expected shape (PyTorch order) for hidden size `h`.
-  static func expectedShape(_ id: TensorID, hidden h: Int) -> [Int] {
-    switch id {
-    case .weightIH: [h, 1]
-    case .weightHH: [h, h]
-    case .biasIH, .biasHH: [h]
-    case .fcWeight: [1, h]
-    case .fcBias: [1]
-    }
-  }
-
   static func describe(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"
   }
 
-  /// Reads a state JSON into a sequence-max-scale model file (family "pytorch-import", statistics NaN).
-  public static func modelFile(json bytes: [UInt8], window: Int) throws(TrainerError) -> ModelFile {
+  /// A state_dict key split into module prefix, recurrent role, layer and the PyTorch suffixes the format refuses.
+  struct RecurrentKey {
+    var prefix: String
+    var role: TensorRole
+    var layer: Int
+  }
+
+  /// Parses `PREFIX.weight_ih_l3` and friends; nil for keys of other modules. Throws for recurrent keys the format
+  /// cannot hold (projections, reverse directions).
+  static func recurrentKey(_ key: String) throws(TrainerError) -> RecurrentKey? {
+    guard let dot = key.lastIndex(of: ".") else { return nil }
+    let prefix = String(key[..<dot])
+    var name = String(key[key.index(after: dot)...])
+    if name.hasSuffix("_reverse") {
+      throw .importFailed(
+        "'\(key)': bidirectional recurrent modules are not supported (only the forward direction runs in a stream)")
+    }
+    if name.hasPrefix("weight_hr_l") {
+      throw .importFailed("'\(key)': LSTM projections (proj_size > 0) are not supported")
+    }
+    let roles: [(String, TensorRole)] = [
+      ("weight_ih_l", .weightIH), ("weight_hh_l", .weightHH), ("bias_ih_l", .biasIH), ("bias_hh_l", .biasHH),
+    ]
+    for (stem, role) in roles where name.hasPrefix(stem) {
+      name.removeFirst(stem.count)
+      guard let layer = Int(name), layer >= 0, String(layer) == name else {
+        throw .importFailed("'\(key)': unexpected layer suffix '\(name)'")
+      }
+      return RecurrentKey(prefix: prefix, role: role, layer: layer)
+    }
+    return nil
+  }
+
+  /// Reads a state JSON into a model file (family "pytorch-import", statistics NaN). `encoding` defaults to the
+  /// seed notebook's sequence-max-scale for one input and one output, identity otherwise.
+  public static func modelFile(json bytes: [UInt8], window: Int, encoding: Encoding? = nil) throws(TrainerError)
+    -> ModelFile
+  {
     guard (1...ModelFormat.maxContextLength).contains(window) else {
       throw .invalidOption("--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")
     }
     let root = try JSONValue.parse(bytes)
     var tensorsObject = root
     if let nested = root["tensors"] { tensorsObject = nested }
-    guard case .object(let members) = tensorsObject else {
+    guard case .object(let members) = tensorsObject, !members.isEmpty else {
       throw .importFailed(
         "expected a JSON object of tensors keyed by state_dict name (optionally under \"tensors\")")
-    }
-    let known = Set(TensorID.allCases.map(\.stateDictName))
-    for (key, _) in members where !known.contains(key) {
-      throw .importFailed(
-        "unexpected tensor '\(key)': only a one-layer nn.RNN(1, H) named 'rnn' and an nn.Linear(H, 1) named 'fc' "
-          + "are supported (expected keys: \(TensorID.allCases.map(\.stateDictName).joined(separator: ", ")))"
-      )
     }
     var seen = Set<String>()
     for (key, _) in members where !seen.insert(key).inserted {
       throw .importFailed("tensor '\(key)' appears twice")
     }
-    var tensors: [TensorID: (shape: [Int], values: [Double])] = [:]
-    for id in TensorID.allCases {
-      guard let value = tensorsObject[id.stateDictName] else {
-        throw .importFailed("missing tensor '\(id.stateDictName)'")
+    var parsed: [String: (shape: [Int], values: [Double])] = [:]
+    for (key, value) in members { parsed[key] = try flatten(value, key: key) }
+
+    // 1. Recurrent modules, in the order the state dict lists them, and every other module's keys.
+    var modules: [String] = []
+    var depth: [String: Int] = [:]
+    var otherKeys: [String] = []
+    for (key, _) in members {
+      if let r = try recurrentKey(key) {
+        if depth[r.prefix] == nil { modules.append(r.prefix) }
+        depth[r.prefix] = max(depth[r.prefix] ?? 0, r.layer + 1)
+      } else {
+        otherKeys.append(key)
       }
-      tensors[id] = try flatten(value, key: id.stateDictName)
+    }
+    guard let first = modules.first else {
+      throw .importFailed("no recurrent module found (expected keys like 'rnn.weight_ih_l0', 'gru.weight_hh_l0')")
     }
 
-    // The hidden size comes from the recurrent matrix; everything else must agree with it.
-    let hhShape = tensors[.weightHH]!.shape
-    guard hhShape.count == 2, hhShape[0] == hhShape[1], hhShape[0] >= 1 else {
-      throw .importFailed(
-        "rnn.weight_hh_l0: expected a square shape [H, H], found \(describe(hhShape))")
+    // 2. The kind and H from the first module's weight_hh_l0; every module and layer must agree.
+    func shape(_ key: String) throws(TrainerError) -> [Int] {
+      guard let t = parsed[key] else {
+        throw .importFailed(
+          key.contains(".bias_")
+            ? "missing tensor '\(key)' (modules built with bias=False are not supported)"
+            : "missing tensor '\(key)'")
+      }
+      return t.shape
     }
-    let h = hhShape[0]
-    guard h <= ModelFormat.maxHiddenSize else {
+    let hh0 = try shape("\(first).weight_hh_l0")
+    guard hh0.count == 2, hh0[1] >= 1, hh0[0] % hh0[1] == 0, [1, 3, 4].contains(hh0[0] / hh0[1]) else {
       throw .importFailed(
-        "rnn.weight_hh_l0: hidden size \(h) exceeds the format's limit \(ModelFormat.maxHiddenSize)"
+        "\(first).weight_hh_l0: expected shape [G·H, H] with G = 1 (RNN), 3 (GRU) or 4 (LSTM), found \(describe(hh0))")
+    }
+    let hidden = hh0[1]
+    let kind: CellKind = hh0[0] == hidden ? .rnn : hh0[0] == 3 * hidden ? .gru : .lstm
+    guard hidden <= Architecture.maxHiddenSize else {
+      throw .importFailed(
+        "\(first).weight_hh_l0: hidden size \(hidden) exceeds the format's limit \(Architecture.maxHiddenSize)")
+    }
+    let ih0 = try shape("\(first).weight_ih_l0")
+    guard ih0.count == 2, ih0[0] == kind.gates * hidden, (1...Architecture.maxInputSize).contains(ih0[1]) else {
+      throw .importFailed(
+        "\(first).weight_ih_l0: expected shape [\(kind.gates * hidden), I] with I in 1...\(Architecture.maxInputSize), "
+          + "found \(describe(ih0))")
+    }
+    let layers = modules.reduce(0) { $0 + depth[$1]! }
+    guard layers <= Architecture.maxLayers else {
+      throw .importFailed("\(layers) recurrent layers in all; the format holds at most \(Architecture.maxLayers)")
+    }
+
+    // 3. The readout: the one remaining module with .weight [O][H] and .bias [O].
+    let readoutPrefixes = Set(
+      otherKeys.compactMap { key -> String? in
+        guard let dot = key.lastIndex(of: ".") else { return nil }
+        let name = key[key.index(after: dot)...]
+        return name == "weight" || name == "bias" ? String(key[..<dot]) : nil
+      })
+    let readout = otherKeys.compactMap { key -> String? in
+      guard key.hasSuffix(".weight") else { return nil }
+      let prefix = String(key.dropLast(".weight".count))
+      return readoutPrefixes.contains(prefix) ? prefix : nil
+    }.first
+    guard let readout else {
+      throw .importFailed(
+        "no readout found: expected an nn.Linear(H, O) with keys 'fc.weight' and 'fc.bias' (any module name)")
+    }
+    let fcShape = try shape("\(readout).weight")
+    guard fcShape.count == 2, fcShape[1] == hidden, (1...Architecture.maxOutputSize).contains(fcShape[0]) else {
+      throw .importFailed(
+        "\(readout).weight: expected shape [O, \(hidden)] with O in 1...\(Architecture.maxOutputSize), found \(describe(fcShape))"
       )
     }
-    var floats: [TensorID: [Float]] = [:]
-    for id in TensorID.allCases {
-      let (shape, values) = tensors[id]!
-      let expected = expectedShape(id, hidden: h)
-      guard shape == expected else {
+    let architecture = Architecture(
+      kind: kind, layers: layers, inputSize: ih0[1], hiddenSize: hidden, outputSize: fcShape[0])
+
+    // 4. Every tensor of the table from its key; then nothing may be left over.
+    var used = Set<String>()
+    var tensors: [[Float]] = []
+    var layerBase = 0
+    var keyOfLayer: [(module: String, layer: Int)] = []
+    for module in modules {
+      for k in 0..<depth[module]! { keyOfLayer.append((module, k)) }
+      layerBase += depth[module]!
+    }
+    for spec in architecture.tensors {
+      let key: String
+      if spec.role.isReadout {
+        key = spec.role == .fcWeight ? "\(readout).weight" : "\(readout).bias"
+      } else {
+        let (module, k) = keyOfLayer[spec.layer]
+        key = TensorSpec(role: spec.role, layer: k, rows: spec.rows, cols: spec.cols).name(prefix: module)
+      }
+      let found = try shape(key)
+      guard found == spec.torchShape else {
+        let why =
+          spec.layer > 0 && spec.role == .weightIH && !spec.role.isReadout
+          ? " (stacked modules must chain: each reads the hidden size \(hidden) of the one before)" : ""
         throw .importFailed(
-          "\(id.stateDictName): expected shape \(describe(expected)) (hidden size \(h)), found \(describe(shape))"
+          "\(key): expected shape \(describe(spec.torchShape)) for \(architecture.summary), found \(describe(found))\(why)"
         )
       }
+      let values = parsed[key]!.values
       var out = [Float](repeating: 0, count: values.count)
       for (k, v) in values.enumerated() {
         let f = Float(v)
         guard v.isFinite, f.isFinite else {
           let what = v.isFinite ? "\(v) overflows float32" : "\(v) is not finite"
-          throw .importFailed("\(id.stateDictName)\(indexText(k, shape: shape)): \(what)")
+          throw .importFailed("\(key)\(indexText(k, shape: found)): \(what)")
         }
         out[k] = f
       }
-      floats[id] = out
+      tensors.append(out)
+      used.insert(key)
     }
-    var file = ModelFile(
-      hiddenSize: h, contextLength: window, encoding: .sequenceMaxScale,
-      weightIH: floats[.weightIH]!,
-      weightHH: floats[.weightHH]!, biasIH: floats[.biasIH]!, biasHH: floats[.biasHH]!,
-      fcWeight: floats[.fcWeight]!,
-      fcBias: floats[.fcBias]!)
+    for (key, _) in members where !used.contains(key) {
+      throw .importFailed(
+        "unused tensor '\(key)': the import takes recurrent modules of one kind (\(modules.joined(separator: ", "))) "
+          + "and one Linear readout (\(readout)); every key must belong to them")
+    }
+    let chosen =
+      encoding ?? (architecture.inputSize == 1 && architecture.outputSize == 1 ? .sequenceMaxScale : .identity)
+    guard chosen.supports(inputSize: architecture.inputSize, outputSize: architecture.outputSize) else {
+      throw .invalidOption(
+        "--encoding \(chosen.name) needs input and output size 1; this model has \(architecture.inputSize) and "
+          + "\(architecture.outputSize) (use identity)")
+    }
+    var file = ModelFile(architecture: architecture, contextLength: window, encoding: chosen, tensors: tensors)
     file.provenance.family = "pytorch-import"
     return file
   }
@@ -139,25 +248,24 @@ public enum TorchState {
     return (shape, values)
   }
 
-  /// The model's tensors as a state JSON (the format `modelFile(json:window:)` reads). Each value is written as the
-  /// shortest decimal of the float32 value widened to Double (what Python's `repr(float(x))` prints), so reading it
-  /// back gives exactly the same float32.
+  /// The model's tensors as a state JSON (the format `modelFile(json:window:)` reads), keyed as `recur inspect
+  /// --json` keys them. Each value is written as the shortest decimal of the float32 value widened to Double (what
+  /// Python's `repr(float(x))` prints), so reading it back gives exactly the same float32.
   public static func json(for file: ModelFile) -> String {
     func number(_ f: Float) -> String { "\(Double(f))" }
     var parts: [String] = []
-    for t in file.tensors {
+    for (spec, values) in file.tensors {
       let body: String
-      if t.id.isVector {
-        body = "[" + t.values.map(number).joined(separator: ", ") + "]"
+      if spec.role.isVector {
+        body = "[" + values.map(number).joined(separator: ", ") + "]"
       } else {
         body =
           "["
-          + (0..<t.rows).map { r in
-            "[" + t.values[(r * t.cols)..<((r + 1) * t.cols)].map(number).joined(separator: ", ")
-              + "]"
+          + (0..<spec.rows).map { r in
+            "[" + values[(r * spec.cols)..<((r + 1) * spec.cols)].map(number).joined(separator: ", ") + "]"
           }.joined(separator: ", ") + "]"
       }
-      parts.append("  \"\(t.id.stateDictName)\": \(body)")
+      parts.append("  \"\(spec.name(file.cellKind))\": \(body)")
     }
     return "{\n" + parts.joined(separator: ",\n") + "\n}\n"
   }

@@ -1,0 +1,236 @@
+// What a `.recur` model file describes: the architecture, the encoding, provenance, validation statistics and the
+// float32 tensors in PyTorch's layout. The byte layout is in `Documentation.docc/ModelFormat.md`; the reader and the
+// writer are `ModelReader.swift` and `ModelWriter.swift`; which tensors exist is `TensorTable.swift`.
+
+// MARK: - Architecture
+
+/// The recurrent cell of every layer. Values are the on-disk codes.
+public enum CellKind: UInt32, Sendable, CaseIterable {
+  /// Elman RNN: `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)` (`nn.RNN`, nonlinearity tanh).
+  case rnn = 1
+  /// `nn.GRU`: gates r, z, n; `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 − z) ⊙ n + z ⊙ h`.
+  case gru = 2
+  /// `nn.LSTM`: gates i, f, g, o; `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
+  case lstm = 3
+
+  /// Gate blocks per layer: the `G` in `weight_ih_l{k}` [G·H][I].
+  public var gates: Int {
+    switch self {
+    case .rnn: 1
+    case .gru: 3
+    case .lstm: 4
+    }
+  }
+
+  /// The name used on the command line, in `inspect` and as the state_dict module prefix (`gru.weight_ih_l0`).
+  public var name: String {
+    switch self {
+    case .rnn: "rnn"
+    case .gru: "gru"
+    case .lstm: "lstm"
+    }
+  }
+
+  /// A readable description for `inspect`.
+  public var title: String {
+    switch self {
+    case .rnn: "vanilla tanh RNN"
+    case .gru: "GRU"
+    case .lstm: "LSTM"
+    }
+  }
+
+  public init?(name: String) {
+    guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    self = kind
+  }
+}
+
+/// Sizes of a stacked recurrent network followed by a Linear readout: `layers` cells of `kind`, the first reading
+/// `inputSize` values per step, every later one the hidden state of the one below; `fc: Linear(H -> outputSize)`.
+public struct Architecture: Sendable, Equatable {
+  public var kind: CellKind
+  public var layers: Int
+  public var inputSize: Int
+  public var hiddenSize: Int
+  public var outputSize: Int
+
+  public init(kind: CellKind = .rnn, layers: Int = 1, inputSize: Int = 1, hiddenSize: Int, outputSize: Int = 1) {
+    self.kind = kind
+    self.layers = layers
+    self.inputSize = inputSize
+    self.hiddenSize = hiddenSize
+    self.outputSize = outputSize
+  }
+
+  /// The limits every reader enforces (ModelFormat.md).
+  public static let maxLayers = 8
+  public static let maxInputSize = 256
+  public static let maxOutputSize = 256
+  public static let maxHiddenSize = 1024
+
+  /// True when every size is within the limits above.
+  public var isWithinLimits: Bool {
+    (1...Self.maxLayers).contains(layers) && (1...Self.maxInputSize).contains(inputSize)
+      && (1...Self.maxHiddenSize).contains(hiddenSize) && (1...Self.maxOutputSize).contains(outputSize)
+  }
+
+  /// "GRU, 2 layers: input 3, hidden 32, output 2".
+  public var summary: String {
+    "\(kind.title), \(layers) layer\(layers == 1 ? "" : "s"): input \(inputSize), hidden \(hiddenSize), "
+      + "output \(outputSize)"
+  }
+}
+
+// MARK: - Encodings
+
+/// How real-valued sequences are turned into cell inputs and cell outputs back into values.
+/// The runtime applies exactly what training applied; see `SequencePredictor`.
+public enum Encoding: UInt32, Sendable, CaseIterable {
+  /// No transformation: values go into the cell as they are and readouts come out as they are. Any input and output
+  /// size. (Format version 2 only.)
+  case identity = 0
+  /// The seed notebook's: values divided by one scale, `max(1, max |v|)` over the known values. Input and output 1.
+  case sequenceMaxScale = 1
+  /// Extrapolating: each prediction reads the last `contextLength` differences, divides them by their largest
+  /// magnitude `s`, runs the cell from a zero state over them and predicts `last + s * y`. Input and output 1.
+  case windowDifferences = 2
+
+  public var name: String {
+    switch self {
+    case .identity: "identity"
+    case .sequenceMaxScale: "sequence-max-scale"
+    case .windowDifferences: "window-differences"
+    }
+  }
+
+  /// True when the encoding is defined for these sizes (the scaled encodings are univariate).
+  public func supports(inputSize: Int, outputSize: Int) -> Bool {
+    self == .identity || (inputSize == 1 && outputSize == 1)
+  }
+
+  public init?(name: String) {
+    guard let encoding = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    self = encoding
+  }
+}
+
+// MARK: - Metadata
+
+/// Where a model came from. Stored verbatim; the runtime never uses it for computation.
+public struct Provenance: Sendable, Equatable {
+  public var seed: UInt64 = 0
+  public var epochs: UInt32 = 0
+  public var batchSize: UInt32 = 0
+  public var trainingSequences: UInt32 = 0
+  public var learningRate: Float = .nan
+  public var finalLoss: Float = .nan
+  /// Data family, printable ASCII, at most 31 bytes (e.g. "odd", "fib", "pytorch-import").
+  public var family: String = ""
+  public init() {}
+
+  public static func == (a: Self, b: Self) -> Bool {
+    a.seed == b.seed && a.epochs == b.epochs && a.batchSize == b.batchSize
+      && a.trainingSequences == b.trainingSequences && a.learningRate.bitPattern == b.learningRate.bitPattern
+      && a.finalLoss.bitPattern == b.finalLoss.bitPattern && a.family == b.family
+  }
+}
+
+/// Held-out validation statistics computed by the trainer. NaN means "not measured" (e.g. an imported model).
+public struct ValidationStats: Sendable {
+  public var windows: UInt32 = 0
+  public var seeds: UInt32 = 0
+  /// Mean squared error over every element of every held-out window, in the encoded (normalised) units.
+  public var windowMSE: Float = .nan
+  /// Absolute error of the next-value prediction in real units: mean, standard deviation, median, 95th percentile.
+  public var absErrorMean: Float = .nan
+  public var absErrorSD: Float = .nan
+  public var absErrorMedian: Float = .nan
+  public var absErrorP95: Float = .nan
+  /// Mean absolute error of free-running generation from held-out seeds after 1, 8 and 20 steps, real units.
+  public var generationError1: Float = .nan
+  public var generationError8: Float = .nan
+  public var generationError20: Float = .nan
+  public init() {}
+
+  /// The eight float statistics in file order (ModelFormat.md, header offsets 92...120).
+  public var floats: [Float] {
+    get {
+      [
+        windowMSE, absErrorMean, absErrorSD, absErrorMedian, absErrorP95, generationError1, generationError8,
+        generationError20,
+      ]
+    }
+    set {
+      precondition(newValue.count == 8)
+      (windowMSE, absErrorMean, absErrorSD, absErrorMedian) = (newValue[0], newValue[1], newValue[2], newValue[3])
+      (absErrorP95, generationError1, generationError8, generationError20) =
+        (newValue[4], newValue[5], newValue[6], newValue[7])
+    }
+  }
+}
+
+// MARK: - The model
+
+/// A complete model: architecture, encoding, provenance, validation statistics and float32 tensors.
+public struct ModelFile: Sendable {
+  public var architecture: Architecture
+  /// The training window length (number of time steps per training example; for `windowDifferences`, the number
+  /// of differences each prediction reads).
+  public var contextLength: Int
+  public var encoding: Encoding
+  public var provenance = Provenance()
+  public var validation = ValidationStats()
+  /// One flat row-major array per entry of `architecture.tensors`, in that order (PyTorch's `parameters()` order).
+  public var tensorValues: [[Float]]
+
+  /// A model with the tensors of `architecture.tensors`, in that order. Precondition: the counts match the table
+  /// (the reader checks untrusted input itself; this is for code that builds models).
+  public init(architecture: Architecture, contextLength: Int, encoding: Encoding, tensors: [[Float]]) {
+    let table = architecture.tensors
+    precondition(tensors.count == table.count, "expected \(table.count) tensors, got \(tensors.count)")
+    for (spec, values) in zip(table, tensors) {
+      precondition(values.count == spec.count, "tensor \(spec.name(architecture.kind)) has the wrong size")
+    }
+    self.architecture = architecture
+    self.contextLength = contextLength
+    self.encoding = encoding
+    self.tensorValues = tensors
+  }
+
+  /// The seed notebook's shape: one vanilla tanh layer, input 1, output 1.
+  public init(
+    hiddenSize: Int, contextLength: Int, encoding: Encoding,
+    weightIH: [Float], weightHH: [Float], biasIH: [Float], biasHH: [Float], fcWeight: [Float], fcBias: [Float]
+  ) {
+    self.init(
+      architecture: Architecture(hiddenSize: hiddenSize), contextLength: contextLength, encoding: encoding,
+      tensors: [weightIH, weightHH, biasIH, biasHH, fcWeight, fcBias])
+  }
+
+  public var cellKind: CellKind { architecture.kind }
+  public var layers: Int { architecture.layers }
+  public var inputSize: Int { architecture.inputSize }
+  public var hiddenSize: Int { architecture.hiddenSize }
+  public var outputSize: Int { architecture.outputSize }
+
+  /// Number of trainable parameters (the sum of all tensor element counts).
+  public var parameterCount: Int { architecture.parameterCount }
+
+  /// The values of one tensor (`layer` is ignored for the readout).
+  public func tensor(_ role: TensorRole, layer: Int = 0) -> [Float] {
+    tensorValues[architecture.index(of: role, layer: layer)]
+  }
+
+  /// Replaces the values of one tensor. Precondition: the count matches the table.
+  public mutating func setTensor(_ role: TensorRole, layer: Int = 0, to values: [Float]) {
+    let index = architecture.index(of: role, layer: layer)
+    precondition(values.count == architecture.tensors[index].count, "wrong tensor size")
+    tensorValues[index] = values
+  }
+
+  /// The tensors in file order with their specs.
+  public var tensors: [(spec: TensorSpec, values: [Float])] {
+    Array(zip(architecture.tensors, tensorValues))
+  }
+}

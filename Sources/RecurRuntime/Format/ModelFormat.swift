@@ -1,0 +1,53 @@
+// Format constants (the tables of `Documentation.docc/ModelFormat.md`) and the reader's typed error.
+
+public enum ModelFormat {
+  public static let magic: [UInt8] = [0x52, 0x45, 0x43, 0x55, 0x52, 0x4E, 0x4E, 0x1A]  // "RECURNN" 0x1A
+  /// The newest version this code reads and writes. Version 1 (one vanilla layer, input and output 1) is still read,
+  /// and still written for models it can describe, so files of that shape stay byte-identical.
+  public static let version: UInt32 = 2
+  public static let versions: ClosedRange<UInt32> = 1...2
+  public static let headerSize = 256
+  public static let directoryEntrySize = 32
+  public static let tensorAlignment = 64
+  public static let checksumSize = 4
+  public static let maxHiddenSize = Architecture.maxHiddenSize
+  public static let maxContextLength = 4096
+  public static let familyNameCapacity = 32
+  /// Files larger than this are refused before they are read: 64 MiB holds any one- or two-layer model at
+  /// hidden 1024 (an LSTM layer at hidden 1024 is 16.8 MB), and bounds what a hostile file can make a reader hold.
+  public static let maxFileSize = 64 << 20
+
+  // Header field offsets.
+  static let offVersion = 8, offHeaderSize = 12, offFileLength = 16, offCellKind = 24, offInputSize = 28
+  static let offHiddenSize = 32, offOutputSize = 36, offContextLength = 40, offEncoding = 44, offTensorCount = 48
+  static let offFlags = 52, offSeed = 56, offEpochs = 64, offBatchSize = 68, offSequences = 72, offLearningRate = 76
+  static let offFinalLoss = 80, offValWindows = 84, offValSeeds = 88, offValMSE = 92
+  /// Version 2: number of layers. Version 1: reserved, zero.
+  static let offLayers = 124
+  static let offFamily = 128, offReserved = 160
+
+  /// The version a writer uses for `architecture` and `encoding`: 1 when version 1 can describe the model.
+  public static func version(for architecture: Architecture, encoding: Encoding) -> UInt32 {
+    let v1 = architecture == Architecture(hiddenSize: architecture.hiddenSize) && encoding != .identity
+    return v1 ? 1 : 2
+  }
+}
+
+/// Why a model file was refused, and where. `description` is one line: `byte 40: context length 0 is out of range`.
+public struct ModelFileError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: Sendable {
+    case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, lengthMismatch, trailingBytes
+    case unsupportedCellKind, badSize, unsupportedEncoding, badTensorDirectory, badPadding
+    case checksumMismatch, nonFiniteWeight, badMetadata
+  }
+  public let kind: Kind
+  /// Byte offset in the file where the problem is.
+  public let offset: Int
+  public let message: String
+  public init(_ kind: Kind, at offset: Int, _ message: String) {
+    self.kind = kind
+    self.offset = offset
+    self.message = message
+  }
+  public var description: String { "byte \(offset): \(message)" }
+}

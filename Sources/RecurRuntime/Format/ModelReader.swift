@@ -1,0 +1,268 @@
+// The hardened `.recur` reader, format versions 1 and 2.
+//
+// Every length in a file is attacker-controlled: the reader checks each count and offset with overflow-safe
+// arithmetic against the real byte count before it reads the bytes behind it, refuses header sizes whose tensors
+// could not fit in the file before it allocates anything, and reports the first problem with its byte offset.
+// Steps: (1) identity and framing, (2) header fields, (3) tensor directory against the tensor table, (4) zero
+// padding, (5) checksum, (6) finite tensor values.
+
+extension ModelFile {
+  /// Parses and validates a model file. Never reads outside `bytes`; allocates only the validated tensors.
+  public init(bytes: [UInt8]) throws(ModelFileError) {
+    // `withUnsafeBytes` is untyped-rethrows: carry the typed error out in a Result.
+    let parsed = bytes.withUnsafeBytes { raw in Result { () throws(ModelFileError) in try ModelFile(raw) } }
+    self = try parsed.get()
+  }
+
+  public init(_ raw: UnsafeRawBufferPointer) throws(ModelFileError) {
+    typealias F = ModelFormat
+    let count = raw.count
+    if count > F.maxFileSize {
+      throw ModelFileError(
+        .tooLarge, at: F.maxFileSize, "file is \(count) bytes; no valid model exceeds \(F.maxFileSize)")
+    }
+    func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+    func u64(_ at: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+    func f32(_ at: Int) -> Float { Float(bitPattern: u32(at)) }
+
+    // 1. Identity and framing.
+    for i in 0..<F.magic.count {
+      guard i < count else {
+        throw ModelFileError(.truncated, at: count, "file ends inside the magic (\(count) bytes)")
+      }
+      guard raw[i] == F.magic[i] else {
+        throw ModelFileError(.badMagic, at: i, "not a Recur model file (bad magic; expected \"RECURNN\\x1A\")")
+      }
+    }
+    guard count >= F.offHeaderSize + 4 else {
+      throw ModelFileError(.truncated, at: count, "file ends inside the header (\(count) of \(F.headerSize) bytes)")
+    }
+    let version = u32(F.offVersion)
+    guard F.versions.contains(version) else {
+      throw ModelFileError(
+        .unsupportedVersion, at: F.offVersion,
+        "format version \(version) is not supported (this reader reads 1 and 2)")
+    }
+    guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
+      throw ModelFileError(
+        .badHeader, at: F.offHeaderSize, "header size \(u32(F.offHeaderSize)) is not \(F.headerSize)")
+    }
+    guard count >= F.headerSize else {
+      throw ModelFileError(.truncated, at: count, "file ends inside the header (\(count) of \(F.headerSize) bytes)")
+    }
+    let declared = u64(F.offFileLength)
+    if declared < UInt64(count) {
+      throw ModelFileError(
+        .trailingBytes, at: Int(declared), "\(UInt64(count) - declared) unexpected bytes after the declared end")
+    }
+    if declared > UInt64(count) {
+      throw ModelFileError(
+        .truncated, at: count, "file is truncated: header declares \(declared) bytes, found \(count)")
+    }
+
+    // 2. Header fields. Version 1 describes one vanilla layer with input and output 1; version 2 the rest.
+    let v1 = version == 1
+    let kindCode = u32(F.offCellKind)
+    guard let kind = CellKind(rawValue: kindCode), !v1 || kind == .rnn else {
+      throw ModelFileError(
+        .unsupportedCellKind, at: F.offCellKind,
+        v1
+          ? "cell kind \(kindCode) is not supported by format version 1 (1 = vanilla tanh)"
+          : "cell kind \(kindCode) is not supported (1 = vanilla tanh, 2 = GRU, 3 = LSTM)")
+    }
+    let layers = v1 ? 1 : u32(F.offLayers)
+    if v1 && u32(F.offLayers) != 0 {
+      throw ModelFileError(.badHeader, at: F.offLayers, "reserved header bytes are not zero")
+    }
+    guard layers >= 1 && layers <= UInt32(Architecture.maxLayers) else {
+      throw ModelFileError(
+        .badSize, at: F.offLayers, "layer count \(layers) is out of range 1...\(Architecture.maxLayers)")
+    }
+    func size(_ at: Int, _ what: String, _ limit: Int) throws(ModelFileError) -> Int {
+      let value = u32(at)
+      let maximum = v1 && at != F.offHiddenSize ? 1 : limit
+      guard value >= 1 && value <= UInt32(maximum) else {
+        throw ModelFileError(
+          .badSize, at: at,
+          maximum == 1
+            ? "\(what) \(value) is not supported by format version 1 (must be 1)"
+            : "\(what) \(value) is out of range 1...\(maximum)")
+      }
+      return Int(value)
+    }
+    let inputSize = try size(F.offInputSize, "input size", Architecture.maxInputSize)
+    let hidden = try size(F.offHiddenSize, "hidden size", Architecture.maxHiddenSize)
+    let outputSize = try size(F.offOutputSize, "output size", Architecture.maxOutputSize)
+    let architecture = Architecture(
+      kind: kind, layers: Int(layers), inputSize: inputSize, hiddenSize: hidden, outputSize: outputSize)
+    let context = u32(F.offContextLength)
+    guard context >= 1 && context <= UInt32(F.maxContextLength) else {
+      throw ModelFileError(
+        .badSize, at: F.offContextLength, "context length \(context) is out of range 1...\(F.maxContextLength)")
+    }
+    let encodingCode = u32(F.offEncoding)
+    guard let encoding = Encoding(rawValue: encodingCode), !v1 || encoding != .identity else {
+      throw ModelFileError(
+        .unsupportedEncoding, at: F.offEncoding,
+        "encoding \(encodingCode) is not supported (\(v1 ? "" : "0 = identity, ")1 = sequence-max-scale, "
+          + "2 = window-differences)")
+    }
+    guard encoding.supports(inputSize: inputSize, outputSize: outputSize) else {
+      throw ModelFileError(
+        .unsupportedEncoding, at: F.offEncoding,
+        "encoding \(encoding.name) needs input and output size 1 (found \(inputSize) and \(outputSize))")
+    }
+    let table = architecture.tensors
+    let tensorCount = u32(F.offTensorCount)
+    guard tensorCount == UInt32(table.count) else {
+      throw ModelFileError(
+        .badTensorDirectory, at: F.offTensorCount,
+        "tensor count \(tensorCount) is not \(table.count) for \(layers) \(kind.name) layer\(layers == 1 ? "" : "s")")
+    }
+    guard u32(F.offFlags) == 0 else {
+      throw ModelFileError(.badHeader, at: F.offFlags, "unknown flags 0x\(String(u32(F.offFlags), radix: 16))")
+    }
+    var at = F.offReserved
+    while at < F.headerSize {
+      guard u32(at) == 0 else { throw ModelFileError(.badHeader, at: at, "reserved header bytes are not zero") }
+      at += 4
+    }
+    var family = ""
+    var familyEnded = false
+    for i in 0..<F.familyNameCapacity {
+      let b = raw[F.offFamily + i]
+      if b == 0 {
+        familyEnded = true
+      } else if familyEnded || b < 0x20 || b > 0x7E || i == F.familyNameCapacity - 1 {
+        throw ModelFileError(.badMetadata, at: F.offFamily + i, "family name is not NUL-padded printable ASCII")
+      } else {
+        family.unicodeScalars.append(Unicode.Scalar(b))
+      }
+    }
+    var provenance = Provenance()
+    provenance.seed = u64(F.offSeed)
+    provenance.epochs = u32(F.offEpochs)
+    provenance.batchSize = u32(F.offBatchSize)
+    provenance.trainingSequences = u32(F.offSequences)
+    provenance.learningRate = f32(F.offLearningRate)
+    provenance.finalLoss = f32(F.offFinalLoss)
+    provenance.family = family
+    var stats = ValidationStats()
+    stats.windows = u32(F.offValWindows)
+    stats.seeds = u32(F.offValSeeds)
+    var statValues: [Float] = []
+    for i in 0..<8 {
+      let v = f32(F.offValMSE + 4 * i)
+      guard !v.isInfinite else { throw ModelFileError(.badMetadata, at: F.offValMSE + 4 * i, "statistic is infinite") }
+      statValues.append(v)
+    }
+    stats.floats = statValues
+
+    // 3. Tensor directory. First the sizes as a whole: the tensors the header promises must fit in the file (every
+    // count is bounded above, so this sum cannot overflow), so no hostile size reaches an allocation.
+    let directoryEnd = F.headerSize + table.count * F.directoryEntrySize  // ≤ 256 + 34 * 32
+    guard directoryEnd <= count else {
+      throw ModelFileError(.truncated, at: count, "file ends inside the tensor directory")
+    }
+    let checksumOffset = count - F.checksumSize
+    let needed = table.reduce(0) { $0 + $1.count * 4 }
+    guard checksumOffset >= directoryEnd, needed <= checksumOffset - directoryEnd else {
+      throw ModelFileError(
+        .badSize, at: F.offHiddenSize,
+        "\(architecture.summary) needs \(needed) bytes of tensors; the file has \(max(0, checksumOffset - directoryEnd))"
+      )
+    }
+    var ranges: [(start: Int, end: Int, entry: Int)] = []
+    var entryOfTensor = [Int](repeating: -1, count: table.count)  // table index -> directory entry offset
+    for index in 0..<table.count {
+      let entry = F.headerSize + index * F.directoryEntrySize
+      let id = u32(entry)
+      guard let position = table.firstIndex(where: { $0.id == id }), entryOfTensor[position] < 0 else {
+        throw ModelFileError(.badTensorDirectory, at: entry, "unknown or repeated tensor id \(id)")
+      }
+      let spec = table[position]
+      let name = spec.name(kind)
+      guard u32(entry + 4) == 1 else {
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 4, "tensor \(name): dtype \(u32(entry + 4)) is not 1 (float32)")
+      }
+      let rows = u32(entry + 8)
+      let cols = u32(entry + 12)
+      guard UInt64(rows) == UInt64(spec.rows) && UInt64(cols) == UInt64(spec.cols) else {
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 8,
+          "tensor \(name) has shape [\(rows)][\(cols)], expected [\(spec.rows)][\(spec.cols)]")
+      }
+      let offset = u64(entry + 16)
+      let byteLength = u64(entry + 24)
+      guard byteLength == UInt64(spec.count * 4) else {
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 24, "tensor \(name) byte length \(byteLength) is not \(spec.count * 4)")
+      }
+      guard offset % UInt64(F.tensorAlignment) == 0 else {
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 16, "tensor \(name) offset \(offset) is not 64-byte aligned")
+      }
+      // Overflow-safe: compare with subtraction; checksumOffset ≥ directoryEnd ≥ 0 here.
+      guard offset >= UInt64(directoryEnd), offset <= UInt64(checksumOffset),
+        byteLength <= UInt64(checksumOffset) - offset
+      else {
+        throw ModelFileError(
+          .badTensorDirectory, at: entry + 16,
+          "tensor \(name) (\(byteLength) bytes at offset \(offset)) lies outside the data area \(directoryEnd)..<\(checksumOffset)"
+        )
+      }
+      ranges.append((Int(offset), Int(offset) + Int(byteLength), entry))
+      entryOfTensor[position] = entry
+    }
+    ranges.sort { $0.start < $1.start }
+    for i in 1..<ranges.count where ranges[i].start < ranges[i - 1].end {
+      throw ModelFileError(.badTensorDirectory, at: ranges[i].entry + 16, "tensor data overlaps the previous tensor")
+    }
+
+    // 4. Bytes that belong to no tensor (alignment padding) must be zero, so nothing can hide in a model file.
+    var cursor = directoryEnd
+    for range in ranges + [(checksumOffset, checksumOffset, 0)] {
+      while cursor < range.start {
+        guard raw[cursor] == 0 else { throw ModelFileError(.badPadding, at: cursor, "padding byte is not zero") }
+        cursor += 1
+      }
+      cursor = max(cursor, range.end)
+    }
+
+    // 5. Checksum over everything before it.
+    let stored = u32(checksumOffset)
+    let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<checksumOffset]))
+    guard stored == computed else {
+      throw ModelFileError(
+        .checksumMismatch, at: checksumOffset,
+        "checksum mismatch: stored 0x\(hex8(stored)), computed 0x\(hex8(computed))")
+    }
+
+    // 6. Tensor values, in table order: finite float32 only.
+    var values: [[Float]] = []
+    values.reserveCapacity(table.count)
+    for (position, spec) in table.enumerated() {
+      let offset = Int(u64(entryOfTensor[position] + 16))
+      var tensor = [Float](repeating: 0, count: spec.count)
+      for k in 0..<spec.count {
+        let v = f32(offset + 4 * k)
+        guard v.isFinite else {
+          throw ModelFileError(
+            .nonFiniteWeight, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is not finite")
+        }
+        tensor[k] = v
+      }
+      values.append(tensor)
+    }
+
+    self.init(architecture: architecture, contextLength: Int(context), encoding: encoding, tensors: values)
+    self.provenance = provenance
+    self.validation = stats
+  }
+}
+
+func hex8(_ v: UInt32) -> String {
+  let s = String(v, radix: 16)
+  return String(repeating: "0", count: 8 - s.utf8.count) + s
+}

@@ -1,0 +1,89 @@
+// The one tensor table: every tensor a model of a given architecture has, with its file id, PyTorch state_dict name
+// and shape. The reader, the writer, the runtime's layer builders, the trainer's parameter list, the PyTorch import,
+// `recur inspect --json` and the tests all read it; nothing else spells tensors out.
+//
+// All three PyTorch cells share one shape per layer k (G = 1, 3, 4 gate blocks for rnn, gru, lstm):
+//   weight_ih_l{k}  [G·H][I for k = 0, else H]     gate blocks stacked in PyTorch's order (gru r,z,n; lstm i,f,g,o)
+//   weight_hh_l{k}  [G·H][H]
+//   bias_ih_l{k}    [G·H]
+//   bias_hh_l{k}    [G·H]
+// then the readout fc.weight [O][H] and fc.bias [O]. File ids: role + 16·layer for the layer tensors (1...4 for
+// layer 0, 17...20 for layer 1, ...), 5 and 6 for the readout, so a format-1 file's ids are the 1-layer case.
+
+/// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
+public enum TensorRole: UInt32, Sendable, CaseIterable {
+  case weightIH = 1
+  case weightHH = 2
+  case biasIH = 3
+  case biasHH = 4
+  case fcWeight = 5
+  case fcBias = 6
+
+  /// True for the readout's two tensors, which belong to no layer.
+  public var isReadout: Bool { self == .fcWeight || self == .fcBias }
+  /// True for 1-D tensors (biases), which PyTorch stores as vectors and the file as `cols == 1`.
+  public var isVector: Bool { self == .biasIH || self == .biasHH || self == .fcBias }
+}
+
+/// One row of the table.
+public struct TensorSpec: Sendable, Equatable {
+  public var role: TensorRole
+  /// The layer (0 for the readout).
+  public var layer: Int
+  public var rows: Int
+  public var cols: Int
+
+  public init(role: TensorRole, layer: Int, rows: Int, cols: Int) {
+    (self.role, self.layer, self.rows, self.cols) = (role, layer, rows, cols)
+  }
+
+  public var count: Int { rows * cols }
+  /// The tensor id in the file's tensor directory.
+  public var id: UInt32 { role.rawValue + (role.isReadout ? 0 : 16 * UInt32(layer)) }
+
+  /// The state_dict key for a model whose recurrent module is `kind.name` and whose readout is `fc`.
+  public func name(_ kind: CellKind) -> String { name(prefix: kind.name) }
+
+  /// The state_dict key with the recurrent module called `prefix`.
+  public func name(prefix: String) -> String {
+    switch role {
+    case .weightIH: "\(prefix).weight_ih_l\(layer)"
+    case .weightHH: "\(prefix).weight_hh_l\(layer)"
+    case .biasIH: "\(prefix).bias_ih_l\(layer)"
+    case .biasHH: "\(prefix).bias_hh_l\(layer)"
+    case .fcWeight: "fc.weight"
+    case .fcBias: "fc.bias"
+    }
+  }
+
+  /// The PyTorch shape: `[rows, cols]` for matrices, `[rows]` for vectors.
+  public var torchShape: [Int] { role.isVector ? [rows] : [rows, cols] }
+}
+
+extension Architecture {
+  /// Every tensor, in file and `parameters()` order.
+  public var tensors: [TensorSpec] {
+    let gh = kind.gates * hiddenSize
+    var table: [TensorSpec] = []
+    for k in 0..<layers {
+      table.append(TensorSpec(role: .weightIH, layer: k, rows: gh, cols: k == 0 ? inputSize : hiddenSize))
+      table.append(TensorSpec(role: .weightHH, layer: k, rows: gh, cols: hiddenSize))
+      table.append(TensorSpec(role: .biasIH, layer: k, rows: gh, cols: 1))
+      table.append(TensorSpec(role: .biasHH, layer: k, rows: gh, cols: 1))
+    }
+    table.append(TensorSpec(role: .fcWeight, layer: 0, rows: outputSize, cols: hiddenSize))
+    table.append(TensorSpec(role: .fcBias, layer: 0, rows: outputSize, cols: 1))
+    return table
+  }
+
+  /// Number of tensors: four per layer and two for the readout.
+  public var tensorCount: Int { 4 * layers + 2 }
+
+  /// Position of a tensor in `tensors` (`layer` is ignored for the readout).
+  public func index(of role: TensorRole, layer: Int = 0) -> Int {
+    role.isReadout ? 4 * layers + Int(role.rawValue - 5) : 4 * layer + Int(role.rawValue - 1)
+  }
+
+  /// Total number of parameters.
+  public var parameterCount: Int { tensors.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,200 @@
+// `recur bench`: per-step latency and throughput of a model on this machine.
+
+import ArgumentParser
+import RecurRuntime
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// MARK: - bench
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure per-step latency and streaming throughput of a model on this machine.",
+    discussion: """
+      Prints medians over --repeats runs. 'generate' is single-stream free-running generation (the output fed back \
+      as the next input; models with input size = output size), 'step' is RecurrentCell.step with a \
+      data-dependent input (any model), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
+      parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (one-layer \
+      vanilla models with one input and output). Workloads a model cannot run are omitted (null in --json). Build \
+      with release flags for meaningful figures (README "Performance").
+
+      --json prints one object: model sizes, step_ns, generate_ns, stream_ns (median ns per single-stream step), \
+      stream_values_per_s, batch_streams, batch_ns (per stream-step) and batch_values_per_s.
+
+      Example:
+        swift build -c release && .build/release/recur bench --model fib --json
+      """)
+
+  @OptionGroup var options: ModelOption
+  @Option(help: "Steps per timed run.") var steps: Int = 200_000
+  @Option(help: "Timed runs; the median is reported.") var repeats: Int = 9
+  @Flag(help: "Print machine-readable JSON.") var json = false
+
+  static let batchStreams = 64
+
+  func run() throws {
+    guard steps >= 1, steps <= 100_000_000 else { throw CLIError("--steps must be in 1...100000000") }
+    guard repeats >= 1, repeats <= 1000 else { throw CLIError("--repeats must be in 1...1000") }
+    let model = try ModelSource.load(options.model)
+    let a = model.architecture
+    let univariate = a.inputSize == 1 && a.outputSize == 1
+    let predictor = SequencePredictor(model: model)
+    let cell = predictor.cell
+    let width = max(a.inputSize, a.outputSize)
+    let chunk = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096 * width)  // [4096][width] generated
+    let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096)  // [4096] streamed input
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: a.inputSize)  // [I] one step's input
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: a.outputSize)  // [O] one step's readout
+    defer {
+      chunk.deallocate()
+      values.deallocate()
+      x.deallocate()
+      y.deallocate()
+    }
+    for i in values.indices { values[i] = Float(1 + 2 * (i % 40)) }  // odd runs of 40, restarting
+    x.initialize(repeating: 0.5, count: a.inputSize)
+    var sink: Float = 0
+
+    /// Median seconds of `repeats` timed runs, per step.
+    func median(_ run: () -> Void) -> Double {
+      run()  // warm-up
+      var times: [Double] = []
+      for _ in 0..<repeats {
+        let start = now()
+        run()
+        times.append(now() - start)
+      }
+      return times.sorted()[times.count / 2] / Double(steps)
+    }
+
+    var generate: Double? = nil
+    if univariate {
+      let seed: [Float] = [1, 3, 5, 7, 9]
+      generate = median {
+        seed.withUnsafeBufferPointer { predictor.begin(seed: $0) }
+        var remaining = steps
+        while remaining > 0 {
+          let n = min(remaining, 4096)
+          predictor.generate(into: UnsafeMutableBufferPointer(rebasing: chunk[0..<n]))
+          sink += chunk[n - 1]
+          remaining -= n
+        }
+      }
+    } else if a.inputSize == a.outputSize {
+      generate = median {
+        cell.reset()
+        var remaining = steps
+        while remaining > 0 {
+          let n = min(remaining, 4096)
+          cell.freeRun(first: x, steps: n, into: chunk.baseAddress!)
+          sink += chunk[n * width - 1]
+          remaining -= n
+        }
+      }
+    }
+    let step = median {
+      cell.reset()
+      for _ in 0..<steps {
+        cell.step(x, into: y)
+        x[0] = y[0]  // data-dependent: the next step waits for this one
+      }
+      sink += y[0]
+      x[0] = 0.5
+    }
+    var stream: Double? = nil
+    if univariate {
+      stream = median {
+        predictor.reset()
+        var remaining = steps
+        while remaining > 0 {
+          let n = min(remaining, values.count)
+          for i in 0..<n { sink += predictor.observe(values[i]) }
+          remaining -= n
+        }
+      }
+    }
+    var batched: Double? = nil
+    if BatchCell.supports(model) {
+      // Many independent streams vectorised across SIMD lanes; reported per stream-step.
+      let streams = Self.batchStreams
+      let batch = BatchCell(model: model, streams: streams)
+      let batchIn = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams)  // [streams] one input each
+      let batchOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams)  // [streams] one readout each
+      defer {
+        batchIn.deallocate()
+        batchOut.deallocate()
+      }
+      for s in 0..<streams { batchIn[s] = Float(s % 9) * 0.1 }
+      let batchSteps = max(1, steps / streams)
+      batched =
+        median {
+          batch.reset()
+          for _ in 0..<batchSteps { batch.step(UnsafeBufferPointer(batchIn), into: batchOut) }
+          sink += batchOut[0]
+        } * Double(steps) / Double(batchSteps * streams)
+    }
+
+    func ns(_ seconds: Double?) -> String { seconds.map { fixed($0 * 1e9, 1) } ?? "null" }
+    func perSecond(_ seconds: Double?) -> String { seconds.map { fixed(1 / $0, 0) } ?? "null" }
+    if json {
+      print(
+        """
+        {"model": "\(jsonEscaped(options.model))", "cell": "\(a.kind.name)", "layers": \(a.layers), \
+        "input_size": \(a.inputSize), "hidden_size": \(a.hiddenSize), "output_size": \(a.outputSize), \
+        "encoding": "\(model.file.encoding.name)", "steps": \(steps), "repeats": \(repeats), \
+        "step_ns": \(ns(step)), "generate_ns": \(ns(generate)), "stream_ns": \(ns(stream)), \
+        "stream_values_per_s": \(perSecond(stream)), "batch_streams": \(batched == nil ? "null" : "\(Self.batchStreams)"), \
+        "batch_ns": \(ns(batched)), "batch_values_per_s": \(perSecond(batched)), "checksum": \(shortest(sink))}
+        """)
+      return
+    }
+    print(
+      "model \(options.model): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)")
+    print("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
+    print("| workload | ns/step | steps/s |")
+    print("|---|---:|---:|")
+    for (name, seconds) in [
+      ("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream),
+      ("batch of \(Self.batchStreams) streams, per stream-step", batched),
+    ] {
+      guard let seconds else { continue }
+      print("| \(name) | \(fixed(seconds * 1e9, 1)) | \(fixed(1 / seconds, 0)) |")
+    }
+  }
+}
+
+/// `text` as the inside of a JSON string.
+func jsonEscaped(_ text: String) -> String {
+  var out = ""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case _ where scalar.value < 0x20: out += "\\u00" + hex2(UInt8(scalar.value))
+    default: out.unicodeScalars.append(scalar)
+    }
+  }
+  return out
+}
+
+func now() -> Double {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// `x` with `digits` decimals (no Foundation).
+func fixed(_ x: Double, _ digits: Int) -> String {
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let n = (x * scale).rounded()
+  let whole = Int(n / scale)
+  guard digits > 0 else { return String(whole) }
+  let frac = Int(abs(n) - Double(abs(whole)) * scale)
+  let text = String(frac)
+  return "\(whole).\(String(repeating: "0", count: digits - text.count))\(text)"
+}

@@ -1,0 +1,195 @@
+// `recur generate`: continue seed sequences, feeding each prediction back as the next input.
+
+import ArgumentParser
+import RecurRuntime
+
+struct Generate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Continue seed sequences (from the arguments, or one per stdin line).",
+    discussion: """
+      Semantics of the seed notebook's generate_sequence for sequence-max-scale models: scale = max(1, max|seed|), \
+      prime with seed/scale, feed the last seed value again, free-run, multiply by scale. Window-differences models \
+      predict each value from the last differences (see README). Identity models feed the seed's steps, then each \
+      prediction back. Values are printed separated by single spaces, each as the shortest decimal that reads back \
+      as the same 32-bit float. Blank stdin lines are skipped. `--` ends the options, so seeds may start with a \
+      negative number.
+
+      Models with one input read one seed per line (or the arguments) and print one line per seed. Models with I \
+      inputs (identity encoding, I outputs) read a seed as consecutive lines of I values each, ended by a blank \
+      line or the end of input (or the arguments, I at a time), and print --steps lines of I values, then a blank \
+      line. Models whose input and output sizes differ cannot generate (use stream).
+
+      Examples:
+        recur generate 1 3 5 7 9
+        recur generate --model fib --steps 20 --with-seed 1 1 2 3 5 8
+        recur generate --steps 3 -- -50 -48 -46
+        printf '1 3 5 7 9\\n21 23 25 27 29\\n' | recur generate --model odd-ext
+      """)
+
+  @OptionGroup var options: ModelOption
+  @Option(help: "Values to generate per seed (1...1000000000).") var steps: Int = 8
+  @Flag(help: "Print the seed before its continuation, like the notebook.") var withSeed = false
+  @Argument(parsing: .allUnrecognized, help: "Seed values; when absent, seeds are read from stdin.")
+  var seed: [String] = []
+
+  static let maxSeedLength = 65536
+
+  func run() throws {
+    guard (1...1_000_000_000).contains(steps) else { throw CLIError("--steps must be in 1...1000000000, got \(steps)") }
+    let model = try ModelSource.load(options.model)
+    let width = model.inputSize
+    guard model.outputSize == width else {
+      throw CLIError(
+        "generate feeds each prediction back as the next input, so it needs input size = output size; this model "
+          + "reads \(width) values per step and predicts \(model.outputSize) (use 'recur stream')")
+    }
+    let predictor = SequencePredictor(model: model)
+    let output = OutputWriter(fd: 1)
+    let seedValues = UnsafeMutableBufferPointer<Float>.allocate(capacity: Self.maxSeedLength)  // [maxSeedLength]
+    let chunk = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096)  // [4096] generated values
+    defer {
+      seedValues.deallocate()
+      chunk.deallocate()
+    }
+
+    /// One line per seed for univariate models.
+    func emitValues(seedCount: Int, where place: String) {
+      let seed = UnsafeBufferPointer(rebasing: seedValues[0..<seedCount])
+      var separator = false
+      if withSeed {
+        for v in seed {
+          if separator { output.byte(UInt8(ascii: " ")) }
+          output.float(v)
+          separator = true
+        }
+      }
+      predictor.begin(seed: seed)
+      var remaining = steps
+      var produced = 0
+      while remaining > 0 {
+        let n = min(remaining, chunk.count)
+        let part = UnsafeMutableBufferPointer(rebasing: chunk[0..<n])
+        predictor.generate(into: part)
+        for v in part {
+          produced += 1
+          guard v.isFinite else {
+            output.byte(UInt8(ascii: "\n"))
+            fail(output, "\(place)generated value \(produced) is not finite (the continuation overflowed Float)")
+          }
+          if separator { output.byte(UInt8(ascii: " ")) }
+          output.float(v)
+          separator = true
+        }
+        remaining -= n
+      }
+      output.byte(UInt8(ascii: "\n"))
+    }
+
+    /// One line per time step, then a blank line, for models with several channels.
+    func emitSteps(seedCount: Int, where place: String) {
+      let seedSteps = seedCount / width
+      func line(_ values: UnsafePointer<Float>) {
+        for i in 0..<width {
+          if i > 0 { output.byte(UInt8(ascii: " ")) }
+          output.float(values[i])
+        }
+        output.byte(UInt8(ascii: "\n"))
+      }
+      if withSeed { for t in 0..<seedSteps { line(seedValues.baseAddress! + t * width) } }
+      predictor.begin(steps: seedValues.baseAddress!, count: seedSteps)
+      let perChunk = chunk.count / width
+      var remaining = steps
+      var produced = 0
+      while remaining > 0 {
+        let n = min(remaining, perChunk)
+        predictor.generate(steps: n, into: chunk.baseAddress!)
+        for t in 0..<n {
+          produced += 1
+          let values = chunk.baseAddress! + t * width
+          for i in 0..<width where !values[i].isFinite {
+            fail(output, "\(place)generated step \(produced) is not finite (the continuation overflowed Float)")
+          }
+          line(values)
+        }
+        remaining -= n
+      }
+      output.byte(UInt8(ascii: "\n"))
+    }
+
+    func emit(seedCount: Int, where place: String) {
+      if width == 1 {
+        emitValues(seedCount: seedCount, where: place)
+      } else {
+        emitSteps(seedCount: seedCount, where: place)
+      }
+    }
+
+    // `--` ends the options (ArgumentParser passes it through with the unrecognized arguments).
+    let arguments = seed.first == "--" ? Array(seed.dropFirst()) : seed
+    if !arguments.isEmpty {
+      guard arguments.count <= Self.maxSeedLength else {
+        throw CLIError("seed has more than \(Self.maxSeedLength) values")
+      }
+      for (index, text) in arguments.enumerated() {
+        guard let v = parseNumberArgument(text) else {
+          throw CLIError("argument \(index + 1): '\(text)' is not a finite decimal number")
+        }
+        seedValues[index] = v
+      }
+      guard arguments.count % width == 0 else {
+        throw CLIError(
+          "the model reads \(width) values per time step; \(arguments.count) seed values are not whole steps")
+      }
+      emit(seedCount: arguments.count, where: "")
+      output.flush()
+      return
+    }
+
+    let input = InputScanner(fd: 0)
+    input.beforeBlocking = { output.flush() }
+    var count = 0
+    var onLine = 0
+    var seedStartLine = 1
+    while true {
+      let event: ScanEvent
+      do { event = try input.next() } catch { fail(output, error.description) }
+      switch event {
+      case .number(let v):
+        guard count < Self.maxSeedLength else {
+          fail(
+            output,
+            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values"
+          )
+        }
+        if width > 1 && onLine == width {
+          fail(
+            output,
+            "line \(input.currentLine), column \(input.lastNumberColumn): more than \(width) values on a line "
+              + "(the model reads \(width) per time step)")
+        }
+        if count == 0 { seedStartLine = input.currentLine }
+        seedValues[count] = v
+        count += 1
+        onLine += 1
+      case .endOfLine(let blank):
+        if width == 1 {
+          if !blank { emit(seedCount: count, where: "line \(input.endedLine): ") }
+          count = 0
+        } else if onLine > 0 && onLine < width {
+          fail(
+            output,
+            "line \(input.endedLine), column \(input.lineEndColumn): expected \(width) values on the line, found \(onLine)"
+          )
+        } else if blank && count > 0 {
+          emit(seedCount: count, where: "seed at line \(seedStartLine): ")
+          count = 0
+        }
+        onLine = 0
+      case .endOfInput:
+        if width > 1 && count > 0 { emit(seedCount: count, where: "seed at line \(seedStartLine): ") }
+        output.flush()
+        return
+      }
+    }
+  }
+}

@@ -1,0 +1,109 @@
+// `recur inspect`: a readable summary of a model file, or all of it as JSON.
+
+import ArgumentParser
+import RecurRuntime
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+// MARK: - inspect
+
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Summarise a model: sizes, parameter count, encoding, provenance, validation statistics.",
+    discussion: """
+      --json prints the same as one JSON object, plus "tensors": every weight keyed by its PyTorch state_dict name \
+      (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.), as nested arrays in \
+      PyTorch shapes (statistics that were not measured are null). `recur-train import-torch` reads it back exactly.
+
+      Examples:
+        recur inspect --model odd
+        recur inspect --model my.recur --json > my.json
+      """)
+
+  @OptionGroup var options: ModelOption
+  @Flag(help: "Print JSON, including all weights.") var json = false
+
+  func run() throws {
+    let file = try ModelSource.load(options.model).file
+    let out = OutputWriter(fd: 1)
+    if json { writeJSON(file, out) } else { writeSummary(file, out) }
+    out.flush()
+  }
+
+  func writeSummary(_ f: ModelFile, _ out: OutputWriter) {
+    let p = f.provenance
+    let v = f.validation
+    func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
+    out.text(
+      """
+      model             \(options.model)
+      format            Recur model file v\(f.formatVersion), \(f.encoded().count) bytes
+      cell              \(f.architecture.summary)
+      parameters        \(f.parameterCount)
+      encoding          \(f.encoding.name), context length \(f.contextLength)
+      training          family \(p.family.isEmpty ? "n/a" : p.family), seed \(p.seed), \(p.epochs) epochs, \
+      batch \(p.batchSize), \(p.trainingSequences) sequences, lr \(num(p.learningRate)), final loss \(num(p.finalLoss))
+      validation        \(v.windows) held-out windows, \(v.seeds) held-out seeds
+        window MSE      \(num(v.windowMSE)) (encoded units)
+        next value |e|  mean \(num(v.absErrorMean)), sd \(num(v.absErrorSD)), median \(num(v.absErrorMedian)), \
+      p95 \(num(v.absErrorP95))
+        generation |e|  after 1 step \(num(v.generationError1)), 8 steps \(num(v.generationError8)), \
+      20 steps \(num(v.generationError20)) (mean)
+
+      """)
+  }
+
+  func writeJSON(_ f: ModelFile, _ out: OutputWriter) {
+    let p = f.provenance
+    let v = f.validation
+    func num(_ x: Float) -> String { x.isNaN ? "null" : shortest(x) }
+    out.text(
+      """
+      {
+        "format_version": \(f.formatVersion),
+        "cell": "\(f.cellKind.name)",
+        "layers": \(f.layers),
+        "input_size": \(f.inputSize),
+        "hidden_size": \(f.hiddenSize),
+        "output_size": \(f.outputSize),
+        "parameters": \(f.parameterCount),
+        "encoding": "\(f.encoding.name)",
+        "context_length": \(f.contextLength),
+        "provenance": {"family": "\(p.family)", "seed": \(p.seed), "epochs": \(p.epochs), \
+      "batch_size": \(p.batchSize), "training_sequences": \(p.trainingSequences), \
+      "learning_rate": \(num(p.learningRate)), "final_loss": \(num(p.finalLoss))},
+        "validation": {"windows": \(v.windows), "seeds": \(v.seeds), "window_mse": \(num(v.windowMSE)), \
+      "abs_error_mean": \(num(v.absErrorMean)), "abs_error_sd": \(num(v.absErrorSD)), \
+      "abs_error_median": \(num(v.absErrorMedian)), "abs_error_p95": \(num(v.absErrorP95)), \
+      "generation_error_1": \(num(v.generationError1)), "generation_error_8": \(num(v.generationError8)), \
+      "generation_error_20": \(num(v.generationError20))},
+        "tensors": {
+
+      """)
+    for (index, t) in f.tensors.enumerated() {
+      out.text("    \"\(t.spec.name(f.cellKind))\": [")
+      for r in 0..<t.spec.rows {
+        if r > 0 { out.text(", ") }
+        if !t.spec.role.isVector { out.text("[") }
+        for c in 0..<t.spec.cols {
+          if c > 0 { out.text(", ") }
+          out.float(t.values[r * t.spec.cols + c])
+        }
+        if !t.spec.role.isVector { out.text("]") }
+      }
+      out.text(index == f.tensors.count - 1 ? "]\n" : "],\n")
+    }
+    out.text("  }\n}\n")
+  }
+}
+
+func shortest(_ x: Float) -> String {
+  withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+    let n = formatShortest(x, into: buffer.baseAddress!)
+    return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<n]), as: UTF8.self)
+  }
+}

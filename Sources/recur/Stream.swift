@@ -1,0 +1,91 @@
+// `recur stream`: one prediction of the next time step out for every time step in, hidden state carried.
+
+import ArgumentParser
+import RecurRuntime
+
+struct Stream: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Predict the next value for every value on stdin, carrying the hidden state.",
+    discussion: """
+      Models with one input: numbers are separated by spaces, tabs, commas or newlines; one prediction per line out \
+      for each number in. Models with I inputs: each line is one time step of exactly I numbers (separated by \
+      spaces, tabs or commas), and each step gives one line of O predictions. A blank line ends the sequence and \
+      resets the state. Normalisation is causal: for sequence-max-scale models the scale after value v_t is \
+      max(1, |v_1|, ..., |v_t|); window-differences models read only the values seen so far; identity models feed \
+      values as they are. --raw feeds values to the cell unchanged and prints its readout: a pure function of the \
+      weights, for every kind of model.
+
+      Examples:
+        seq 1 2 39 | recur stream
+        printf '1 1 2 3 5 8\\n\\n2 3 5\\n' | recur stream --model fib
+        printf '0.1,0.2,0.3\\n0.2,0.1,0.0\\n' | recur stream --model three-inputs.recur
+      """)
+
+  @OptionGroup var options: ModelOption
+  @Flag(help: "No normalisation: output = readout after feeding the raw values.") var raw = false
+
+  func run() throws {
+    let model = try ModelSource.load(options.model)
+    let predictor = SequencePredictor(model: model)
+    let cell = predictor.cell
+    let output = OutputWriter(fd: 1)
+    let input = InputScanner(fd: 0)
+    input.beforeBlocking = { output.flush() }
+    let inputs = model.inputSize
+    let outputs = model.outputSize
+    let step = UnsafeMutablePointer<Float>.allocate(capacity: inputs)  // [I] the time step being read
+    let prediction = UnsafeMutablePointer<Float>.allocate(capacity: outputs)  // [O] its prediction
+    defer {
+      step.deallocate()
+      prediction.deallocate()
+    }
+    var filled = 0
+    var firstColumn = 0
+    while true {
+      let event: ScanEvent
+      do { event = try input.next() } catch { fail(output, error.description) }
+      switch event {
+      case .number(let v):
+        guard filled < inputs else {
+          fail(
+            output,
+            "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
+              + "(the model reads \(inputs) per time step)")
+        }
+        if filled == 0 { firstColumn = input.lastNumberColumn }
+        step[filled] = v
+        filled += 1
+        guard filled == inputs else { continue }
+        filled = 0
+        if raw {
+          cell.step(step, into: prediction)
+        } else {
+          predictor.observe(step, into: prediction)
+        }
+        for o in 0..<outputs {
+          guard prediction[o].isFinite else {
+            if o > 0 { output.byte(UInt8(ascii: "\n")) }
+            fail(
+              output,
+              "line \(input.currentLine), column \(inputs == 1 ? input.lastNumberColumn : firstColumn): the "
+                + "prediction after this \(inputs == 1 ? "value" : "step") is not finite (overflow)")
+          }
+          if o > 0 { output.byte(UInt8(ascii: " ")) }
+          output.float(prediction[o])
+        }
+        output.byte(UInt8(ascii: "\n"))
+      case .endOfLine(let blank):
+        if filled > 0 {
+          fail(
+            output,
+            "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
+              + "found \(filled)")
+        }
+        if blank { predictor.reset() }
+      case .endOfInput:
+        output.flush()
+        return
+      }
+    }
+  }
+}
