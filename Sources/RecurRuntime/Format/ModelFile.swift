@@ -231,6 +231,9 @@ public struct ModelFile: Sendable {
 
   /// The tensors in file order with their specs.
   public var tensors: [(spec: TensorSpec, values: [Float])] {
-    Array(zip(architecture.tensors, tensorValues))
+    let table = architecture.tensors
+    var out: [(spec: TensorSpec, values: [Float])] = []
+    for i in 0..<table.count { out.append((table[i], tensorValues[i])) }
+    return out
   }
 }
