@@ -56,8 +56,7 @@ public final class BatchCell {
     precondition(inputs.count >= streams && outputs.count >= streams, "buffers must hold `streams` values")
     let m = model
     let H = m.hiddenSize
-    let padded = m.blocks * 8
-    // Scalar views of the kernel-layout weights: W_hh[i][j] = columns[j * padded + i].
+    // Scalar views of the kernel-layout weights: W_hh[i][j] is lane i % 8 of panel block (i / 8, j).
     guard case .rnn(let layer) = m.layers[0] else { preconditionFailure("BatchCell runs vanilla layers") }
     let w = UnsafePointer(scalars(layer.columns))
     let wih = UnsafePointer(scalars(layer.inputColumns))
@@ -79,7 +78,10 @@ public final class BatchCell {
         var a5 = multiplyAdd(SIMD8(repeating: wih[i + 5]), x, SIMD8(repeating: bias[i + 5]))
         var a6 = multiplyAdd(SIMD8(repeating: wih[i + 6]), x, SIMD8(repeating: bias[i + 6]))
         var a7 = multiplyAdd(SIMD8(repeating: wih[i + 7]), x, SIMD8(repeating: bias[i + 7]))
-        var column = w + i
+        // Row block i / 8 lives in a panel of `width` blocks: its column j is `width` blocks after column j − 1.
+        let block = i / 8
+        let width = min(4, m.blocks - (block & ~3))
+        var column = w + panelIndex(block: block, column: 0, rowBlocks: m.blocks, columns: H) * 8
         for j in 0..<H {
           let hj = h[j]
           a0 = multiplyAdd(SIMD8(repeating: column[0]), hj, a0)
@@ -90,7 +92,7 @@ public final class BatchCell {
           a5 = multiplyAdd(SIMD8(repeating: column[5]), hj, a5)
           a6 = multiplyAdd(SIMD8(repeating: column[6]), hj, a6)
           a7 = multiplyAdd(SIMD8(repeating: column[7]), hj, a7)
-          column += padded
+          column += width * 8
         }
         out[i] = fastTanh(a0)
         out[i + 1] = fastTanh(a1)
@@ -104,7 +106,10 @@ public final class BatchCell {
       }
       while i < H {
         var a = multiplyAdd(SIMD8(repeating: wih[i]), x, SIMD8(repeating: bias[i]))
-        for j in 0..<H { a = multiplyAdd(SIMD8(repeating: w[j * padded + i]), h[j], a) }
+        for j in 0..<H {
+          let k = panelIndex(block: i / 8, column: j, rowBlocks: m.blocks, columns: H) * 8 + i % 8
+          a = multiplyAdd(SIMD8(repeating: w[k]), h[j], a)
+        }
         out[i] = fastTanh(a)
         i += 1
       }

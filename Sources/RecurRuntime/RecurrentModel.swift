@@ -28,7 +28,7 @@ public final class RecurrentModel: @unchecked Sendable {
   /// W_ih x = W_ih ⊗ fc.weight h + W_ih fc.bias: folded into the recurrent matrix, the readout leaves the critical
   /// path. Nil for every other shape.
   let folded: (columns: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
-  // [H][blocks] W_hh[:, j] + W_ih[:, 0] fc.weight[0, j];  [blocks] b_ih + b_hh + W_ih[:, 0] fc.bias[0]
+  // [blocks] panels of [H][4]: W_hh[:, j] + W_ih[:, 0] fc.weight[0, j];  [blocks] b_ih + b_hh + W_ih[:, 0] fc.bias[0]
   private var arena: BlockArena
 
   /// Parses, validates and loads a model file.
@@ -91,7 +91,10 @@ public final class RecurrentModel: @unchecked Sendable {
       let fc = scalars(columns)
       for i in 0..<H { fb[i] = b[i] + wih[i] * fcBias[0] }
       for j in 0..<H {
-        for i in 0..<H { fc[j * nb * 8 + i] = whh[j * nb * 8 + i] + wih[i] * fcWeight[j] }
+        for i in 0..<H {
+          let k = panelIndex(block: i / 8, column: j, rowBlocks: nb, columns: H) * 8 + i % 8
+          fc[k] = whh[k] + wih[i] * fcWeight[j]  // input 1: W_ih's one column is its first block row
+        }
       }
       folded = (columns, bias)
     } else {

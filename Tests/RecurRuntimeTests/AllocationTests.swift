@@ -41,6 +41,40 @@ import Testing
     }
   }
 
+  /// Every kind and depth, several inputs and outputs: step, readout, free-running generation and streaming.
+  @Test(arguments: CellKind.allCases)
+  func everyKindAndDepthStepsWithoutAllocating(kind: CellKind) {
+    for layers in [1, 3] {
+      for (inputs, hidden) in [(1, 16), (3, 33)] {
+        let a = Architecture(kind: kind, layers: layers, inputSize: inputs, hiddenSize: hidden, outputSize: inputs)
+        let model = RecurrentModel(randomModel(a, seed: 9))
+        let predictor = SequencePredictor(model: model)
+        let cell = predictor.cell
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: 3)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: 3 * 100)
+        defer {
+          x.deallocate()
+          y.deallocate()
+        }
+        x.initialize(repeating: 0.25, count: 3)
+        var sink: Float = 0
+        let count = allocations {
+          cell.reset()
+          for _ in 0..<500 {
+            cell.step(x, into: y)
+            sink += y[0]
+          }
+          if inputs == 1 { sink += cell.step(0.5) }
+          predictor.begin(steps: x, count: 1)
+          predictor.generate(steps: 100, into: y)
+          predictor.observe(x, into: y)
+          sink += y[0]
+        }
+        #expect(count == 0, "\(kind) L=\(layers) I=\(inputs): \(count) allocations (sink \(sink))")
+      }
+    }
+  }
+
   @Test func batchStepDoesNotAllocate() {
     let batch = BatchCell(model: RecurrentModel(randomModel(hidden: 32, seed: 2)), streams: 64)
     let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)

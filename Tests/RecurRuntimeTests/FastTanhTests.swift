@@ -23,6 +23,27 @@ import Testing
     #expect(worst <= 5e-7)
   }
 
+  /// σ(x) = (1 + tanh(x/2)) / 2 through the same approximation: its error against Double 1/(1 + e^−x) over
+  /// [-20, 20] is half of tanh's plus rounding. README documents the bound.
+  @Test func sigmoidMaximumErrorIsDocumented() {
+    var worst = 0.0
+    var worstAt: Float = 0
+    var bits = Float(0).bitPattern
+    let end = Float(20).bitPattern
+    while bits <= end {
+      let x = Float(bitPattern: bits)
+      for v in [x, -x] {
+        let e = abs(Double(recurSigmoid(v)) - 1 / (1 + exp(-Double(v))))
+        if e > worst { (worst, worstAt) = (e, v) }
+      }
+      bits += bits < 0x3800_0000 ? 4099 : 211
+    }
+    print("fast sigmoid: max |error| vs Double 1/(1+exp(-x)) over [-20, 20] = \(worst) at x = \(worstAt)")
+    #expect(worst <= 3e-7)
+    #expect(recurSigmoid(0) == 0.5)
+    #expect(recurSigmoid(40) <= 1 && recurSigmoid(-40) >= 0)
+  }
+
   @Test func saturatesOddAndPropagatesNaN() {
     // Saturation within the documented error bound (exactly ±1 would cost blends on the critical path).
     #expect(abs(recurTanh(50) - 1) <= 1.2e-7 && recurTanh(50) <= 1)

@@ -102,3 +102,98 @@ func randomModel(
 func relativeError(_ actual: Double, _ expected: Double, floor: Double) -> Double {
   abs(actual - expected) / max(abs(expected), floor)
 }
+
+/// Any stack of `nn.RNN` (tanh) / `nn.GRU` / `nn.LSTM` layers and an `nn.Linear` readout in Double, written straight
+/// from PyTorch's documented equations (gate orders r,z,n and i,f,g,o), with libm tanh and exp: no padding, no SIMD,
+/// no fused gates.
+struct ReferenceStack {
+  let file: ModelFile
+  var h: [[Double]]  // [layers][H]
+  var c: [[Double]]  // [layers][H] (LSTM)
+  var a: Architecture { file.architecture }
+
+  init(_ file: ModelFile) {
+    self.file = file
+    h = [[Double]](repeating: [Double](repeating: 0, count: file.hiddenSize), count: file.layers)
+    c = h
+  }
+
+  mutating func reset() {
+    for k in h.indices {
+      h[k] = [Double](repeating: 0, count: a.hiddenSize)
+      c[k] = h[k]
+    }
+  }
+
+  static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+
+  /// Row `row` of weight_ih_l{k} · x + bias_ih + (row of weight_hh · h + bias_hh), split in the two halves GRU needs.
+  func affine(_ k: Int, row: Int, x: [Double]) -> (input: Double, hidden: Double) {
+    let H = a.hiddenSize
+    let wih = file.tensor(.weightIH, layer: k)
+    let whh = file.tensor(.weightHH, layer: k)
+    var input = Double(file.tensor(.biasIH, layer: k)[row])
+    for j in 0..<x.count { input += Double(wih[row * x.count + j]) * x[j] }
+    var hidden = Double(file.tensor(.biasHH, layer: k)[row])
+    for j in 0..<H { hidden += Double(whh[row * H + j]) * h[k][j] }
+    return (input, hidden)
+  }
+
+  mutating func step(_ x: [Double]) -> [Double] {
+    let H = a.hiddenSize
+    var input = x
+    for k in 0..<a.layers {
+      var next = [Double](repeating: 0, count: H)
+      for i in 0..<H {
+        switch a.kind {
+        case .rnn:
+          let (u, v) = affine(k, row: i, x: input)
+          next[i] = tanh(u + v)
+        case .gru:
+          let (ur, vr) = affine(k, row: i, x: input)
+          let (uz, vz) = affine(k, row: H + i, x: input)
+          let (un, vn) = affine(k, row: 2 * H + i, x: input)
+          let r = Self.sigmoid(ur + vr)
+          let z = Self.sigmoid(uz + vz)
+          let n = tanh(un + r * vn)
+          next[i] = (1 - z) * n + z * h[k][i]
+        case .lstm:
+          let (ui, vi) = affine(k, row: i, x: input)
+          let (uf, vf) = affine(k, row: H + i, x: input)
+          let (ug, vg) = affine(k, row: 2 * H + i, x: input)
+          let (uo, vo) = affine(k, row: 3 * H + i, x: input)
+          let cell = Self.sigmoid(uf + vf) * c[k][i] + Self.sigmoid(ui + vi) * tanh(ug + vg)
+          c[k][i] = cell
+          next[i] = Self.sigmoid(uo + vo) * tanh(cell)
+        }
+      }
+      h[k] = next
+      input = next
+    }
+    return output
+  }
+
+  var output: [Double] {
+    let H = a.hiddenSize
+    let w = file.tensor(.fcWeight)
+    let b = file.tensor(.fcBias)
+    return (0..<a.outputSize).map { o in
+      var y = Double(b[o])
+      for j in 0..<H { y += Double(w[o * H + j]) * h[a.layers - 1][j] }
+      return y
+    }
+  }
+}
+
+/// A random model of any architecture: every tensor uniform on ±gain/sqrt(H) (PyTorch's default scale times gain).
+func randomModel(
+  _ architecture: Architecture, seed: UInt64, gain: Float = 1, encoding: Encoding = .identity, context: Int = 5
+) -> ModelFile {
+  var rng = TestRandom(seed)
+  let bound = gain / Float(architecture.hiddenSize).squareRoot()
+  let tensors = architecture.tensors.map { spec in (0..<spec.count).map { _ in rng.uniform(-bound, bound) } }
+  var file = ModelFile(architecture: architecture, contextLength: context, encoding: encoding, tensors: tensors)
+  file.provenance.family = "test"
+  file.provenance.seed = seed
+  return file
+}

@@ -161,17 +161,14 @@ extension ModelFile {
     // 3. Tensor directory. First the sizes as a whole: the tensors the header promises must fit in the file (every
     // count is bounded above, so this sum cannot overflow), so no hostile size reaches an allocation.
     let directoryEnd = F.headerSize + table.count * F.directoryEntrySize  // ≤ 256 + 34 * 32
-    guard directoryEnd <= count else {
-      throw ModelFileError(.truncated, at: count, "file ends inside the tensor directory")
-    }
-    let checksumOffset = count - F.checksumSize
-    let needed = table.reduce(0) { $0 + $1.count * 4 }
-    guard checksumOffset >= directoryEnd, needed <= checksumOffset - directoryEnd else {
+    let needed = directoryEnd + table.reduce(0) { $0 + $1.count * 4 } + F.checksumSize  // < 2^31
+    guard needed <= count else {
       throw ModelFileError(
         .badSize, at: F.offHiddenSize,
-        "\(architecture.summary) needs \(needed) bytes of tensors; the file has \(max(0, checksumOffset - directoryEnd))"
-      )
+        "\(architecture.summary) needs at least \(needed) bytes (header, directory, tensors, checksum); the file "
+          + "has \(count)")
     }
+    let checksumOffset = count - F.checksumSize
     var ranges: [(start: Int, end: Int, entry: Int)] = []
     var entryOfTensor = [Int](repeating: -1, count: table.count)  // table index -> directory entry offset
     for index in 0..<table.count {
