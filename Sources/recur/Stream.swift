@@ -39,13 +39,40 @@ struct Stream: ParsableCommand {
       step.deallocate()
       prediction.deallocate()
     }
-    var filled = 0
+    var filled = 0  // values of the current time step read so far
     var firstColumn = 0
+
+    /// Runs one complete time step and prints its prediction.
+    func answer(line: Int, column: Int) {
+      if raw {
+        cell.step(step, into: prediction)
+      } else {
+        predictor.observe(step, into: prediction)
+      }
+      for o in 0..<outputs {
+        guard prediction[o].isFinite else {
+          if o > 0 { output.byte(UInt8(ascii: "\n")) }
+          fail(
+            output,
+            "line \(line), column \(column): the prediction after this \(inputs == 1 ? "value" : "step") is not "
+              + "finite (overflow)")
+        }
+        if o > 0 { output.byte(UInt8(ascii: " ")) }
+        output.float(prediction[o])
+      }
+      output.byte(UInt8(ascii: "\n"))
+    }
+
     while true {
       let event: ScanEvent
       do { event = try input.next() } catch { fail(output, error.description) }
       switch event {
       case .number(let v):
+        if inputs == 1 {  // every value is a time step
+          step[0] = v
+          answer(line: input.currentLine, column: input.lastNumberColumn)
+          continue
+        }
         guard filled < inputs else {
           fail(
             output,
@@ -55,33 +82,19 @@ struct Stream: ParsableCommand {
         if filled == 0 { firstColumn = input.lastNumberColumn }
         step[filled] = v
         filled += 1
-        guard filled == inputs else { continue }
-        filled = 0
-        if raw {
-          cell.step(step, into: prediction)
-        } else {
-          predictor.observe(step, into: prediction)
-        }
-        for o in 0..<outputs {
-          guard prediction[o].isFinite else {
-            if o > 0 { output.byte(UInt8(ascii: "\n")) }
+      case .endOfLine(let blank):
+        if blank {
+          predictor.reset()
+        } else if inputs > 1 {  // a line is one time step: answered once it is complete and whole
+          guard filled == inputs else {
             fail(
               output,
-              "line \(input.currentLine), column \(inputs == 1 ? input.lastNumberColumn : firstColumn): the "
-                + "prediction after this \(inputs == 1 ? "value" : "step") is not finite (overflow)")
+              "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
+                + "found \(filled)")
           }
-          if o > 0 { output.byte(UInt8(ascii: " ")) }
-          output.float(prediction[o])
+          filled = 0
+          answer(line: input.endedLine, column: firstColumn)
         }
-        output.byte(UInt8(ascii: "\n"))
-      case .endOfLine(let blank):
-        if filled > 0 {
-          fail(
-            output,
-            "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
-              + "found \(filled)")
-        }
-        if blank { predictor.reset() }
       case .endOfInput:
         output.flush()
         return

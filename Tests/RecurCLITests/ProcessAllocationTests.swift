@@ -65,6 +65,21 @@ import Testing
     #expect(large == small)
   }
 
+  @Test func gatedStackStreamAllocationsDoNotGrowWithInput() throws {
+    for kind in [CellKind.gru, .lstm] {
+      let a = Architecture(kind: kind, layers: 2, inputSize: 3, hiddenSize: 16, outputSize: 3)
+      let model = try CLI.writeModel(stackModel(a), name: "alloc-\(kind.name).recur")
+      func steps(_ n: Int) -> Data { Data((0..<n).map { "\($0 % 7),\($0 % 5) \($0 % 3)\n" }.joined().utf8) }
+      let small = try allocations(["stream", "--model", model], input: steps(1000))
+      let large = try allocations(["stream", "--model", model], input: steps(300_000))
+      print("recur stream allocations (\(kind.name), 2 layers, 3 inputs): 1,000 steps \(small), 300,000 steps \(large)")
+      #expect(large == small)
+      let short = try allocations(["generate", "--model", model, "--steps", "10", "1", "2", "3"], input: Data())
+      let long = try allocations(["generate", "--model", model, "--steps", "100000", "1", "2", "3"], input: Data())
+      #expect(long == short)
+    }
+  }
+
   @Test func generateAllocationsDoNotGrowWithSteps() throws {
     for encoding in [RecurRuntime.Encoding.sequenceMaxScale, .windowDifferences] {
       let model = try CLI.writeModel(sampleModel(hidden: 16, encoding: encoding), name: "alloc-gen-\(encoding).recur")

@@ -91,7 +91,8 @@ import Testing
     #expect(error?.kind == .badSize)
     #expect(error?.offset == 32)
     #expect(
-      error?.description.contains("LSTM, 8 layers: input 3, hidden 1024, output 1 needs at least 252") == true,
+      error?.description.contains("LSTM, 8 layers: input 3, hidden 1024, output 1 needs at least 251974984 bytes")
+        == true,
       "\(String(describing: error))")
   }
 

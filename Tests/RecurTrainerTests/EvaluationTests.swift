@@ -302,8 +302,11 @@ struct EvaluationCLITests {
       (["baseline", "--family", "odd", "--k", "0"], 64, "error: --k 0 must be at least 1"),
       (["baseline", "--family", "fib", "--k", "7"], 64, "error: --k 7 is longer than the fib training window"),
       (["baseline", "--family", "odd", "--width", "0"], 64, "error: --width 0 is out of range 1...1024"),
-      (["baseline", "--family", "odd", "--encoding", "log"], 64, "error: unknown encoding 'log'"),
-      (["baseline", "--family", "odd", "--lr-schedule", "step"], 64, "error: unknown learning-rate schedule"),
+      (["baseline", "--family", "odd", "--encoding", "log"], 64, "error: The value 'log' is invalid for '--encoding"),
+      (
+        ["baseline", "--family", "odd", "--lr-schedule", "step"], 64,
+        "error: The value 'step' is invalid for '--lr-schedule"
+      ),
       (["baseline"], 64, "error: missing --family"),
       (["baseline", "--family", "odd", "--plots", file], 64, "error: --plots '\(file)' exists and is not a directory"),
     ]

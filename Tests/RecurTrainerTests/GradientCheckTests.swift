@@ -1,4 +1,5 @@
-// Backpropagation through time against central finite differences, in Double.
+// Backpropagation through time against central finite differences, in Double, for every cell kind and depth; the
+// Float pass (used for training) against the Double pass and against the runtime (used by the exported model).
 
 import RecurRuntime
 import Testing
@@ -8,38 +9,55 @@ import Testing
 @Suite("Gradients")
 struct GradientCheckTests {
   struct Case: Sendable, CustomTestStringConvertible {
+    var kind: CellKind
+    var layers: Int
+    var input: Int
     var hidden: Int
+    var output: Int
     var steps: Int
+    var batch: Int
     var finalStepOnly: Bool
+
+    var architecture: Architecture {
+      Architecture(kind: kind, layers: layers, inputSize: input, hiddenSize: hidden, outputSize: output)
+    }
     var testDescription: String {
-      "H=\(hidden) T=\(steps) \(finalStepOnly ? "final-step loss" : "all-steps loss")"
+      "\(kind.name) L=\(layers) I=\(input) H=\(hidden) O=\(output) T=\(steps) B=\(batch) "
+        + (finalStepOnly ? "final-step loss" : "all-steps loss")
     }
   }
 
-  static let cases: [Case] = [1, 3, 8, 17].flatMap { h in
-    [1, 5].flatMap { t in [false, true].map { Case(hidden: h, steps: t, finalStepOnly: $0) } }
+  /// Every kind × depth 1...3, each in three shapes that between them cover I ∈ {1, 3}, O ∈ {1, 2}, T ∈ {1, 4},
+  /// H ∈ {2, 3, 5} (none a multiple of 8 or of the kernels' 4-row unrolling), batches of 5, 11 and 3 (padded lanes;
+  /// one and two SIMD8 blocks) and both loss modes. Small: the check costs 2 forward passes per parameter, so its
+  /// time grows with the square of the parameter count, and it must stay fast in a debug build.
+  static let cases: [Case] = CellKind.allCases.flatMap { kind in
+    (1...3).flatMap { layers in
+      [
+        Case(kind: kind, layers: layers, input: 1, hidden: 5, output: 1, steps: 4, batch: 5, finalStepOnly: false),
+        Case(kind: kind, layers: layers, input: 3, hidden: 3, output: 2, steps: 4, batch: 11, finalStepOnly: true),
+        Case(kind: kind, layers: layers, input: 3, hidden: 2, output: 2, steps: 1, batch: 3, finalStepOnly: false),
+      ]
+    }
   }
 
-  /// A random problem: 11 examples (so padded lanes are exercised), weights at PyTorch's init scale times 1.5
-  /// (so tanh is in its nonlinear range), inputs and targets in [-1, 1].
-  static func problem(_ c: Case) throws -> (RNNBatchGraph<Double>, RNNParameters<Double>) {
-    let rng = try GSLRandom(
-      seed: UInt64(1000 * c.hidden + 10 * c.steps + (c.finalStepOnly ? 1 : 0)))
-    var p = RNNParameters<Double>.pytorchDefault(hiddenSize: c.hidden, rng: rng)
+  /// A random problem: weights at PyTorch's init scale times 1.5 (so the activations are in their nonlinear range),
+  /// inputs and targets in [-1, 1].
+  static func problem(_ c: Case, seed: UInt64 = 1) throws -> (BatchGraph<Double>, Parameters<Double>) {
+    let rng = try GSLRandom(seed: seed)
+    var p = Parameters<Double>.pytorchDefault(architecture: c.architecture, rng: rng)
     p.values = p.values.map { $0 * 1.5 }
-    let batch = 11
-    let inputs = (0..<batch).map { _ in (0..<c.steps).map { _ in rng.flat(-1, 1) } }
-    let targets = (0..<batch).map { _ in (0..<c.steps).map { _ in rng.flat(-1, 1) } }
-    let graph = RNNBatchGraph<Double>(hiddenSize: c.hidden, steps: c.steps, capacity: 16)
+    let inputs = (0..<c.batch).map { _ in (0..<c.steps).map { _ in (0..<c.input).map { _ in rng.flat(-1, 1) } } }
+    let targets = (0..<c.batch).map { _ in (0..<c.steps).map { _ in (0..<c.output).map { _ in rng.flat(-1, 1) } } }
+    let graph = BatchGraph<Double>(architecture: c.architecture, steps: c.steps, capacity: 16)
     graph.load(inputs: inputs, targets: targets, finalStepOnly: c.finalStepOnly)
     return (graph, p)
   }
 
-  /// Central differences with step 1e-6 for every parameter.
-  static func numericGradient(_ graph: RNNBatchGraph<Double>, _ p: RNNParameters<Double>)
-    -> [Double]
-  {
-    let step = 1e-6
+  /// Central differences for every parameter. Step 1e-5: with 1e-6 the rounding of the loss (~1e-16 / 1e-6) already
+  /// shows as 1e-5 relative error on gradients near the floor; the truncation error at 1e-5 is ~1e-10.
+  static func numericGradient(_ graph: BatchGraph<Double>, _ p: Parameters<Double>) -> [Double] {
+    let step = 1e-5
     var probe = p
     return p.values.indices.map { k in
       probe.values[k] = p.values[k] + step
@@ -51,68 +69,68 @@ struct GradientCheckTests {
     }
   }
 
-  /// Worst relative error per tensor; the floor 1e-5 keeps exactly-zero gradients (dW_hh when T = 1) meaningful.
-  static func worstErrors(analytic: [Double], numeric: [Double], p: RNNParameters<Double>)
-    -> [TensorRole: Double]
-  {
-    var worst: [TensorRole: Double] = [:]
-    for id in TensorRole.allCases {
-      worst[id] =
-        p.range(id).map { relativeError(analytic[$0], numeric[$0], floor: 1e-5) }.max() ?? 0
+  /// Worst relative error per tensor (keyed by its state_dict name); the floor 1e-5 keeps exactly-zero gradients
+  /// (dW_hh when T = 1) meaningful.
+  static func worstErrors(analytic: [Double], numeric: [Double], p: Parameters<Double>) -> [(String, Double)] {
+    zip(p.architecture.tensors, p.layout.ranges).map { spec, range in
+      (
+        spec.name(p.architecture.kind),
+        range.map { relativeError(analytic[$0], numeric[$0], floor: 1e-5) }.max() ?? 0
+      )
     }
-    return worst
   }
 
   @Test("analytic gradients match central differences (relative error ≤ 1e-4)", arguments: cases)
   func gradientsMatch(_ c: Case) throws {
     let (graph, p) = try Self.problem(c)
     graph.forward(p)
-    var gradient = RNNParameters<Double>(zerosWithHiddenSize: c.hidden)
+    var gradient = Parameters<Double>(zeros: c.architecture)
     graph.backward(p, into: &gradient)
     let numeric = Self.numericGradient(graph, p)
     let worst = Self.worstErrors(analytic: gradient.values, numeric: numeric, p: p)
-    for id in TensorRole.allCases {
-      #expect(worst[id]! <= 1e-4, "\(id.rawValue): relative error \(worst[id]!)")
+    for (name, error) in worst {
+      #expect(error <= 1e-4, "\(name): relative error \(error)")
     }
     // Not vacuous: the gradients are not all (near) zero.
     #expect(gradient.values.map(abs).max()! > 1e-3)
   }
 
-  @Test("the check detects a wrong gradient")
-  func checkIsSensitive() throws {
-    let c = Case(hidden: 3, steps: 5, finalStepOnly: false)
+  @Test("the check detects a wrong gradient", arguments: CellKind.allCases)
+  func checkIsSensitive(_ kind: CellKind) throws {
+    let c = Case(kind: kind, layers: 2, input: 1, hidden: 3, output: 1, steps: 4, batch: 11, finalStepOnly: false)
     let (graph, p) = try Self.problem(c)
     graph.forward(p)
-    var gradient = RNNParameters<Double>(zerosWithHiddenSize: c.hidden)
+    var gradient = Parameters<Double>(zeros: c.architecture)
     graph.backward(p, into: &gradient)
     let numeric = Self.numericGradient(graph, p)
-    // Drop the (1 − h²) factor's effect on one element by perturbing it by 0.1 %: the check must flag it.
-    let k = p.range(.weightHH).lowerBound + 4
-    gradient.values[k] *= 1.001
-    let worst = Self.worstErrors(analytic: gradient.values, numeric: numeric, p: p)
-    #expect(worst[.weightHH]! > 1e-4)
-    #expect(worst[.fcWeight]! <= 1e-4)
+    // Perturb one element of layer 0's W_hh gradient by 0.1 %: the check must flag that tensor and only that one.
+    gradient.values[p.range(.weightHH, layer: 0).lowerBound + 4] *= 1.001
+    let worst = Dictionary(uniqueKeysWithValues: Self.worstErrors(analytic: gradient.values, numeric: numeric, p: p))
+    #expect(worst["\(kind.name).weight_hh_l0"]! > 1e-4)
+    #expect(worst["\(kind.name).weight_hh_l1"]! <= 1e-4)
+    #expect(worst["fc.weight"]! <= 1e-4)
   }
 
-  @Test("the Float pass (used for training) agrees with the Double pass")
-  func floatMatchesDouble() throws {
+  @Test("the Float pass (used for training) agrees with the Double pass", arguments: CellKind.allCases)
+  func floatMatchesDouble(_ kind: CellKind) throws {
+    let a = Architecture(kind: kind, layers: 2, inputSize: 3, hiddenSize: 8, outputSize: 2)
     let rng = try GSLRandom(seed: 42)
-    let pF = RNNParameters<Float>.pytorchDefault(hiddenSize: 8, rng: rng)
-    let inputs = (0..<11).map { _ in (0..<5).map { _ in Float(rng.flat(-1, 1)) } }
-    let targets = (0..<11).map { _ in (0..<5).map { _ in Float(rng.flat(-1, 1)) } }
-    let graphF = RNNBatchGraph<Float>(hiddenSize: 8, steps: 5, capacity: 16)
+    let pF = Parameters<Float>.pytorchDefault(architecture: a, rng: rng)
+    let inputs = (0..<11).map { _ in (0..<5).map { _ in (0..<3).map { _ in Float(rng.flat(-1, 1)) } } }
+    let targets = (0..<11).map { _ in (0..<5).map { _ in (0..<2).map { _ in Float(rng.flat(-1, 1)) } } }
+    let graphF = BatchGraph<Float>(architecture: a, steps: 5, capacity: 16)
     graphF.load(inputs: inputs, targets: targets, finalStepOnly: false)
     let lossF = graphF.forward(pF)
-    var gF = RNNParameters<Float>(zerosWithHiddenSize: 8)
+    var gF = Parameters<Float>(zeros: a)
     graphF.backward(pF, into: &gF)
 
-    let pD = RNNParameters<Double>(pF)
-    let graphD = RNNBatchGraph<Double>(hiddenSize: 8, steps: 5, capacity: 16)
+    let pD = Parameters<Double>(pF)
+    let graphD = BatchGraph<Double>(architecture: a, steps: 5, capacity: 16)
     graphD.load(
-      inputs: inputs.map { $0.map(Double.init) }, targets: targets.map { $0.map(Double.init) },
+      inputs: inputs.map { $0.map { $0.map(Double.init) } }, targets: targets.map { $0.map { $0.map(Double.init) } },
       finalStepOnly: false)
     let lossD = graphD.forward(pD)
-    var gD = RNNParameters<Double>(zerosWithHiddenSize: 8)
+    var gD = Parameters<Double>(zeros: a)
     graphD.backward(pD, into: &gD)
 
     #expect(relativeError(lossF, lossD, floor: 1e-6) < 1e-5)
@@ -120,5 +138,44 @@ struct GradientCheckTests {
       relativeError(Double(gF.values[$0]), gD.values[$0], floor: 1e-3)
     }.max()!
     #expect(worst < 1e-4)
+  }
+
+  /// The trainer's Float forward pass and the runtime on the exported weights compute the same function: every
+  /// output of every step of every example within 1e-5 relative (floor 0.1).
+  @Test(
+    "the trainer's forward pass matches the runtime on the exported model",
+    arguments: CellKind.allCases.flatMap { kind in (1...3).map { (kind, $0) } })
+  func forwardMatchesRuntime(_ kind: CellKind, _ layers: Int) throws {
+    for (input, output) in [(1, 1), (3, 2)] {
+      let a = Architecture(kind: kind, layers: layers, inputSize: input, hiddenSize: 5, outputSize: output)
+      let (T, batch) = (6, 11)
+      let rng = try GSLRandom(seed: UInt64(100 * layers + input))
+      var p = Parameters<Float>.pytorchDefault(architecture: a, rng: rng)
+      p.values = p.values.map { $0 * 1.5 }
+      let inputs = (0..<batch).map { _ in (0..<T).map { _ in (0..<input).map { _ in Float(rng.flat(-1, 1)) } } }
+      let targets = (0..<batch).map { _ in [[Float]](repeating: [Float](repeating: 0, count: output), count: T) }
+      let graph = BatchGraph<Float>(architecture: a, steps: T, capacity: batch)
+      graph.load(inputs: inputs, targets: targets, finalStepOnly: false)
+      graph.forward(p)
+
+      let encoding: Encoding = input == 1 && output == 1 ? .sequenceMaxScale : .identity
+      let model = RecurrentModel(p.modelFile(contextLength: T, encoding: encoding))
+      let cell = RecurrentCell(model: model)
+      var y = [Float](repeating: 0, count: output)
+      var worst = 0.0
+      for lane in 0..<batch {
+        cell.reset()
+        for t in 0..<T {
+          inputs[lane][t].withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { cell.step(x.baseAddress!, into: $0.baseAddress!) }
+          }
+          for o in 0..<output {
+            let expected = graph.output(lane: lane, step: t, channel: o)
+            worst = max(worst, relativeError(Double(y[o]), Double(expected), floor: 0.1))
+          }
+        }
+      }
+      #expect(worst <= 1e-5, "\(a.summary): worst relative difference \(worst)")
+    }
   }
 }

@@ -10,14 +10,14 @@ import Testing
 struct OptionsTests {
   /// The refusal message for these command-line values, or nil when they are accepted.
   static func refusal(
-    family: String? = "odd", encoding: String? = nil, hidden: Int? = nil, window: Int? = nil,
-    epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
-    validationSequences: Int? = nil
+    family: String? = "odd", encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
+    hidden: Int? = nil, window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil,
+    sequences: Int? = nil, validationSequences: Int? = nil
   ) -> String? {
     do {
       _ = try TrainingOptions.fromCommandLine(
-        family: family, encoding: encoding, hidden: hidden, window: window, epochs: epochs, lr: lr,
-        batch: batch, sequences: sequences, validationSequences: validationSequences)
+        family: family, encoding: encoding, cell: cell, layers: layers, hidden: hidden, window: window,
+        epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences)
       return nil
     } catch {
       guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
@@ -33,12 +33,18 @@ struct OptionsTests {
     #expect(fib.hiddenSize == 32 && fib.window == 6 && fib.epochs == 12 && fib.learningRate == 5e-3)
     #expect(fib.batchSize == 128 && fib.sequences == 2000 && fib.validationSequences == 400)
     #expect(fib.seed == 0 && fib.encoding == .sequenceMaxScale)
-    let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: "window-differences")
+    #expect(fib.cell == .rnn && fib.layers == 1 && fib.architecture == Architecture(hiddenSize: 32))
+    let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
     #expect(diff.encoding == .windowDifferences)
+    let lstm = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, layers: 3, hidden: 7)
+    #expect(lstm.architecture == Architecture(kind: .lstm, layers: 3, hiddenSize: 7))
+    #expect(lstm.modelLabel == "lstm, 3 layers, hidden 7" && odd.modelLabel == "hidden 16")
     // The limits themselves are accepted.
     #expect(Self.refusal(hidden: 1) == nil && Self.refusal(hidden: 1024) == nil)
     #expect(Self.refusal(window: 5) == nil && Self.refusal(family: "fib", window: 6) == nil)
     #expect(Self.refusal(lr: 1e30) == nil && Self.refusal(batch: 1) == nil)
+    #expect(Self.refusal(layers: 1) == nil && Self.refusal(layers: 8) == nil)
+    #expect(Self.refusal(cell: .lstm, layers: 2, hidden: 1024) == nil)
   }
 
   @Test("invalid options are refused with a message naming the option and the accepted range")
@@ -67,8 +73,14 @@ struct OptionsTests {
     #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd or fib)")
     #expect(Self.refusal(family: nil) == "missing --family (odd or fib)")
     #expect(
-      Self.refusal(encoding: "log")
-        == "unknown encoding 'log' (expected sequence-max-scale or window-differences)")
+      Self.refusal(encoding: .identity)
+        == "--encoding identity cannot be trained (expected sequence-max-scale or window-differences)")
+    #expect(Self.refusal(layers: 0) == "--layers 0 is out of range 1...8")
+    #expect(Self.refusal(layers: 9) == "--layers 9 is out of range 1...8")
+    #expect(
+      Self.refusal(cell: .lstm, layers: 8, hidden: 1024)
+        == "--cell lstm --layers 8 --hidden 1024 has 62985217 parameters, more than a model file holds (64 MiB); "
+        + "use a smaller --hidden or fewer --layers")
   }
 
   @Test("the output destination is checked before any work")
@@ -133,6 +145,21 @@ struct CLITests {
         "error: output directory"
       ),
       (["train", "--family", "odd", "--hidden", "abc", "-o", out], "error: "),
+      (["train", "--family", "odd", "--layers", "0", "-o", out], "error: --layers 0 is out of range 1...8"),
+      (
+        ["train", "--family", "odd", "--cell", "tcn", "-o", out],
+        "error: The value 'tcn' is invalid for '--cell <cell>'. Please provide one of 'rnn', 'gru' or 'lstm'."
+      ),
+      (
+        ["train", "--family", "odd", "--encoding", "identity", "-o", out],
+        "error: The value 'identity' is invalid for '--encoding <encoding>'. Please provide one of "
+          + "'sequence-max-scale' and 'window-differences'."
+      ),
+      (
+        ["train", "--family", "odd", "--lr-schedule", "step", "-o", out],
+        "error: The value 'step' is invalid for '--lr-schedule <lr-schedule>'. Please provide one of 'constant' "
+          + "and 'cosine'."
+      ),
     ]
     for (arguments, expected) in cases {
       let result = try runRecurTrain(arguments)
@@ -179,10 +206,31 @@ struct CLITests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.recur"])
   }
 
-  @Test("--help shows examples")
+  @Test("train --cell gru --layers 2 writes a 2-layer GRU that eval reads")
+  func gatedRun() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("m.recur").path
+    let result = try runRecurTrain([
+      "train", "--family", "odd", "--cell", "gru", "--layers", "2", "--sequences", "100", "--validation-sequences",
+      "10", "--epochs", "1", "--hidden", "4", "-o", out,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("gru, 2 layers, hidden 4"))
+    let file = try ModelFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
+    #expect(file.cellKind == .gru && file.layers == 2 && file.hiddenSize == 4)
+    let eval = try runRecurTrain(["eval", "--model", out])
+    #expect(eval.status == 0, "\(eval.stderr)")
+    #expect(eval.stdout.contains("GRU, 2 layers, hidden 4, window 5"))
+  }
+
+  @Test("--help shows examples, the cells and the layers")
   func help() throws {
     let result = try runRecurTrain(["train", "--help"])
     #expect(result.status == 0)
     #expect(result.stdout.contains("recur-train train --family odd -o odd.recur"))
+    #expect(result.stdout.contains("--cell lstm --layers 2"))
+    #expect(result.stdout.contains("--layers <layers>") && result.stdout.contains("(default: rnn"))
+    for name in ["rnn", "gru", "lstm"] { #expect(result.stdout.contains("        \(name) ")) }
   }
 }

@@ -37,12 +37,11 @@ struct TrainingTests {
     let rng = try GSLRandom(seed: options.seed)
     let sequences = SequenceFamily.odd.makeSequences(count: options.sequences, rng: rng)
     _ = SequenceFamily.odd.makeSequences(count: options.validationSequences, rng: rng)
-    let initial = RNNParameters<Float>.pytorchDefault(hiddenSize: options.hiddenSize, rng: rng)
+    let initial = Parameters<Float>.pytorchDefault(architecture: options.architecture, rng: rng)
     let examples = ExampleSet(
       sequences: sequences, encoding: .sequenceMaxScale, window: options.window)
     #expect(examples.count == run.trainingExamples)
-    let graph = RNNBatchGraph<Float>(
-      hiddenSize: options.hiddenSize, steps: options.window, capacity: 64)
+    let graph = BatchGraph<Float>(architecture: options.architecture, steps: options.window, capacity: 64)
     graph.load(examples, indices: Array(0..<64)[...])
     let initialLoss = graph.forward(initial)
     let trainedLoss = graph.forward(run.parameters)
@@ -78,6 +77,40 @@ struct TrainingTests {
     #expect(file.validation.generationError20 == Float(run.validation.generationError[2]))
     #expect(run.validation.windowMSE.isFinite && run.validation.windowMSE > 0)
     #expect(run.validation.generationError.allSatisfy { $0.isFinite && $0 >= 0 })
+  }
+
+  @Test(
+    "a GRU and a 2-layer LSTM train, export, reload with their kind and depth, and validate with finite numbers",
+    arguments: [(CellKind.gru, 1), (CellKind.lstm, 2)])
+  func gatedCellsTrainAndExport(_ cell: CellKind, _ layers: Int) throws {
+    var options = smallOptions()
+    options.cell = cell
+    options.layers = layers
+    options.epochs = 2
+    let run = try Trainer.train(options)
+    #expect(run.epochLosses.count == 2 && run.epochLosses.allSatisfy { $0.isFinite })
+    #expect(run.epochLosses[1] < run.epochLosses[0])
+    let bytes = run.model.encoded()
+    let file = try ModelFile(bytes: bytes)
+    #expect(file.cellKind == cell && file.layers == layers && file.hiddenSize == 8)
+    #expect(file.inputSize == 1 && file.outputSize == 1 && file.formatVersion == 2)
+    #expect(Parameters<Float>(file) == run.parameters)
+    #expect(file.provenance.family == "odd" && file.provenance.epochs == 2)
+    // Every number of the printed validation table is finite (generation ran through the runtime on `bytes`).
+    let table = run.validation.table()
+    let numbers = table.split(separator: "\n").dropFirst(3).compactMap { $0.split(separator: " ").last }
+    #expect(numbers.count == 10, "\(table)")
+    for text in numbers {
+      let value = Double(text)
+      #expect(value != nil && value!.isFinite, "'\(text)' in\n\(table)")
+    }
+    #expect(file.validation.windowMSE == Float(run.validation.windowMSE))
+    // `eval` measures it the same way: its held-out windows run through the same graph.
+    let evaluation = try ModelEvaluation.evaluate(modelBytes: bytes, family: .odd)
+    #expect(evaluation.heldOut.windowMSE.isFinite && evaluation.generation.rows.count > 0)
+    #expect(
+      evaluation.modelDescription.hasPrefix(layers == 1 ? "\(cell.title), hidden 8" : "\(cell.title), \(layers) layers")
+    )
   }
 
   @Test("window-differences: trains with a final-step loss and records the encoding")

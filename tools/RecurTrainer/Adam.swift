@@ -66,7 +66,7 @@ public struct Adam<Scalar: TrainingScalar>: Sendable {
   }
 
   public mutating func update(
-    _ parameters: inout RNNParameters<Scalar>, gradient: RNNParameters<Scalar>
+    _ parameters: inout Parameters<Scalar>, gradient: Parameters<Scalar>
   ) {
     update(&parameters.values, gradient: gradient.values)
   }

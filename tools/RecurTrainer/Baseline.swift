@@ -95,8 +95,8 @@ public struct BaselineOptions: Sendable, Equatable {
 
   /// Options from command-line values (nil means "the family's default"), validated.
   public static func fromCommandLine(
-    family: String?, encoding: String? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
-    lr: Double? = nil, schedule: String? = nil, seed: UInt64? = nil
+    family: String?, encoding: Encoding? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
+    lr: Double? = nil, schedule: LearningRateSchedule? = nil, seed: UInt64? = nil
   ) throws(TrainerError) -> BaselineOptions {
     // Family, encoding, epochs, lr, schedule and seed: parsed and checked exactly as `train` does.
     let t = try TrainingOptions.fromCommandLine(

@@ -1,17 +1,18 @@
-// Forward pass and backpropagation through time for one minibatch, written out by hand.
+// Forward pass and backpropagation through time for one minibatch, written out by hand: the lanes, the masks, the
+// loss, the time loop and the layer loop. The cells themselves (rnn, gru, lstm) are in `Cells/`, one file each with
+// the same sections; their shared kernels are in `Cells/CellSupport.swift`.
 //
-//   (1) a_t = W_ih x_t + (b_ih + b_hh) + W_hh h_{t-1}        h_{-1} = 0 (PyTorch's default h0)
-//   (2) h_t = tanh(a_t)
-//   (3) y_t = fc.w · h_t + fc.b
-//   (4) L   = Σ_t Σ_b m_tb (y_tb − target_tb)² / n           m = loss mask, n = Σ m (nn.MSELoss, mean reduction)
+//   (1) h^k_t = cell_k(h^{k-1}_t, state^k_{t-1})    k = 0 ... L−1, h^{-1}_t = x_t [I], state_{-1} = 0 (PyTorch's
+//                                                   default h0, c0); the cell files number their own equations
+//   (2) y_t = fc.w h^{L-1}_t + fc.b                 [O]
+//   (3) L   = Σ_t Σ_o Σ_b m_tob (y_tob − target_tob)² / n     m = loss mask, n = Σ m (nn.MSELoss, mean reduction)
 //
 // and, read bottom-up, their derivatives:
 //
-//   (4') dy_t = 2 m_t (y_t − target_t) / n
-//   (3') dh_t = fc.wᵀ dy_t + dh_t(from step t+1)                dfc.w = Σ_t dy_t h_tᵀ      dfc.b = Σ_t Σ_b dy_t
-//   (2') da_t = dh_t ⊙ (1 − h_t²)
-//   (1') dh_{t-1}(from step t) = W_hhᵀ da_t                     dW_hh = Σ_t da_t h_{t-1}ᵀ   dW_ih = Σ_t da_t x_tᵀ
-//                                                              db_ih = db_hh = Σ_t Σ_b da_t
+//   (3') dy_t = 2 m_t (y_t − target_t) / n
+//   (2') dh^{L-1}_t += fc.wᵀ dy_t                    dfc.w = Σ_t dy_t h^{L-1}_tᵀ      dfc.b = Σ_t Σ_b dy_t
+//   (1') per step t from T−1 down to 0, per layer k from L−1 down to 0: cell k's backward(t) turns dh^k_t into its
+//        gate gradients, its dh^k_{t-1} (kept for step t−1) and dx (added into dh^{k-1}_t, the layer below's)
 //
 // Layout: feature-major, batch contiguous. Every activation is `[feature][lane]` with the batch padded to a multiple
 // of 8 lanes and stored as SIMD8 vectors, so each operation is "broadcast one weight, multiply-add a row of lanes"
@@ -20,10 +21,10 @@
 
 import RecurRuntime
 
-public final class RNNBatchGraph<Scalar: TrainingScalar> {
+public final class BatchGraph<Scalar: TrainingScalar> {
   public typealias Vector = SIMD8<Scalar>
 
-  public let hiddenSize: Int
+  public let architecture: Architecture
   /// Time steps per example (T).
   public let steps: Int
   /// The most examples one batch may hold.
@@ -35,84 +36,79 @@ public final class RNNBatchGraph<Scalar: TrainingScalar> {
   /// Loss-weighted elements in the loaded batch (the MSE denominator n).
   public private(set) var weightedElements = 0
 
-  private let storage: UnsafeMutableRawPointer
+  private let layout: ParameterLayout
+  private var arena: LaneArena<Scalar>
   // Lane rows, each `blocks` vectors long:
-  private let x: UnsafeMutablePointer<Vector>  // [T][blocks] inputs
-  private let target: UnsafeMutablePointer<Vector>  // [T][blocks] targets
-  private let mask: UnsafeMutablePointer<Vector>  // [T][blocks] 1 where the loss counts
-  private let y: UnsafeMutablePointer<Vector>  // [T][blocks] outputs
-  private let dy: UnsafeMutablePointer<Vector>  // [T][blocks] ∂L/∂y
-  /// [T+1][H][blocks]: hidden[0] = h_{-1} = 0, hidden[t+1] = h_t.
-  private let hidden: UnsafeMutablePointer<Vector>
-  private let da: UnsafeMutablePointer<Vector>  // [T][H][blocks] ∂L/∂a_t
-  private let dh: UnsafeMutablePointer<Vector>  // [H][blocks] ∂L/∂h_t from step t+1
-  // Scalars:
-  private let weightsT: UnsafeMutablePointer<Scalar>  // [H][H] W_hhᵀ
-  private let bias: UnsafeMutablePointer<Scalar>  // [H] b_ih + b_hh
+  private let x: UnsafeMutablePointer<Vector>  // [T][I][blocks] inputs
+  private let target: UnsafeMutablePointer<Vector>  // [T][O][blocks] targets
+  private let mask: UnsafeMutablePointer<Vector>  // [T][O][blocks] 1 where the loss counts
+  private let y: UnsafeMutablePointer<Vector>  // [T][O][blocks] outputs
+  private let dy: UnsafeMutablePointer<Vector>  // [T][O][blocks] ∂L/∂y
+  /// The stack, bottom-up: layer k reads layer k−1's h. [L]
+  private let layers: [TrainingLayer<Scalar>]
 
-  public init(hiddenSize: Int, steps: Int, capacity: Int) {
-    precondition(hiddenSize >= 1 && steps >= 1 && capacity >= 1)
-    self.hiddenSize = hiddenSize
+  public init(architecture: Architecture, steps: Int, capacity: Int) {
+    precondition(architecture.isWithinLimits && steps >= 1 && capacity >= 1)
+    self.architecture = architecture
     self.steps = steps
     self.capacity = capacity
     let nb = (capacity + 7) / 8
     self.blocks = nb
-    let H = hiddenSize
-    let T = steps
-    let vectorCount = 5 * T * nb + (T + 1) * H * nb + T * H * nb + H * nb
-    let scalarCount = H * H + H
-    let vectorBytes = vectorCount * MemoryLayout<Vector>.stride
-    storage = .allocate(
-      byteCount: vectorBytes + scalarCount * MemoryLayout<Scalar>.stride, alignment: 64)
-    let vectors = storage.bindMemory(to: Vector.self, capacity: vectorCount)
-    vectors.initialize(repeating: Vector(), count: vectorCount)
-    var cursor = vectors
-    func take(_ n: Int) -> UnsafeMutablePointer<Vector> {
-      defer { cursor += n }
-      return cursor
+    let (T, I, O, H) = (steps, architecture.inputSize, architecture.outputSize, architecture.hiddenSize)
+    layout = ParameterLayout(architecture)
+    arena = LaneArena(vectors: T * I * nb + 4 * T * O * nb, scalars: 0)
+    x = arena.vectors(T * I * nb)
+    target = arena.vectors(T * O * nb)
+    mask = arena.vectors(T * O * nb)
+    y = arena.vectors(T * O * nb)
+    dy = arena.vectors(T * O * nb)
+    var stack: [TrainingLayer<Scalar>] = []
+    for k in 0..<architecture.layers {
+      // Layer 0 reads x_t = x + t·I·blocks; layer k reads the layer below's h_t = hidden + (t+1)·H·blocks.
+      let input = k == 0 ? UnsafePointer(x) : UnsafePointer(stack[k - 1].hidden + H * nb)
+      let shape = CellShape<Scalar>(
+        layout: layout, layer: k, steps: T, blocks: nb, input: input, inputStride: (k == 0 ? I : H) * nb)
+      stack.append(TrainingLayer(architecture.kind, shape))
     }
-    x = take(T * nb)
-    target = take(T * nb)
-    mask = take(T * nb)
-    y = take(T * nb)
-    dy = take(T * nb)
-    hidden = take((T + 1) * H * nb)
-    da = take(T * H * nb)
-    dh = take(H * nb)
-    let scalars = (storage + vectorBytes).bindMemory(to: Scalar.self, capacity: scalarCount)
-    scalars.initialize(repeating: 0, count: scalarCount)
-    weightsT = scalars
-    bias = scalars + H * H
+    layers = stack
   }
 
-  deinit { storage.deallocate() }
+  deinit { arena.deallocate() }
+
+  public var hiddenSize: Int { architecture.hiddenSize }
 
   // MARK: Loading a batch
 
-  /// Gathers the examples `indices` of `examples` into the lanes (at most `capacity` of them).
+  /// Gathers the examples `indices` of `examples` into the lanes (at most `capacity` of them). Example sets are
+  /// univariate: the architecture's input and output sizes must be 1.
   public func load(_ examples: ExampleSet, indices: ArraySlice<Int>) {
     precondition(examples.steps == steps && indices.count <= capacity)
+    precondition(architecture.inputSize == 1 && architecture.outputSize == 1, "example sets are univariate")
     examples.inputs.withUnsafeBufferPointer { inputs in
       examples.targets.withUnsafeBufferPointer { targets in
-        fill(count: indices.count, finalStepOnly: examples.lossOnFinalStepOnly) { lane, t in
-          let e = indices[indices.startIndex + lane] * steps + t
-          return (Scalar(inputs[e]), Scalar(targets[e]))
-        }
+        fill(
+          count: indices.count, finalStepOnly: examples.lossOnFinalStepOnly,
+          input: { lane, t, _ in Scalar(inputs[indices[indices.startIndex + lane] * self.steps + t]) },
+          target: { lane, t, _ in Scalar(targets[indices[indices.startIndex + lane] * self.steps + t]) })
       }
     }
   }
 
-  /// Loads explicit examples: `inputs[b][t]`, `targets[b][t]` (tests and small evaluations).
-  public func load(inputs: [[Scalar]], targets: [[Scalar]], finalStepOnly: Bool) {
+  /// Loads explicit examples: `inputs[b][t][i]` (batch, T, I) and `targets[b][t][o]` (batch, T, O) (tests and small
+  /// evaluations).
+  public func load(inputs: [[[Scalar]]], targets: [[[Scalar]]], finalStepOnly: Bool) {
     precondition(inputs.count == targets.count && inputs.count <= capacity)
-    fill(count: inputs.count, finalStepOnly: finalStepOnly) { lane, t in
-      (inputs[lane][t], targets[lane][t])
-    }
+    fill(
+      count: inputs.count, finalStepOnly: finalStepOnly,
+      input: { lane, t, i in inputs[lane][t][i] }, target: { lane, t, o in targets[lane][t][o] })
   }
 
-  private func fill(count: Int, finalStepOnly: Bool, _ value: (Int, Int) -> (Scalar, Scalar)) {
+  private func fill(
+    count: Int, finalStepOnly: Bool, input: (Int, Int, Int) -> Scalar, target value: (Int, Int, Int) -> Scalar
+  ) {
+    let (I, O) = (architecture.inputSize, architecture.outputSize)
     batchSize = count
-    weightedElements = count * (finalStepOnly ? 1 : steps)
+    weightedElements = count * (finalStepOnly ? 1 : steps) * O
     let xs = lanes(x)
     let ts = lanes(target)
     let ms = lanes(mask)
@@ -120,12 +116,11 @@ public final class RNNBatchGraph<Scalar: TrainingScalar> {
     for t in 0..<steps {
       let weighted: Scalar = (!finalStepOnly || t == steps - 1) ? 1 : 0
       for lane in 0..<width {
-        let n = t * width + lane
-        if lane < count {
-          (xs[n], ts[n]) = value(lane, t)
-          ms[n] = weighted
-        } else {
-          (xs[n], ts[n], ms[n]) = (0, 0, 0)
+        let real = lane < count
+        for i in 0..<I { xs[(t * I + i) * width + lane] = real ? input(lane, t, i) : 0 }
+        for o in 0..<O {
+          let n = (t * O + o) * width + lane
+          (ts[n], ms[n]) = real ? (value(lane, t, o), weighted) : (0, 0)
         }
       }
     }
@@ -133,44 +128,29 @@ public final class RNNBatchGraph<Scalar: TrainingScalar> {
 
   // MARK: Forward
 
-  /// Runs (1)–(4) and returns the batch's mean squared error.
+  /// Runs (1)–(3) and returns the batch's mean squared error.
   @discardableResult
-  public func forward(_ p: RNNParameters<Scalar>) -> Double {
-    precondition(p.hiddenSize == hiddenSize && batchSize > 0)
-    let H = hiddenSize
-    let nb = blocks
+  public func forward(_ p: Parameters<Scalar>) -> Double {
+    precondition(p.architecture == architecture && batchSize > 0)
+    let (H, O, nb) = (architecture.hiddenSize, architecture.outputSize, blocks)
     return p.values.withUnsafeBufferPointer { buffer in
       let w = buffer.baseAddress!
-      let wIH = w + p.range(.weightIH).lowerBound
-      let wHH = w + p.range(.weightHH).lowerBound
-      let bIH = w + p.range(.biasIH).lowerBound
-      let bHH = w + p.range(.biasHH).lowerBound
-      let fcW = w + p.range(.fcWeight).lowerBound
-      let fcB = w[p.range(.fcBias).lowerBound]
-      for i in 0..<H { bias[i] = bIH[i] + bHH[i] }
-
+      let fcW = w + layout.range(.fcWeight).lowerBound
+      let fcB = w + layout.range(.fcBias).lowerBound
+      for layer in layers { layer.prepareForward(w) }
+      let top = layers[layers.count - 1].hidden
       for t in 0..<steps {
-        let hPrev = hidden + t * H * nb
-        let h = hidden + (t + 1) * H * nb
-        let xt = x + t * nb
-        // (1) a_t = W_ih x_t + (b_ih + b_hh), then += W_hh h_{t-1}. Written into h's storage.
-        for i in 0..<H {
-          let wi = Vector(repeating: wIH[i])
-          let bi = Vector(repeating: bias[i])
-          for k in 0..<nb { h[i * nb + k] = bi + wi * xt[k] }
-        }
-        broadcastAccumulate(wHH, rows: H, cols: H, hPrev, blocks: nb, into: h)
-        // (2) h_t = tanh(a_t), in place.
-        for n in 0..<(H * nb) { h[n] = Scalar.tanh8(h[n]) }
-        // (3) y_t = fc.w · h_t + fc.b
-        let yt = y + t * nb
-        for k in 0..<nb { yt[k] = Vector(repeating: fcB) }
-        broadcastAccumulate(fcW, rows: 1, cols: H, h, blocks: nb, into: yt)
+        // (1) the stack, bottom-up.
+        for layer in layers { layer.forward(t, w) }
+        // (2) y_t = fc.w h_t + fc.b
+        let yt = y + t * O * nb
+        broadcastRows(fcB, rows: O, blocks: nb, into: yt)
+        broadcastAccumulate(fcW, rows: O, cols: H, top + (t + 1) * H * nb, blocks: nb, into: yt)
       }
 
-      // (4) L = Σ m (y − target)² / n
+      // (3) L = Σ m (y − target)² / n
       var sum = Vector()
-      for n in 0..<(steps * nb) {
+      for n in 0..<(steps * O * nb) {
         let e = y[n] - target[n]
         sum += mask[n] * (e * e)
       }
@@ -178,88 +158,59 @@ public final class RNNBatchGraph<Scalar: TrainingScalar> {
     }
   }
 
-  /// The output y of lane `lane` at step `t` after `forward`.
-  public func output(lane: Int, step t: Int) -> Scalar {
-    precondition(lane < batchSize && t < steps)
-    return lanes(y)[t * blocks * 8 + lane]
+  /// Output `channel` of lane `lane` at step `t` after `forward`.
+  public func output(lane: Int, step t: Int, channel: Int = 0) -> Scalar {
+    precondition(lane < batchSize && t < steps && channel < architecture.outputSize)
+    return lanes(y)[(t * architecture.outputSize + channel) * blocks * 8 + lane]
   }
 
   // MARK: Backward
 
   /// Backpropagation through time for the batch `forward` last ran on; writes ∂L/∂θ into `gradient` (overwriting it).
-  public func backward(_ p: RNNParameters<Scalar>, into gradient: inout RNNParameters<Scalar>) {
-    precondition(p.hiddenSize == hiddenSize && gradient.hiddenSize == hiddenSize && batchSize > 0)
-    let H = hiddenSize
-    let nb = blocks
-    let T = steps
+  public func backward(_ p: Parameters<Scalar>, into gradient: inout Parameters<Scalar>) {
+    precondition(p.architecture == architecture && gradient.architecture == architecture && batchSize > 0)
+    let (H, O, nb, T) = (architecture.hiddenSize, architecture.outputSize, blocks, steps)
+    let top = layers[layers.count - 1]
+    let fcWRange = layout.range(.fcWeight)
     p.values.withUnsafeBufferPointer { buffer in
       let w = buffer.baseAddress!
-      let wHH = w + p.range(.weightHH).lowerBound
-      let fcW = w + p.range(.fcWeight).lowerBound
-      for i in 0..<H { for j in 0..<H { weightsT[j * H + i] = wHH[i * H + j] } }
+      let fcW = w + fcWRange.lowerBound
+      for layer in layers { layer.prepareBackward(w) }
 
-      // (4') dy = 2 m (y − target) / n
+      // (3') dy = 2 m (y − target) / n
       let twoOverN = Vector(repeating: Scalar(2) / Scalar(weightedElements))
-      for n in 0..<(T * nb) { dy[n] = twoOverN * (mask[n] * (y[n] - target[n])) }
+      for n in 0..<(T * O * nb) { dy[n] = twoOverN * (mask[n] * (y[n] - target[n])) }
 
-      dh.update(repeating: Vector(), count: H * nb)  // nothing flows back into the last step
+      let dhTop = top.dh
       for t in stride(from: T - 1, through: 0, by: -1) {
-        let h = hidden + (t + 1) * H * nb
-        let dyt = dy + t * nb
-        let dat = da + t * H * nb
+        // (2') dh_t (top layer) += fc.wᵀ dy_t, added to what step t+1 sent back.
+        let dyt = dy + t * O * nb
         for i in 0..<H {
-          let wi = Vector(repeating: fcW[i])
           for k in 0..<nb {
-            let n = i * nb + k
-            // (3') dh_t = fc.wᵀ dy_t + (what step t+1 sent back)
-            let dhn = dh[n] + wi * dyt[k]
-            // (2') da_t = dh_t ⊙ (1 − h_t²)
-            let hn = h[n]
-            dat[n] = dhn * (Vector(repeating: 1) - hn * hn)
+            var acc = dhTop[i * nb + k]
+            for o in 0..<O { acc += Vector(repeating: fcW[o * H + i]) * dyt[o * nb + k] }
+            dhTop[i * nb + k] = acc
           }
         }
-        // (1') dh_{t-1} = W_hhᵀ da_t (step 0 has no predecessor: h_{-1} is a constant)
-        if t > 0 {
-          dh.update(repeating: Vector(), count: H * nb)
-          broadcastAccumulate(weightsT, rows: H, cols: H, dat, blocks: nb, into: dh)
+        // (1') the stack, top-down: each layer passes dx into the dh of the layer below.
+        for k in stride(from: layers.count - 1, through: 0, by: -1) {
+          layers[k].backward(t, dInput: k > 0 ? layers[k - 1].dh : nil)
         }
       }
     }
 
     // Parameter gradients: sums over time steps and lanes.
-    let oIH = gradient.range(.weightIH).lowerBound
-    let oHH = gradient.range(.weightHH).lowerBound
-    let oBIH = gradient.range(.biasIH).lowerBound
-    let oBHH = gradient.range(.biasHH).lowerBound
-    let oFCW = gradient.range(.fcWeight).lowerBound
-    let oFCB = gradient.range(.fcBias).lowerBound
+    let oFCW = fcWRange.lowerBound
+    let oFCB = layout.range(.fcBias).lowerBound
     gradient.values.withUnsafeMutableBufferPointer { buffer in
       let g = buffer.baseAddress!
-      // dW_ih = Σ_t da_t x_tᵀ                [H][1]
+      for layer in layers { layer.gradients(into: g) }
+      // dfc.w = Σ_t dy_t h_tᵀ                [O][H]   (h_t is hidden[t+1])
       sumOfOuterProducts(
-        da, stride: H * nb, rows: H, x, stride: nb, cols: 1, steps: T, blocks: nb,
-        into: g + oIH)
-      // dW_hh = Σ_t da_t h_{t-1}ᵀ            [H][H]   (h_{t-1} is hidden[t])
-      sumOfOuterProducts(
-        da, stride: H * nb, rows: H, hidden, stride: H * nb, cols: H, steps: T, blocks: nb,
-        into: g + oHH)
-      // db_ih = db_hh = Σ_t Σ_b da_t         [H]
-      let dbIH = g + oBIH
-      let dbHH = g + oBHH
-      for i in 0..<H {
-        var acc = Vector()
-        for t in 0..<T { for k in 0..<nb { acc += da[(t * H + i) * nb + k] } }
-        dbIH[i] = horizontalSum(acc)
-        dbHH[i] = dbIH[i]
-      }
-      // dfc.w = Σ_t dy_t h_tᵀ                [1][H]   (h_t is hidden[t+1])
-      sumOfOuterProducts(
-        dy, stride: nb, rows: 1, hidden + H * nb, stride: H * nb, cols: H, steps: T, blocks: nb,
+        dy, stride: O * nb, rows: O, top.hidden + H * nb, stride: H * nb, cols: H, steps: T, blocks: nb,
         into: g + oFCW)
-      // dfc.b = Σ_t Σ_b dy_t
-      var acc = Vector()
-      for n in 0..<(T * nb) { acc += dy[n] }
-      g[oFCB] = horizontalSum(acc)
+      // dfc.b = Σ_t Σ_b dy_t                 [O]
+      sumOverStepsAndLanes(dy, stride: O * nb, rows: O, steps: T, blocks: nb, into: g + oFCB)
     }
   }
 
@@ -270,115 +221,78 @@ public final class RNNBatchGraph<Scalar: TrainingScalar> {
   }
 }
 
-// MARK: - Kernels
+// MARK: - The layer loop's dispatch
 
-/// Pairwise tree sum of eight lanes.
-@inline(__always)
-func horizontalSum<S: TrainingScalar>(_ v: SIMD8<S>) -> S {
-  let s4 = v.lowHalf + v.highHalf
-  let s2 = s4.lowHalf + s4.highHalf
-  return s2[0] + s2[1]
-}
+/// One layer of the stack. An enum over the concrete cells rather than a protocol existential, so every call is
+/// direct and, for `Float` training, specialised.
+enum TrainingLayer<Scalar: TrainingScalar> {
+  case rnn(RNNCell<Scalar>)
+  case gru(GRUCell<Scalar>)
+  case lstm(LSTMCell<Scalar>)
 
-/// out[i][:] += Σ_j m[i][j] · v[j][:] for a row-major matrix `m` [rows][cols] and lane rows `v` [cols][blocks].
-/// Broadcast-and-accumulate: each weight is splatted and multiplied into a row of lanes; four output rows share
-/// each load of v.
-@inline(__always)
-func broadcastAccumulate<S: TrainingScalar>(
-  _ m: UnsafePointer<S>, rows: Int, cols: Int, _ v: UnsafePointer<SIMD8<S>>, blocks: Int,
-  into out: UnsafeMutablePointer<SIMD8<S>>
-) {
-  var i = 0
-  while i + 4 <= rows {
-    let m0 = m + i * cols
-    let m1 = m0 + cols
-    let m2 = m1 + cols
-    let m3 = m2 + cols
-    let o0 = out + i * blocks
-    let o1 = o0 + blocks
-    let o2 = o1 + blocks
-    let o3 = o2 + blocks
-    for k in 0..<blocks {
-      var a0 = o0[k]
-      var a1 = o1[k]
-      var a2 = o2[k]
-      var a3 = o3[k]
-      var vj = v + k
-      for j in 0..<cols {
-        let vv = vj.pointee
-        a0 += SIMD8(repeating: m0[j]) * vv
-        a1 += SIMD8(repeating: m1[j]) * vv
-        a2 += SIMD8(repeating: m2[j]) * vv
-        a3 += SIMD8(repeating: m3[j]) * vv
-        vj += blocks
-      }
-      o0[k] = a0
-      o1[k] = a1
-      o2[k] = a2
-      o3[k] = a3
+  init(_ kind: CellKind, _ shape: CellShape<Scalar>) {
+    switch kind {
+    case .rnn: self = .rnn(RNNCell(shape))
+    case .gru: self = .gru(GRUCell(shape))
+    case .lstm: self = .lstm(LSTMCell(shape))
     }
-    i += 4
   }
-  while i < rows {
-    let mi = m + i * cols
-    let oi = out + i * blocks
-    for k in 0..<blocks {
-      var a = oi[k]
-      var vj = v + k
-      for j in 0..<cols {
-        a += SIMD8(repeating: mi[j]) * vj.pointee
-        vj += blocks
-      }
-      oi[k] = a
-    }
-    i += 1
-  }
-}
 
-/// g[i][j] = Σ_t Σ_lanes a_t[i][:] · b_t[j][:], where a_t = a + t·aStride holds `rows` lane rows and
-/// b_t = b + t·bStride holds `cols` lane rows. One horizontal sum per output element.
-@inline(__always)
-func sumOfOuterProducts<S: TrainingScalar>(
-  _ a: UnsafePointer<SIMD8<S>>, stride aStride: Int, rows: Int,
-  _ b: UnsafePointer<SIMD8<S>>, stride bStride: Int, cols: Int,
-  steps: Int, blocks: Int, into g: UnsafeMutablePointer<S>
-) {
-  for i in 0..<rows {
-    var j = 0
-    while j + 4 <= cols {
-      var c0 = SIMD8<S>()
-      var c1 = SIMD8<S>()
-      var c2 = SIMD8<S>()
-      var c3 = SIMD8<S>()
-      for t in 0..<steps {
-        let ai = a + t * aStride + i * blocks
-        let b0 = b + t * bStride + j * blocks
-        let b1 = b0 + blocks
-        let b2 = b1 + blocks
-        let b3 = b2 + blocks
-        for k in 0..<blocks {
-          let av = ai[k]
-          c0 += av * b0[k]
-          c1 += av * b1[k]
-          c2 += av * b2[k]
-          c3 += av * b3[k]
-        }
-      }
-      g[i * cols + j] = horizontalSum(c0)
-      g[i * cols + j + 1] = horizontalSum(c1)
-      g[i * cols + j + 2] = horizontalSum(c2)
-      g[i * cols + j + 3] = horizontalSum(c3)
-      j += 4
+  /// [T+1][H][blocks]: the layer's output, hidden[t+1] = h_t.
+  var hidden: UnsafeMutablePointer<SIMD8<Scalar>> {
+    switch self {
+    case .rnn(let c): c.hidden
+    case .gru(let c): c.hidden
+    case .lstm(let c): c.hidden
     }
-    while j < cols {
-      var c = SIMD8<S>()
-      for t in 0..<steps {
-        let ai = a + t * aStride + i * blocks
-        let bj = b + t * bStride + j * blocks
-        for k in 0..<blocks { c += ai[k] * bj[k] }
-      }
-      g[i * cols + j] = horizontalSum(c)
-      j += 1
+  }
+
+  /// [H][blocks]: ∂L/∂h_t, the backward pass's running state.
+  var dh: UnsafeMutablePointer<SIMD8<Scalar>> {
+    switch self {
+    case .rnn(let c): c.dh
+    case .gru(let c): c.dh
+    case .lstm(let c): c.dh
+    }
+  }
+
+  @inline(__always) func prepareForward(_ w: UnsafePointer<Scalar>) {
+    switch self {
+    case .rnn(let c): c.prepareForward(w)
+    case .gru(let c): c.prepareForward(w)
+    case .lstm(let c): c.prepareForward(w)
+    }
+  }
+
+  @inline(__always) func forward(_ t: Int, _ w: UnsafePointer<Scalar>) {
+    switch self {
+    case .rnn(let c): c.forward(t, w)
+    case .gru(let c): c.forward(t, w)
+    case .lstm(let c): c.forward(t, w)
+    }
+  }
+
+  @inline(__always) func prepareBackward(_ w: UnsafePointer<Scalar>) {
+    switch self {
+    case .rnn(let c): c.prepareBackward(w)
+    case .gru(let c): c.prepareBackward(w)
+    case .lstm(let c): c.prepareBackward(w)
+    }
+  }
+
+  @inline(__always) func backward(_ t: Int, dInput: UnsafeMutablePointer<SIMD8<Scalar>>?) {
+    switch self {
+    case .rnn(let c): c.backward(t, dInput: dInput)
+    case .gru(let c): c.backward(t, dInput: dInput)
+    case .lstm(let c): c.backward(t, dInput: dInput)
+    }
+  }
+
+  @inline(__always) func gradients(into g: UnsafeMutablePointer<Scalar>) {
+    switch self {
+    case .rnn(let c): c.gradients(into: g)
+    case .gru(let c): c.gradients(into: g)
+    case .lstm(let c): c.gradients(into: g)
     }
   }
 }

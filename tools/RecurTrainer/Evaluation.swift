@@ -194,9 +194,15 @@ public struct ModelEvaluation: Sendable {
     } catch {
       throw .io("cannot load the model: \(error)")
     }
+    let a = model.architecture
+    guard a.inputSize == 1 && a.outputSize == 1 else {
+      throw .invalidOption(
+        "eval measures univariate models (input and output size 1); this one has input \(a.inputSize), output "
+          + "\(a.outputSize)")
+    }
     let generation = GenerationEvaluation(family: family, generator: RuntimeGenerator(model: model))
     let heldOut = try ValidationReport.measure(
-      parameters: RNNParameters<Float>(model.file), file: model.file, sequences: try HeldOut.sequences(family),
+      parameters: Parameters<Float>(model.file), file: model.file, sequences: try HeldOut.sequences(family),
       family: family)
     return ModelEvaluation(file: model.file, family: family, generation: generation, heldOut: heldOut)
   }
@@ -204,8 +210,10 @@ public struct ModelEvaluation: Sendable {
   /// One line describing the model: cell, sizes, encoding, parameters and provenance.
   public var modelDescription: String {
     let p = file.provenance
+    let a = file.architecture
+    let layers = a.layers == 1 ? "" : ", \(a.layers) layers"
     var text =
-      "vanilla tanh RNN, hidden \(file.hiddenSize), window \(file.contextLength), \(file.encoding.name), "
+      "\(a.kind.title)\(layers), hidden \(file.hiddenSize), window \(file.contextLength), \(file.encoding.name), "
       + "\(file.parameterCount) parameters"
     if !p.family.isEmpty {
       text +=

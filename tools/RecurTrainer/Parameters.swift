@@ -1,5 +1,5 @@
-// The six parameter tensors of the seed model (`nn.RNN(1, H)` + `nn.Linear(H, 1)`), their PyTorch initialisation,
-// and the float type the training arithmetic is written for.
+// The trainable parameters of any architecture as one flat array over the runtime's tensor table
+// (`Architecture.tensors`), their PyTorch initialisation, and the float type the training arithmetic is written for.
 
 import Foundation
 import RecurRuntime
@@ -11,6 +11,8 @@ import RecurRuntime
 public protocol TrainingScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
   /// tanh on eight lanes.
   static func tanh8(_ x: SIMD8<Self>) -> SIMD8<Self>
+  /// The logistic sigmoid 1 / (1 + e^(−x)) on eight lanes.
+  static func sigmoid8(_ x: SIMD8<Self>) -> SIMD8<Self>
 }
 
 extension Float: TrainingScalar {
@@ -19,6 +21,10 @@ extension Float: TrainingScalar {
   /// would cost more than all the matrix work of a step.
   @inline(__always)
   public static func tanh8(_ input: SIMD8<Float>) -> SIMD8<Float> { fastTanh(input) }
+
+  /// The runtime's sigmoid (`RecurRuntime.fastSigmoid`, through the same tanh), for the same reason.
+  @inline(__always)
+  public static func sigmoid8(_ input: SIMD8<Float>) -> SIMD8<Float> { fastSigmoid(input) }
 }
 
 extension Double: TrainingScalar {
@@ -28,90 +34,118 @@ extension Double: TrainingScalar {
     for i in 0..<8 { out[i] = Foundation.tanh(x[i]) }
     return out
   }
+
+  /// 1 / (1 + exp(−x)) per lane with libm exp, for the same checks.
+  public static func sigmoid8(_ x: SIMD8<Double>) -> SIMD8<Double> {
+    var out = SIMD8<Double>()
+    for i in 0..<8 { out[i] = 1 / (1 + Foundation.exp(-x[i])) }
+    return out
+  }
+}
+
+// MARK: - Layout
+
+/// Where each tensor of `architecture.tensors` lives in a flat parameter array: the tensors concatenated in table
+/// order (PyTorch's `parameters()` order), each row-major in PyTorch's layout.
+public struct ParameterLayout: Sendable, Equatable {
+  public let architecture: Architecture
+  /// Start of each tensor, in table order, then the total count. [tensorCount + 1]
+  private let offsets: [Int]
+
+  public init(_ architecture: Architecture) {
+    self.architecture = architecture
+    var offsets = [0]
+    for spec in architecture.tensors { offsets.append(offsets[offsets.count - 1] + spec.count) }
+    self.offsets = offsets
+  }
+
+  /// Number of parameters.
+  public var count: Int { offsets[offsets.count - 1] }
+
+  /// Where tensor `role` of layer `layer` lives (`layer` is ignored for the readout).
+  public func range(_ role: TensorRole, layer: Int = 0) -> Range<Int> {
+    let i = architecture.index(of: role, layer: layer)
+    return offsets[i]..<offsets[i + 1]
+  }
+
+  /// Every tensor's range, in table order.
+  public var ranges: [Range<Int>] { (0..<(offsets.count - 1)).map { offsets[$0]..<offsets[$0 + 1] } }
 }
 
 // MARK: - Parameters
 
-/// All trainable parameters in one flat array, tensors in PyTorch's `parameters()` order and layout:
-/// `rnn.weight_ih_l0 [H][1]`, `rnn.weight_hh_l0 [H][H]`, `rnn.bias_ih_l0 [H]`, `rnn.bias_hh_l0 [H]`,
-/// `fc.weight [1][H]`, `fc.bias [1]`. Gradients and Adam's moments use the same layout.
-public struct RNNParameters<Scalar: TrainingScalar>: Sendable, Equatable {
-  public let hiddenSize: Int
+/// All trainable parameters of an architecture in one flat array laid out by `ParameterLayout`. Gradients and
+/// Adam's moments use the same layout.
+public struct Parameters<Scalar: TrainingScalar>: Sendable, Equatable {
+  public let layout: ParameterLayout
   public var values: [Scalar]
 
-  /// Number of parameters for hidden size `h`: 4h + h² + 1.
-  public static func count(hiddenSize h: Int) -> Int { 4 * h + h * h + 1 }
+  public var architecture: Architecture { layout.architecture }
+  public var hiddenSize: Int { layout.architecture.hiddenSize }
 
   /// All zeros (a gradient accumulator or a moment buffer).
-  public init(zerosWithHiddenSize hiddenSize: Int) {
-    self.hiddenSize = hiddenSize
-    self.values = [Scalar](repeating: 0, count: Self.count(hiddenSize: hiddenSize))
+  public init(zeros architecture: Architecture) {
+    layout = ParameterLayout(architecture)
+    values = [Scalar](repeating: 0, count: layout.count)
   }
 
-  public init(hiddenSize: Int, values: [Scalar]) {
-    precondition(
-      values.count == Self.count(hiddenSize: hiddenSize),
-      "parameter count does not match hidden size")
-    self.hiddenSize = hiddenSize
+  public init(architecture: Architecture, values: [Scalar]) {
+    layout = ParameterLayout(architecture)
+    precondition(values.count == layout.count, "parameter count does not match the architecture")
     self.values = values
   }
 
-  /// Where tensor `id` lives in `values`.
-  public func range(_ id: TensorRole) -> Range<Int> {
-    let h = hiddenSize
-    switch id {
-    case .weightIH: return 0..<h
-    case .weightHH: return h..<(h + h * h)
-    case .biasIH: return (h + h * h)..<(2 * h + h * h)
-    case .biasHH: return (2 * h + h * h)..<(3 * h + h * h)
-    case .fcWeight: return (3 * h + h * h)..<(4 * h + h * h)
-    case .fcBias: return (4 * h + h * h)..<(4 * h + h * h + 1)
-    }
-  }
+  /// Where tensor `role` of layer `layer` lives in `values`.
+  public func range(_ role: TensorRole, layer: Int = 0) -> Range<Int> { layout.range(role, layer: layer) }
 
-  public subscript(id: TensorRole) -> ArraySlice<Scalar> {
-    get { values[range(id)] }
+  public subscript(role: TensorRole, layer: Int = 0) -> ArraySlice<Scalar> {
+    get { values[range(role, layer: layer)] }
     set {
-      precondition(newValue.count == range(id).count)
-      values.replaceSubrange(range(id), with: newValue)
+      let r = range(role, layer: layer)
+      precondition(newValue.count == r.count)
+      values.replaceSubrange(r, with: newValue)
     }
   }
 
-  /// PyTorch's default initialisation of `nn.RNN` and `nn.Linear(H, 1)`: every parameter uniform on ±1/sqrt(H)
-  /// (for the Linear layer, kaiming_uniform(a=√5) and its bias bound both reduce to 1/sqrt(fan_in) = 1/sqrt(H)).
-  /// Drawn with `gsl_ran_flat` tensor by tensor, element by element, in the order above.
-  public static func pytorchDefault(hiddenSize: Int, rng: GSLRandom) -> Self {
-    let bound = 1.0 / Double(hiddenSize).squareRoot()
-    var p = Self(zerosWithHiddenSize: hiddenSize)
+  /// PyTorch's default initialisation of `nn.RNN`, `nn.GRU`, `nn.LSTM` (every weight and bias uniform on
+  /// ±1/sqrt(H)) and of `nn.Linear(H, O)` (kaiming_uniform(a=√5) and its bias bound both reduce to
+  /// 1/sqrt(fan_in) = 1/sqrt(H)). Drawn with `gsl_ran_flat` tensor by tensor in table order, element by element.
+  public static func pytorchDefault(architecture: Architecture, rng: GSLRandom) -> Self {
+    let bound = 1.0 / Double(architecture.hiddenSize).squareRoot()
+    var p = Self(zeros: architecture)
     for i in p.values.indices { p.values[i] = Scalar(rng.flat(-bound, bound)) }
     return p
+  }
+
+  /// The seed notebook's shape: one vanilla layer, input and output 1.
+  public static func pytorchDefault(hiddenSize: Int, rng: GSLRandom) -> Self {
+    pytorchDefault(architecture: Architecture(hiddenSize: hiddenSize), rng: rng)
   }
 
   /// True when every value is finite.
   public var allFinite: Bool { values.allSatisfy { $0.isFinite } }
 }
 
-extension RNNParameters where Scalar == Float {
+/// The former name, from when the trainer had only the vanilla cell.
+public typealias RNNParameters<Scalar: TrainingScalar> = Parameters<Scalar>
+
+extension Parameters where Scalar == Float {
   /// A model file holding these weights (provenance and validation statistics left for the caller).
   public func modelFile(contextLength: Int, encoding: Encoding) -> ModelFile {
     ModelFile(
-      hiddenSize: hiddenSize, contextLength: contextLength, encoding: encoding,
-      weightIH: Array(self[.weightIH]), weightHH: Array(self[.weightHH]),
-      biasIH: Array(self[.biasIH]),
-      biasHH: Array(self[.biasHH]), fcWeight: Array(self[.fcWeight]), fcBias: Array(self[.fcBias]))
+      architecture: architecture, contextLength: contextLength, encoding: encoding,
+      tensors: layout.ranges.map { Array(values[$0]) })
   }
 
   /// The weights of a model file.
   public init(_ file: ModelFile) {
-    self.init(
-      hiddenSize: file.hiddenSize,
-      values: file.tensorValues.flatMap { $0 })
+    self.init(architecture: file.architecture, values: file.tensorValues.flatMap { $0 })
   }
 }
 
-extension RNNParameters {
+extension Parameters {
   /// Converts to another float type (Float training weights to Double for checks, and back).
-  public init<Other: TrainingScalar>(_ other: RNNParameters<Other>) {
-    self.init(hiddenSize: other.hiddenSize, values: other.values.map { Scalar($0) })
+  public init<Other: TrainingScalar>(_ other: Parameters<Other>) {
+    self.init(architecture: other.architecture, values: other.values.map { Scalar($0) })
   }
 }

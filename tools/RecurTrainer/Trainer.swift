@@ -13,6 +13,10 @@ import RecurRuntime
 public struct TrainingOptions: Sendable, Equatable {
   public var family: SequenceFamily
   public var encoding: Encoding = .sequenceMaxScale
+  /// The recurrent cell of every layer: the seed notebook's vanilla tanh RNN, a GRU or an LSTM.
+  public var cell: CellKind = .rnn
+  /// Stacked layers, 1...`Architecture.maxLayers`.
+  public var layers = 1
   public var hiddenSize: Int
   /// Time steps per example (sequence-max-scale) or differences per example (window-differences).
   public var window: Int
@@ -37,12 +41,43 @@ public struct TrainingOptions: Sendable, Equatable {
   public static let maxBatchSize = 65_536
   public static let maxSequences = 1_000_000
 
+  /// The model trained: `layers` cells of `cell`, input and output 1 (the sequence families are univariate).
+  public var architecture: Architecture {
+    Architecture(kind: cell, layers: layers, inputSize: 1, hiddenSize: hiddenSize, outputSize: 1)
+  }
+
+  /// "hidden 16" for the seed notebook's one vanilla layer, "gru, 2 layers, hidden 16" otherwise.
+  public var modelLabel: String {
+    if cell == .rnn && layers == 1 { return "hidden \(hiddenSize)" }
+    return "\(cell.name), \(layers) layer\(layers == 1 ? "" : "s"), hidden \(hiddenSize)"
+  }
+
+  /// An upper bound on the bytes of the model file for `architecture`: header, directory, tensors each padded to the
+  /// format's alignment, checksum.
+  static func fileSizeBound(_ architecture: Architecture) -> Int {
+    let n = architecture.tensorCount
+    return ModelFormat.headerSize + n * (ModelFormat.directoryEntrySize + ModelFormat.tensorAlignment)
+      + 4 * architecture.parameterCount + ModelFormat.checksumSize
+  }
+
   /// Refuses out-of-range options with a message naming the option, the value and the accepted range.
   public func validate() throws(TrainerError) {
     func refuse(_ message: String) -> TrainerError { .invalidOption(message) }
     let maxH = ModelFormat.maxHiddenSize
     guard (1...maxH).contains(hiddenSize) else {
       throw refuse("--hidden \(hiddenSize) is out of range 1...\(maxH)")
+    }
+    let maxLayers = Architecture.maxLayers
+    guard (1...maxLayers).contains(layers) else {
+      throw refuse("--layers \(layers) is out of range 1...\(maxLayers)")
+    }
+    // Readers refuse files above ModelFormat.maxFileSize: refuse a model that could not be written rather than
+    // train it for nothing.
+    guard Self.fileSizeBound(architecture) <= ModelFormat.maxFileSize else {
+      throw refuse(
+        "--cell \(cell.name) --layers \(layers) --hidden \(hiddenSize) has \(architecture.parameterCount) "
+          + "parameters, more than a model file holds (\(ModelFormat.maxFileSize >> 20) MiB); use a smaller --hidden "
+          + "or fewer --layers")
     }
     guard learningRate.isFinite, learningRate > 0 else {
       throw refuse("--lr \(learningRate) must be a positive finite number")
@@ -80,7 +115,7 @@ public struct TrainingRun: Sendable {
   public var options: TrainingOptions
   /// The finished model file: weights, provenance and validation statistics.
   public var model: ModelFile
-  public var parameters: RNNParameters<Float>
+  public var parameters: Parameters<Float>
   /// Σ(batch loss × batch size) / N per epoch, as the notebook prints it.
   public var epochLosses: [Double]
   public var trainingExamples: Int
@@ -134,12 +169,12 @@ public enum Trainer {
     }
 
     // Model and optimiser.
-    var parameters = RNNParameters<Float>.pytorchDefault(hiddenSize: options.hiddenSize, rng: rng)
-    var gradient = RNNParameters<Float>(zerosWithHiddenSize: options.hiddenSize)
+    var parameters = Parameters<Float>.pytorchDefault(architecture: options.architecture, rng: rng)
+    var gradient = Parameters<Float>(zeros: options.architecture)
     var adam = Adam<Float>(
       parameterCount: parameters.values.count, learningRate: options.learningRate)
-    let graph = RNNBatchGraph<Float>(
-      hiddenSize: options.hiddenSize, steps: options.window,
+    let graph = BatchGraph<Float>(
+      architecture: options.architecture, steps: options.window,
       capacity: min(options.batchSize, examples.count))
 
     let loop = EpochLoop(
@@ -195,15 +230,16 @@ public enum LearningRateSchedule: String, Sendable, CaseIterable {
 // MARK: - Command-line values
 
 extension TrainingOptions {
-  /// The accepted `--encoding` names.
-  public static let encodingNames = [Encoding.sequenceMaxScale, .windowDifferences].map(\.name)
+  /// The `--encoding` values `train` and `baseline` accept (the scaled encodings: the families are univariate).
+  public static let trainableEncodings: [Encoding] = [.sequenceMaxScale, .windowDifferences]
 
-  /// Options from command-line values (nil means "the family's default"), validated.
+  /// Options from command-line values (nil means "the family's default"), validated. The enums arrive parsed (the
+  /// command line parses them with ArgumentParser); the family is a name, so that a missing or unknown one gets the
+  /// same message from every command.
   public static func fromCommandLine(
-    family: String?, encoding: String? = nil, hidden: Int? = nil, window: Int? = nil,
-    epochs: Int? = nil,
-    lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil, validationSequences: Int? = nil,
-    seed: UInt64? = nil, schedule: String? = nil
+    family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
+    window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
+    validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil
   ) throws(TrainerError) -> TrainingOptions {
     let names = SequenceFamily.allCases.map(\.rawValue).joined(separator: " or ")
     guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
@@ -212,16 +248,14 @@ extension TrainingOptions {
     }
     var options = TrainingOptions(family: parsedFamily)
     if let encoding {
-      guard
-        let parsed = [Encoding.sequenceMaxScale, .windowDifferences].first(where: {
-          $0.name == encoding
-        })
-      else {
-        throw .invalidOption(
-          "unknown encoding '\(encoding)' (expected \(encodingNames.joined(separator: " or ")))")
+      guard trainableEncodings.contains(encoding) else {
+        let accepted = trainableEncodings.map(\.name).joined(separator: " or ")
+        throw .invalidOption("--encoding \(encoding.name) cannot be trained (expected \(accepted))")
       }
-      options.encoding = parsed
+      options.encoding = encoding
     }
+    if let cell { options.cell = cell }
+    if let layers { options.layers = layers }
     if let hidden { options.hiddenSize = hidden }
     if let window { options.window = window }
     if let epochs { options.epochs = epochs }
@@ -230,12 +264,7 @@ extension TrainingOptions {
     if let sequences { options.sequences = sequences }
     if let validationSequences { options.validationSequences = validationSequences }
     if let seed { options.seed = seed }
-    if let schedule {
-      guard let parsed = LearningRateSchedule(rawValue: schedule) else {
-        throw .invalidOption("unknown learning-rate schedule '\(schedule)' (expected constant or cosine)")
-      }
-      options.schedule = parsed
-    }
+    if let schedule { options.schedule = schedule }
     try options.validate()
     return options
   }

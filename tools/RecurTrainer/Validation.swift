@@ -54,8 +54,14 @@ public struct ValidationReport: Sendable {
 
   /// Measures `parameters` (trainer forward pass) and `file` (through the runtime) on `sequences`.
   public static func measure(
-    parameters: RNNParameters<Float>, file: ModelFile, sequences: [[Int]], family: SequenceFamily
+    parameters: Parameters<Float>, file: ModelFile, sequences: [[Int]], family: SequenceFamily
   ) throws(TrainerError) -> ValidationReport {
+    let a = parameters.architecture
+    guard a.inputSize == 1 && a.outputSize == 1 else {
+      throw .invalidOption(
+        "validation measures univariate models (input and output size 1); this one has input \(a.inputSize), "
+          + "output \(a.outputSize)")
+    }
     var report = ValidationReport()
     report.sequences = sequences.count
     let window = file.contextLength
@@ -64,8 +70,7 @@ public struct ValidationReport: Sendable {
     let examples = ExampleSet(sequences: sequences, encoding: file.encoding, window: window)
     report.windows = examples.count
     if examples.count > 0 {
-      let graph = RNNBatchGraph<Float>(
-        hiddenSize: parameters.hiddenSize, steps: window, capacity: min(256, examples.count))
+      let graph = BatchGraph<Float>(architecture: a, steps: window, capacity: min(256, examples.count))
       var squaredErrorSum = 0.0
       var weighted = 0
       var errors: [Double] = []

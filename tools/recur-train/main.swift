@@ -1,5 +1,5 @@
-// recur-train: trains the seed notebook's vanilla RNN on a sequence family and exports a `.recur` model file;
-// imports PyTorch state dumps. See `recur-train --help`.
+// recur-train: trains recurrent models (the seed notebook's vanilla RNN, GRU, LSTM, stacked) on a sequence family and
+// exports `.recur` model files; imports PyTorch state dumps. See `recur-train --help`.
 
 import ArgumentParser
 import Foundation
@@ -20,6 +20,7 @@ struct RecurTrain: ParsableCommand {
         recur-train train --family odd -o odd.recur
         recur-train train --family fib --seed 3 -o fib.recur
         recur-train train --family fib --encoding window-differences -o fib-diff.recur
+        recur-train train --family fib --cell lstm --layers 2 -o fib-lstm.recur
         recur-train import-torch state.json -o imported.recur --window 6
         recur-train eval --model odd.recur --family odd --plots plots/odd
         recur-train baseline --family fib --encoding window-differences --plots plots/fib-mlp
@@ -32,10 +33,12 @@ struct RecurTrain: ParsableCommand {
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Train a vanilla tanh RNN on odd or Fibonacci-like sequences and write a model file.",
+    abstract: "Train a recurrent model on odd or Fibonacci-like sequences and write a model file.",
     discussion: """
       Reproduces the seed notebook: 2000 generated sequences, sliding windows normalised by each sequence's \
-      largest value, nn.RNN + nn.Linear initialised like PyTorch, Adam, MSE, shuffled minibatches. Prints \
+      largest value, nn.RNN + nn.Linear initialised like PyTorch, Adam, MSE, shuffled minibatches. --cell gru or \
+      --cell lstm trains nn.GRU or nn.LSTM instead, and --layers N stacks N of them (each layer reads the hidden \
+      state of the one below; the readout reads the top one), all initialised like PyTorch. Prints \
       "Epoch 01 | Loss 0.067857" lines (and a progress bar when stderr is a terminal), then validation statistics \
       on held-out sequences (generation is measured through the runtime on the exported model), then writes the \
       model atomically.
@@ -47,10 +50,18 @@ struct Train: ParsableCommand {
         recur-train train --family odd -o odd.recur
         recur-train train --family fib --hidden 64 --epochs 20 --seed 7 -o fib64.recur
         recur-train train --family odd --encoding window-differences --window 4 -o odd-diff.recur
+        recur-train train --family fib --cell gru -o fib-gru.recur
+        recur-train train --family fib --cell lstm --layers 2 --hidden 16 -o fib-lstm2.recur
       """)
 
   @Option(help: "Data family: odd or fib.")
   var family: String?
+
+  @Option(help: "Recurrent cell of every layer. (default: rnn, the notebook's)")
+  var cell: CellKind?
+
+  @Option(parsing: .unconditional, help: "Stacked recurrent layers, 1...8. (default: 1)")
+  var layers: Int?
 
   @Option(parsing: .unconditional, help: "Hidden size, 1...1024. (default: 16 for odd, 32 for fib)")
   var hidden: Int?
@@ -83,15 +94,13 @@ struct Train: ParsableCommand {
   @Option(help: "Seed of the GSL mt19937 generator.")
   var seed: UInt64 = 0
 
-  @Option(
-    help:
-      "Input encoding: sequence-max-scale (the notebook's) or window-differences (extrapolating).")
-  var encoding: String = Encoding.sequenceMaxScale.name
+  @Option(help: "Input encoding.")
+  var encoding: TrainingEncoding = .sequenceMaxScale
 
   @Option(
     name: .customLong("lr-schedule"),
     help: "constant (the notebook's) or cosine (annealed to zero over the run).")
-  var lrSchedule: String = LearningRateSchedule.constant.rawValue
+  var lrSchedule: LearningRateSchedule = .constant
 
   @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
   var output: String?
@@ -102,9 +111,9 @@ struct Train: ParsableCommand {
   func run() throws {
     // Everything is checked before any work.
     let options = try TrainingOptions.fromCommandLine(
-      family: family, encoding: encoding, hidden: hidden, window: window, epochs: epochs, lr: lr,
-      batch: batch,
-      sequences: sequences, validationSequences: validationSequences, seed: seed, schedule: lrSchedule)
+      family: family, encoding: encoding.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
+      epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
+      seed: seed, schedule: lrSchedule)
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     try AtomicFile.checkDestination(output)
     if let plots { try PlotDirectory.prepare(plots) }
@@ -115,7 +124,7 @@ struct Train: ParsableCommand {
       print(
         "Training \(options.family.rawValue) (\(options.encoding.name)): \(options.sequences) sequences, "
           + "\(examples) windows of \(options.window), \(batches) batches of \(options.batchSize), "
-          + "hidden \(options.hiddenSize), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
+          + "\(options.modelLabel), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
       )
       flushOutput()
     }
@@ -136,11 +145,11 @@ struct Train: ParsableCommand {
     try AtomicFile.write(bytes, to: output)
     print("")
     print(
-      "Wrote \(output): \(bytes.count) bytes, hidden \(run.model.hiddenSize), \(run.model.parameterCount) "
+      "Wrote \(output): \(bytes.count) bytes, \(options.modelLabel), \(run.model.parameterCount) "
         + "parameters, final loss \(String(format: "%.6f", run.epochLosses.last!))")
     if let plots {
       let title =
-        "Training loss: \(options.family.rawValue), \(options.encoding.name), hidden \(options.hiddenSize), "
+        "Training loss: \(options.family.rawValue), \(options.encoding.name), \(options.modelLabel), "
         + "window \(options.window), seed \(options.seed)"
       print(
         "Wrote "
@@ -246,8 +255,8 @@ struct Baseline: ParsableCommand {
   @Option(help: "Data family: odd or fib.")
   var family: String?
 
-  @Option(help: "Input encoding: sequence-max-scale or window-differences.")
-  var encoding: String = Encoding.sequenceMaxScale.name
+  @Option(help: "Input encoding.")
+  var encoding: TrainingEncoding = .sequenceMaxScale
 
   @Option(
     name: .customLong("k"), parsing: .unconditional,
@@ -264,7 +273,7 @@ struct Baseline: ParsableCommand {
   var lr: Double?
 
   @Option(name: .customLong("lr-schedule"), help: "constant or cosine.")
-  var lrSchedule: String = LearningRateSchedule.constant.rawValue
+  var lrSchedule: LearningRateSchedule = .constant
 
   @Option(help: "Seed of the GSL mt19937 generator (the same data as `train --seed`).")
   var seed: UInt64 = 0
@@ -274,7 +283,7 @@ struct Baseline: ParsableCommand {
 
   func run() throws {
     let options = try BaselineOptions.fromCommandLine(
-      family: family, encoding: encoding, k: k, width: width, epochs: epochs, lr: lr, schedule: lrSchedule,
+      family: family, encoding: encoding.encoding, k: k, width: width, epochs: epochs, lr: lr, schedule: lrSchedule,
       seed: seed)
     if let plots { try PlotDirectory.prepare(plots) }
     var events = TrainingEvents()

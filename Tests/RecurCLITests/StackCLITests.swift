@@ -1,0 +1,161 @@
+// `recur` with GRU, LSTM and stacked models, several inputs and outputs: stream, generate, inspect, bench.
+
+import Foundation
+import RecurRuntime
+import Testing
+
+@testable import recur
+
+/// A random model of any architecture (PyTorch's initialisation scale), written for the CLI.
+func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .identity) -> ModelFile {
+  var state = seed
+  func next() -> Float {
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return (Float(state >> 40) / Float(1 << 24) * 2 - 1) / Float(a.hiddenSize).squareRoot()
+  }
+  let tensors = a.tensors.map { spec in (0..<spec.count).map { _ in next() } }
+  var file = ModelFile(architecture: a, contextLength: 4, encoding: encoding, tensors: tensors)
+  file.provenance.family = "cli-test"
+  return file
+}
+
+@Suite(.serialized) struct StackCLITests {
+  static let gru = stackModel(Architecture(kind: .gru, layers: 2, inputSize: 3, hiddenSize: 8, outputSize: 2))
+  static let gruPath = try! CLI.writeModel(gru, name: "gru-3-2.recur")
+  static let lstm = stackModel(Architecture(kind: .lstm, layers: 2, inputSize: 3, hiddenSize: 8, outputSize: 3))
+  static let lstmPath = try! CLI.writeModel(lstm, name: "lstm-3-3.recur")
+
+  /// The library's answer for each step of `steps`, printed as `recur` prints it.
+  static func expectedLines(_ file: ModelFile, _ steps: [[Float]], raw: Bool = false) -> [String] {
+    let predictor = SequencePredictor(model: RecurrentModel(file))
+    var y = [Float](repeating: 0, count: file.outputSize)
+    return steps.map { x in
+      x.withUnsafeBufferPointer { xs in
+        y.withUnsafeMutableBufferPointer {
+          if raw {
+            predictor.cell.step(xs.baseAddress!, into: $0.baseAddress!)
+          } else {
+            predictor.observe(xs.baseAddress!, into: $0.baseAddress!)
+          }
+        }
+      }
+      return y.map { shortest($0) }.joined(separator: " ")
+    }
+  }
+
+  @Test func streamReadsOneStepPerLineAndWritesOneLinePerStep() throws {
+    let result = try CLI.run(["stream", "--model", Self.gruPath], stdin: "0.5 1 -1\n0.25,0.5,0.75\n2\t-2\t0\n")
+    #expect(result.status == 0, "\(result.stderr)")
+    let steps: [[Float]] = [[0.5, 1, -1], [0.25, 0.5, 0.75], [2, -2, 0]]
+    #expect(result.stdout.split(separator: "\n").map(String.init) == Self.expectedLines(Self.gru, steps))
+    let raw = try CLI.run(["stream", "--raw", "--model", Self.gruPath], stdin: "0.5 1 -1\n")
+    #expect(
+      raw.stdout.split(separator: "\n").map(String.init) == Self.expectedLines(Self.gru, [[0.5, 1, -1]], raw: true))
+  }
+
+  @Test func blankLineResetsEveryLayer() throws {
+    let result = try CLI.run(["stream", "--model", Self.lstmPath], stdin: "1 2 3\n4 5 6\n\n1 2 3\n4 5 6\n")
+    let lines = result.stdout.split(separator: "\n")
+    #expect(lines.count == 4)
+    #expect(Array(lines[0..<2]) == Array(lines[2..<4]))
+  }
+
+  @Test func wrongValueCountsNameLineAndColumnAfterEarlierAnswers() throws {
+    var result = try CLI.run(["stream", "--model", Self.gruPath], stdin: "1 2 3\n4 5\n6 7 8\n")
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: line 2, column 4: expected 3 values on the line, found 2\n")
+    #expect(result.stdout.split(separator: "\n").count == 1)
+    result = try CLI.run(["stream", "--model", Self.gruPath], stdin: "1 2 3\n4 5 6 7\n")
+    #expect(
+      result.stderr == "error: line 2, column 7: more than 3 values on a line (the model reads 3 per time step)\n")
+    #expect(result.stdout.split(separator: "\n").count == 1)
+    result = try CLI.run(["stream", "--model", Self.gruPath], stdin: "1 2 3\n4 5")  // unterminated last line
+    #expect(result.stderr == "error: line 2, column 4: expected 3 values on the line, found 2\n")
+  }
+
+  @Test func commasSeparateValuesAndEmptyValuesAreRefused() throws {
+    let odd = try CLI.writeModel(sampleModel(), name: "comma.recur")
+    let spaced = try CLI.run(["stream", "--model", odd], stdin: "1 2 3\n")
+    let commas = try CLI.run(["stream", "--model", odd], stdin: "1,2, 3\n")
+    #expect(commas.status == 0 && commas.stdout == spaced.stdout)
+    var result = try CLI.run(["stream", "--model", odd], stdin: "1,,2\n")
+    #expect(result.stderr == "error: line 1, column 3: empty value before ','\n")
+    #expect(result.stdout.split(separator: "\n").count == 1)
+    result = try CLI.run(["stream", "--model", odd], stdin: "5\n1 ,\n")
+    #expect(result.stderr == "error: line 2, column 3: ',' is not followed by a value\n")
+    result = try CLI.run(["stream", "--model", odd], stdin: ",1\n")
+    #expect(result.stderr == "error: line 1, column 1: empty value before ','\n")
+  }
+
+  @Test func generateFeedsStepsBackWhenInputsEqualOutputs() throws {
+    let result = try CLI.run(["generate", "--model", Self.lstmPath, "--steps", "4"], stdin: "1 2 3\n0 0 1\n\n3,2,1\n")
+    #expect(result.status == 0, "\(result.stderr)")
+    let blocks = result.stdout.components(separatedBy: "\n\n")
+    #expect(blocks.count == 3 && blocks[2].isEmpty)  // two continuations, each ended by a blank line
+    let predictor = SequencePredictor(model: RecurrentModel(Self.lstm))
+    var out = [Float](repeating: 0, count: 12)
+    let seed: [Float] = [1, 2, 3, 0, 0, 1]
+    seed.withUnsafeBufferPointer { predictor.begin(steps: $0.baseAddress!, count: 2) }
+    out.withUnsafeMutableBufferPointer { predictor.generate(steps: 4, into: $0.baseAddress!) }
+    var expected: [String] = []
+    for t in 0..<4 {
+      let step: [String] = out[(3 * t)..<(3 * t + 3)].map { shortest($0) }
+      expected.append(step.joined(separator: " "))
+    }
+    #expect(blocks[0].split(separator: "\n").map(String.init) == expected)
+    let arguments = try CLI.run([
+      "generate", "--model", Self.lstmPath, "--steps", "4", "--", "1", "2", "3", "0", "0", "1",
+    ])
+    #expect(arguments.stdout == blocks[0] + "\n\n")
+    let ragged = try CLI.run(["generate", "--model", Self.lstmPath, "1", "2"])
+    #expect(ragged.status == 1)
+    #expect(ragged.stderr == "error: the model reads 3 values per time step; 2 seed values are not whole steps\n")
+  }
+
+  @Test func generateRefusesModelsWhoseInputsDifferFromOutputs() throws {
+    let result = try CLI.run(["generate", "--model", Self.gruPath, "1", "2", "3"])
+    #expect(result.status == 1)
+    #expect(
+      result.stderr
+        == "error: generate feeds each prediction back as the next input, so it needs input size = output size; "
+        + "this model reads 3 values per step and predicts 2 (use 'recur stream')\n")
+    #expect(result.stdout.isEmpty)
+  }
+
+  @Test func doubleDashEndsOptionsForUnivariateSeeds() throws {
+    let odd = try CLI.writeModel(sampleModel(), name: "dash.recur")
+    let plain = try CLI.run(["generate", "--model", odd, "--steps", "3", "-50", "-48", "-46"])
+    let dashed = try CLI.run(["generate", "--model", odd, "--steps", "3", "--", "-50", "-48", "-46"])
+    #expect(dashed.status == 0, "\(dashed.stderr)")
+    #expect(dashed.stdout == plain.stdout)
+  }
+
+  @Test func inspectShowsKindLayersSizesAndTorchNames() throws {
+    let text = try CLI.run(["inspect", "--model", Self.gruPath])
+    #expect(text.stdout.contains("format            Recur model file v2,"))
+    #expect(text.stdout.contains("cell              GRU, 2 layers: input 3, hidden 8, output 2"))
+    #expect(text.stdout.contains("parameters        \(Self.gru.parameterCount)"))
+    #expect(Self.gru.parameterCount == 3 * 8 * 3 + 3 * 8 * 8 + 2 * 24 + 2 * (3 * 8 * 8) + 2 * 24 + 2 * 8 + 2)
+    let json = try CLI.run(["inspect", "--model", Self.gruPath, "--json"])
+    let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+    #expect(object["cell"] as? String == "gru" && object["layers"] as? Int == 2)
+    let tensors = object["tensors"] as! [String: Any]
+    #expect(Set(tensors.keys) == Set(Self.gru.architecture.tensors.map { $0.name(.gru) }))
+    #expect((tensors["gru.weight_ih_l1"] as! [[Double]]).count == 24)
+  }
+
+  @Test func benchJSONHasTheDocumentedFields() throws {
+    let result = try CLI.run(["bench", "--model", Self.lstmPath, "--json", "--steps", "2000", "--repeats", "1"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    for key in ["step_ns", "generate_ns"] { #expect((object[key] as? Double ?? 0) > 0, "\(key)") }
+    #expect(object["stream_values_per_s"] is NSNull)  // three inputs: no univariate stream workload
+    #expect(object["cell"] as? String == "lstm" && object["hidden_size"] as? Int == 8)
+    let vanilla = try CLI.run(["bench", "--model", "odd", "--json", "--steps", "2000", "--repeats", "1"])
+    let v = try JSONSerialization.jsonObject(with: Data(vanilla.stdout.utf8)) as! [String: Any]
+    for key in ["step_ns", "generate_ns", "stream_values_per_s", "batch_values_per_s"] {
+      #expect((v[key] as? Double ?? 0) > 0, "\(key)")
+    }
+    #expect(v["batch_streams"] as? Int == 64)
+  }
+}
