@@ -7,7 +7,6 @@ public final class RecurrentCell {
   private var arena: BlockArena
   private let state: UnsafeMutablePointer<SIMD8<Float>>  // [layers][stateSlots][blocks]: h, then c (LSTM)
   private let scratch: UnsafeMutablePointer<SIMD8<Float>>  // [scratchSlots][blocks] gate pre-activations
-  private let next: UnsafeMutablePointer<SIMD8<Float>>  // [blocks] the folded generation's next h
   private let input: UnsafeMutablePointer<Float>  // [1] the scalar step's input
   private let layerCount: Int
   private let stateStride: Int
@@ -17,10 +16,9 @@ public final class RecurrentCell {
     let nb = model.blocks
     layerCount = model.architecture.layers
     stateStride = RecurrentModel.stateSlots * nb
-    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + nb + 1)
+    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1)
     state = arena.take(layerCount * stateStride)
     scratch = arena.take(RecurrentModel.scratchSlots * nb)
-    next = arena.take(nb)
     input = scalars(arena.take(1))
   }
 
@@ -92,24 +90,25 @@ public final class RecurrentCell {
   // MARK: Free-running generation
 
   /// Feeds `firstInput`, then each readout back as the next input, writing the readouts. For models with input and
-  /// output size 1. A one-layer vanilla model runs the folded recurrence after the first step (W_hh + W_ih ⊗
-  /// fc.weight), which takes the readout off the critical path; mathematically identical, rounding differs by about
-  /// one ulp per step.
+  /// output size 1. A one-layer model runs its feedback weights after the first step (the readout folded into the
+  /// recurrent matrix, see the cell files), which takes the readout off the critical path; mathematically identical,
+  /// rounding differs by about one ulp per step.
   public func freeRun(firstInput: Float, into out: UnsafeMutableBufferPointer<Float>) {
     guard let base = out.baseAddress, out.count > 0 else { return }
     base[0] = step(firstInput)
     let m = model
-    if let folded = m.folded {
-      let h = state
-      for i in 1..<max(out.count, 1) {
-        columnKernel(
-          columns: folded.columns, rowBlocks: m.blocks, count: m.hiddenSize, v: scalars(h), initial: folded.bias,
-          out: next, activation: .tanh)
-        h.update(from: next, count: m.blocks)
-        base[i] = output
-      }
-    } else {
+    guard m.feedbackFolded else {
       for i in 1..<max(out.count, 1) { base[i] = step(base[i - 1]) }
+      return
+    }
+    let h = state
+    for i in 1..<max(out.count, 1) {
+      switch m.layers[0] {
+      case .rnn(let layer): layer.stepFeedback(h: h, scratch: scratch)
+      case .gru(let layer): layer.stepFeedback(h: h, scratch: scratch)
+      case .lstm(let layer): layer.stepFeedback(h: h, c: h + m.blocks, scratch: scratch)
+      }
+      base[i] = output
     }
   }
 

@@ -24,11 +24,9 @@ public final class RecurrentModel: @unchecked Sendable {
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
   let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [O][blocks]  row o = fc.weight[o, :], zero-padded
   let readoutBias: UnsafeMutablePointer<Float>  // [O]            fc.bias
-  /// Free-running generation of a one-layer vanilla model with input and output 1 feeds y = fc(h) back as x, so
-  /// W_ih x = W_ih ⊗ fc.weight h + W_ih fc.bias: folded into the recurrent matrix, the readout leaves the critical
-  /// path. Nil for every other shape.
-  let folded: (columns: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
-  // [blocks] panels of [H][4]: W_hh[:, j] + W_ih[:, 0] fc.weight[0, j];  [blocks] b_ih + b_hh + W_ih[:, 0] fc.bias[0]
+  /// True for one-layer models with one input and one output (GRU: hidden ≤ 16): their layer also holds the feedback
+  /// weights for free-running generation (the readout folded into the recurrent matrix; see the cell files).
+  let feedbackFolded: Bool
   private var arena: BlockArena
 
   /// Parses, validates and loads a model file.
@@ -50,14 +48,17 @@ public final class RecurrentModel: @unchecked Sendable {
     let H = a.hiddenSize
     let nb = (H + 7) / 8
     blocks = nb
-    let foldable = a.kind == .rnn && a.layers == 1 && a.inputSize == 1 && a.outputSize == 1
-    var total = a.outputSize * nb + (foldable ? (H + 1) * nb : 0)
+    // A GRU's feedback panels carry a fourth gate (W_in x sits outside r ⊙ ...): 4/3 of the work per step, which
+    // pays only while latency, not arithmetic, bounds the step (measured: a gain at H = 16, a loss at H = 64).
+    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && (a.kind != .gru || H <= 16)
+    feedbackFolded = foldable
+    var total = a.outputSize * nb
     for k in 0..<a.layers {
       let inputs = k == 0 ? a.inputSize : H
       switch a.kind {
-      case .rnn: total += RNNLayer.weightBlocks(hidden: H, inputCount: inputs)
-      case .gru: total += GRULayer.weightBlocks(hidden: H, inputCount: inputs)
-      case .lstm: total += LSTMLayer.weightBlocks(hidden: H, inputCount: inputs)
+      case .rnn: total += RNNLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
+      case .gru: total += GRULayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
+      case .lstm: total += LSTMLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
       }
     }
     arena = BlockArena(blocks: total)
@@ -65,9 +66,9 @@ public final class RecurrentModel: @unchecked Sendable {
     for k in 0..<a.layers {
       let layer: Layer =
         switch a.kind {
-        case .rnn: .rnn(RNNLayer(file, layer: k, arena: &arena))
-        case .gru: .gru(GRULayer(file, layer: k, arena: &arena))
-        case .lstm: .lstm(LSTMLayer(file, layer: k, arena: &arena))
+        case .rnn: .rnn(RNNLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
+        case .gru: .gru(GRULayer(file, layer: k, foldFeedback: foldable, arena: &arena))
+        case .lstm: .lstm(LSTMLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
         }
       layers.initializeElement(at: k, to: layer)
     }
@@ -81,25 +82,6 @@ public final class RecurrentModel: @unchecked Sendable {
     readoutBias = .allocate(capacity: a.outputSize)
     readoutBias.initialize(from: fcBias, count: a.outputSize)
 
-    if foldable, case .rnn(let layer) = layers[0] {
-      let columns = arena.take(H * nb)
-      let bias = arena.take(nb)
-      let wih = scalars(layer.inputColumns)
-      let whh = scalars(layer.columns)
-      let b = scalars(layer.bias)
-      let fb = scalars(bias)
-      let fc = scalars(columns)
-      for i in 0..<H { fb[i] = b[i] + wih[i] * fcBias[0] }
-      for j in 0..<H {
-        for i in 0..<H {
-          let k = panelIndex(block: i / 8, column: j, rowBlocks: nb, columns: H) * 8 + i % 8
-          fc[k] = whh[k] + wih[i] * fcWeight[j]  // input 1: W_ih's one column is its first block row
-        }
-      }
-      folded = (columns, bias)
-    } else {
-      folded = nil
-    }
   }
 
   deinit {

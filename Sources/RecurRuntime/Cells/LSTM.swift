@@ -10,34 +10,40 @@
 //
 // MARK: Weights in kernel layout (each slot is `blocks` SIMD8 vectors, H padded; padding is zero, so padded lanes
 // get i = f = o = ½, g = 0, and c and h stay 0)
-//   inputColumns  [inputCount][4 slots]  column j = [W_ii[:, j], W_if[:, j], W_ig[:, j], W_io[:, j]]
+//   inputColumns  [inputCount][4 slots]  column j = [W_ii[:, j], W_if[:, j], W_ig[:, j], W_io[:, j]], panels of 4
 //   bias          [4 slots]              b_ih + b_hh
-//   columns       [H][4 slots]           column j = [W_hi[:, j], W_hf[:, j], W_hg[:, j], W_ho[:, j]]
+//   panels        [blocks][H][4]         gate panels: for hidden block q, column j: [W_hi, W_hf, W_hg, W_ho] rows of q
+//   feedback      [blocks][H][4], [4 slots]   one layer, one input, one output only: panels for free-running
+//                 generation, x = fc(h) folded in: W_h· + w_i· ⊗ fc.weight, biases b· + w_i· fc.bias
 //
 // MARK: One stream's state
-//   h [blocks], c [blocks]; scratch: gates [4 slots]
+//   h [blocks], c [blocks]; scratch: x-terms [4 slots] (several inputs only), next h [blocks]
 //
 // MARK: Step
-//   gates = bias + W_ih x; gates += W_hh h (one pass over h feeds all four gates); then per block the activations
-//   and the state update, in place.
+//   x-terms = bias + W_ih x (one input: a multiply-add per block after the pass, so x is not needed before the
+//   accumulator chains start). For each hidden block q, one pass over its gate panel sums the four recurrent terms
+//   in registers, and the gates, c and the new h of block q follow in registers (c in place). h is replaced once
+//   every block is done. `stepFeedback` is the same over the feedback panels, with no input at all.
 
 struct LSTMLayer {
   let hidden: Int
   let blocks: Int
   let inputCount: Int
-  let inputColumns: UnsafeMutablePointer<SIMD8<Float>>  // [inputCount][4 * blocks]
+  let inputColumns: UnsafeMutablePointer<SIMD8<Float>>  // [4 * blocks] panels of [inputCount][4]
   let bias: UnsafeMutablePointer<SIMD8<Float>>  // [4 * blocks]
-  let columns: UnsafeMutablePointer<SIMD8<Float>>  // [H][4 * blocks]
+  let panels: UnsafeMutablePointer<SIMD8<Float>>  // [blocks][H][4]
+  let feedback: (panels: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
+  // [blocks][H][4], [4 * blocks]
 
-  static let scratchSlots = 4
+  static let scratchSlots = 5
   static let stateSlots = 2
 
-  static func weightBlocks(hidden: Int, inputCount: Int) -> Int {
+  static func weightBlocks(hidden: Int, inputCount: Int, feedback: Bool) -> Int {
     let nb = (hidden + 7) / 8
-    return (4 * inputCount + 4 + 4 * hidden) * nb
+    return (4 * inputCount + 4 + 4 * hidden + (feedback ? 4 * hidden + 4 : 0)) * nb
   }
 
-  init(_ file: ModelFile, layer k: Int, arena: inout BlockArena) {
+  init(_ file: ModelFile, layer k: Int, foldFeedback: Bool, arena: inout BlockArena) {
     let H = file.hiddenSize
     let nb = (H + 7) / 8
     hidden = H
@@ -45,40 +51,98 @@ struct LSTMLayer {
     inputCount = k == 0 ? file.inputSize : H
     inputColumns = arena.take(4 * inputCount * nb)
     bias = arena.take(4 * nb)
-    columns = arena.take(4 * H * nb)
+    panels = arena.take(4 * H * nb)
     let wih = file.tensor(.weightIH, layer: k)
-    let whh = file.tensor(.weightHH, layer: k)
     let bih = file.tensor(.biasIH, layer: k)
     let bhh = file.tensor(.biasHH, layer: k)
     for gate in 0..<4 {
       placeGate(
         wih, hidden: H, cols: inputCount, gate: gate, into: inputColumns, rowBlocks: 4 * nb, slot: gate, blocks: nb)
       placeGate(bih, plus: bhh, hidden: H, gate: gate, into: bias, slot: gate, blocks: nb)
-      placeGate(whh, hidden: H, cols: H, gate: gate, into: columns, rowBlocks: 4 * nb, slot: gate, blocks: nb)
+    }
+    placeGatePanels(file.tensor(.weightHH, layer: k), hidden: H, gates: 4, into: panels)
+    if foldFeedback {
+      let sources: [(hidden: Int?, input: Int?)] = [(0, 0), (1, 1), (2, 2), (3, 3)]
+      let foldedPanels = arena.take(4 * H * nb)
+      let foldedBias = arena.take(4 * nb)
+      placeFoldedPanels(
+        weightHH: file.tensor(.weightHH, layer: k), weightIH: wih, fcWeight: file.tensor(.fcWeight), hidden: H,
+        width: 4, sources: sources, into: foldedPanels)
+      placeFoldedBias(
+        { slot, i in bih[slot * H + i] + bhh[slot * H + i] }, weightIH: wih, fcBias: file.tensor(.fcBias)[0],
+        hidden: H, sources: sources, into: foldedBias, blocks: nb)
+      feedback = (foldedPanels, foldedBias)
+    } else {
+      feedback = nil
     }
   }
 
-  /// One step in place on `h` and `c`. `input` holds `inputCount` values; `scratch` holds 4·blocks.
+  /// One step on `h` and `c`. `input` holds `inputCount` values; `scratch` holds 5·blocks.
   @inline(__always)
   func step(
     input: UnsafePointer<Float>, h: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
     scratch: UnsafeMutablePointer<SIMD8<Float>>
   ) {
     let nb = blocks
-    let g = scratch
-    columnKernel(
-      columns: inputColumns, rowBlocks: 4 * nb, count: inputCount, v: input, initial: bias, out: g,
-      activation: .identity)
-    columnKernel(
-      columns: columns, rowBlocks: 4 * nb, count: hidden, v: scalars(h), initial: g, out: g, activation: .identity)
-    for b in 0..<nb {
-      let i = fastSigmoid(g[b])
-      let f = fastSigmoid(g[nb + b])
-      let gg = fastTanh(g[2 * nb + b])
-      let o = fastSigmoid(g[3 * nb + b])
-      let cNext = multiplyAdd(f, c[b], i * gg)
-      c[b] = cNext
-      h[b] = o * fastTanh(cNext)
+    let terms = scratch  // [4 slots] W_ih x + bias, several inputs only
+    let next = scratch + 4 * nb  // [blocks]
+    let one = inputCount == 1
+    if !one {
+      columnKernel(
+        columns: inputColumns, rowBlocks: 4 * nb, count: inputCount, v: input, initial: bias, out: terms,
+        activation: .identity)
     }
+    let xv = SIMD8<Float>(repeating: input[0])
+    let hs = UnsafePointer(scalars(h))
+    for q in 0..<nb {
+      var (si, sf, sg, so): (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+      if one {  // the input columns are plain blocks; x joins after the pass
+        (si, sf, sg, so) = accumulatePanel4(
+          panels + q * 4 * hidden, count: hidden, v: hs, (bias[q], bias[nb + q], bias[2 * nb + q], bias[3 * nb + q]))
+        si = multiplyAdd(inputColumns[q], xv, si)
+        sf = multiplyAdd(inputColumns[nb + q], xv, sf)
+        sg = multiplyAdd(inputColumns[2 * nb + q], xv, sg)
+        so = multiplyAdd(inputColumns[3 * nb + q], xv, so)
+      } else {
+        (si, sf, sg, so) = accumulatePanel4(
+          panels + q * 4 * hidden, count: hidden, v: hs, (terms[q], terms[nb + q], terms[2 * nb + q], terms[3 * nb + q])
+        )
+      }
+      next[q] = update(c + q, si, sf, sg, so)
+    }
+    for q in 0..<nb { h[q] = next[q] }
+  }
+
+  /// One free-running step with the readout fed back as the input, through the feedback panels.
+  @inline(__always)
+  func stepFeedback(
+    h: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
+    scratch: UnsafeMutablePointer<SIMD8<Float>>
+  ) {
+    guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
+    let nb = blocks
+    let next = scratch + 4 * nb
+    let hs = UnsafePointer(scalars(h))
+    for q in 0..<nb {
+      let (si, sf, sg, so) = accumulatePanel4(
+        fp + q * 4 * hidden, count: hidden, v: hs, (fb[q], fb[nb + q], fb[2 * nb + q], fb[3 * nb + q]))
+      next[q] = update(c + q, si, sf, sg, so)
+    }
+    for q in 0..<nb { h[q] = next[q] }
+  }
+
+  /// The gates of one block from its four sums; updates its c in place and returns its new h.
+  @inline(__always)
+  func update(
+    _ c: UnsafeMutablePointer<SIMD8<Float>>, _ si: SIMD8<Float>, _ sf: SIMD8<Float>, _ sg: SIMD8<Float>,
+    _ so: SIMD8<Float>
+  ) -> SIMD8<Float> {
+    let i = fastSigmoid(si)
+    let f = fastSigmoid(sf)
+    let g = fastTanh(sg)
+    let o = fastSigmoid(so)
+    let cNext = multiplyAdd(f, c.pointee, i * g)
+    c.pointee = cNext
+    return o * fastTanh(cNext)
   }
 }

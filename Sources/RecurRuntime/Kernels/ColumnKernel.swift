@@ -1,6 +1,9 @@
 // The one matrix kernel of the runtime: a padded column-major matrix times a vector, added to an initial vector.
 //
-//   out[b] = activation(initial[b] + Σ_j columns[j][b] · v[j])      b over `rowBlocks` SIMD8 blocks of rows
+//   out[b] = activation(initial[b] + inputColumn[b] · x + Σ_j columns[j][b] · v[j])     b over `rowBlocks` blocks
+//
+// The optional one-column input term lets a layer with a single input fold W_ih x into the same pass (no separate
+// pass over the input and no store and reload of its result on the step's critical path).
 //
 // Layout: panels. A matrix of R rows and C columns is cut into row blocks of 8 (`rowBlocks = ceil(R / 8)` SIMD8
 // vectors, zero-padded), gate blocks of a layer stacked down the rows so one pass over v feeds every gate. Row blocks
@@ -42,17 +45,25 @@ func columnKernel(
   rowBlocks: Int, count: Int,
   v: UnsafePointer<Float>,  // [count]
   initial: UnsafePointer<SIMD8<Float>>,  // [rowBlocks]
+  inputColumn: UnsafePointer<SIMD8<Float>>? = nil,  // [rowBlocks] multiplied by x and added, when present
+  x: Float = 0,
   out: UnsafeMutablePointer<SIMD8<Float>>,  // [rowBlocks]
   activation: BlockActivation
 ) {
   let blocks = rowBlocks
+  let xv = SIMD8<Float>(repeating: x)
+  /// initial[b], plus the input term when there is one: fma(w, x, initial), the order the vanilla cell always used.
+  @inline(__always) func start(_ b: Int) -> SIMD8<Float> {
+    guard let w = inputColumn else { return initial[b] }
+    return multiplyAdd(w[b], xv, initial[b])
+  }
   let pairs = count & ~1
   var b = 0
   while b + 4 <= blocks {
-    var a0 = initial[b]
-    var a1 = initial[b + 1]
-    var a2 = initial[b + 2]
-    var a3 = initial[b + 3]
+    var a0 = start(b)
+    var a1 = start(b + 1)
+    var a2 = start(b + 2)
+    var a3 = start(b + 3)
     var c0 = SIMD8<Float>()
     var c1 = SIMD8<Float>()
     var c2 = SIMD8<Float>()
@@ -93,8 +104,8 @@ func columnKernel(
   let panel = columns + b * count
   while b < blocks {
     let two = b + 2 <= blocks
-    var a0 = initial[b]
-    var a1 = two ? initial[b + 1] : SIMD8<Float>()
+    var a0 = start(b)
+    var a1 = two ? start(b + 1) : SIMD8<Float>()
     var c0 = SIMD8<Float>()
     var c1 = SIMD8<Float>()
     var d0 = SIMD8<Float>()
@@ -193,4 +204,89 @@ struct BlockArena {
 @inline(__always)
 func scalars(_ p: UnsafeMutablePointer<SIMD8<Float>>) -> UnsafeMutablePointer<Float> {
   UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+// MARK: - Gate panels (GRU, LSTM)
+//
+// A gated cell needs all G gate pre-activations of a hidden block together to update that block. Its recurrent
+// matrix is therefore stored hidden-block-major: panel q holds gate blocks [gate 0 of q, gate 1 of q, ...] for every
+// column, [H][G] SIMD8 vectors, and one panel pass leaves the G sums of hidden block q in registers, where the gate
+// activations and the state update follow at once (no store and reload of the pre-activations).
+
+/// Index, in SIMD8 blocks, of gate `gate` of hidden block `block`, column `column`, in gate panels of width `gates`.
+@inline(__always)
+func gatePanelIndex(gate: Int, block: Int, column: Int, gates: Int, columns: Int) -> Int {
+  block * gates * columns + column * gates + gate
+}
+
+/// The three sums of one GRU panel: `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per gate.
+@inline(__always)
+func accumulatePanel3(
+  _ panel: UnsafePointer<SIMD8<Float>>,  // [count][3]
+  count: Int, v: UnsafePointer<Float>,  // [count]
+  _ initial: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  var (a0, a1, a2) = initial
+  var c0 = SIMD8<Float>()
+  var c1 = SIMD8<Float>()
+  var c2 = SIMD8<Float>()
+  var col = panel
+  var j = 0
+  while j + 1 < count {
+    let h0 = SIMD8<Float>(repeating: v[j])
+    let h1 = SIMD8<Float>(repeating: v[j + 1])
+    a0 = multiplyAdd(col[0], h0, a0)
+    a1 = multiplyAdd(col[1], h0, a1)
+    a2 = multiplyAdd(col[2], h0, a2)
+    c0 = multiplyAdd(col[3], h1, c0)
+    c1 = multiplyAdd(col[4], h1, c1)
+    c2 = multiplyAdd(col[5], h1, c2)
+    col += 6
+    j += 2
+  }
+  if j < count {
+    let h0 = SIMD8<Float>(repeating: v[j])
+    a0 = multiplyAdd(col[0], h0, a0)
+    a1 = multiplyAdd(col[1], h0, a1)
+    a2 = multiplyAdd(col[2], h0, a2)
+  }
+  return (a0 + c0, a1 + c1, a2 + c2)
+}
+
+/// The four sums of one LSTM panel: `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per gate.
+@inline(__always)
+func accumulatePanel4(
+  _ panel: UnsafePointer<SIMD8<Float>>,  // [count][4]
+  count: Int, v: UnsafePointer<Float>,  // [count]
+  _ initial: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+  var (a0, a1, a2, a3) = initial
+  var c0 = SIMD8<Float>()
+  var c1 = SIMD8<Float>()
+  var c2 = SIMD8<Float>()
+  var c3 = SIMD8<Float>()
+  var col = panel
+  var j = 0
+  while j + 1 < count {
+    let h0 = SIMD8<Float>(repeating: v[j])
+    let h1 = SIMD8<Float>(repeating: v[j + 1])
+    a0 = multiplyAdd(col[0], h0, a0)
+    a1 = multiplyAdd(col[1], h0, a1)
+    a2 = multiplyAdd(col[2], h0, a2)
+    a3 = multiplyAdd(col[3], h0, a3)
+    c0 = multiplyAdd(col[4], h1, c0)
+    c1 = multiplyAdd(col[5], h1, c1)
+    c2 = multiplyAdd(col[6], h1, c2)
+    c3 = multiplyAdd(col[7], h1, c3)
+    col += 8
+    j += 2
+  }
+  if j < count {
+    let h0 = SIMD8<Float>(repeating: v[j])
+    a0 = multiplyAdd(col[0], h0, a0)
+    a1 = multiplyAdd(col[1], h0, a1)
+    a2 = multiplyAdd(col[2], h0, a2)
+    a3 = multiplyAdd(col[3], h0, a3)
+  }
+  return (a0 + c0, a1 + c1, a2 + c2, a3 + c3)
 }

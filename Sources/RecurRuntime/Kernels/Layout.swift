@@ -27,3 +27,55 @@ func placeGate(
     lanes[i] = other.map { vector[k] + $0[k] } ?? vector[k]
   }
 }
+
+/// Copies a row-major PyTorch recurrent matrix `[G·H][H]` into gate panels (ColumnKernel.swift): element
+/// (gate·H + i, j) lands in lane i % 8 of gate `gate` of hidden block i / 8, column j.
+func placeGatePanels(
+  _ matrix: [Float], hidden: Int, gates: Int, into panels: UnsafeMutablePointer<SIMD8<Float>>
+) {
+  let lanes = scalars(panels)
+  for gate in 0..<gates {
+    for i in 0..<hidden {
+      for j in 0..<hidden {
+        let block = gatePanelIndex(gate: gate, block: i / 8, column: j, gates: gates, columns: hidden)
+        lanes[block * 8 + i % 8] = matrix[(gate * hidden + i) * hidden + j]
+      }
+    }
+  }
+}
+
+/// Gate panels `[blocks][H][width]` for free-running generation of a one-layer model with one input and one output,
+/// where the input is the readout fed back: x = fc.weight · h + fc.bias. Panel gate k holds
+///   (hidden gate `sources[k].hidden` of W_hh, or 0) + (input gate `sources[k].input` of W_ih) ⊗ fc.weight,
+/// so one pass over h computes what the input would have added, and the readout leaves the step's critical path.
+/// The matching biases are `foldedBias`.
+func placeFoldedPanels(
+  weightHH: [Float], weightIH: [Float], fcWeight: [Float], hidden: Int, width: Int,
+  sources: [(hidden: Int?, input: Int?)], into panels: UnsafeMutablePointer<SIMD8<Float>>
+) {
+  let lanes = scalars(panels)
+  for (k, source) in sources.enumerated() {
+    for i in 0..<hidden {
+      for j in 0..<hidden {
+        var w: Float = 0
+        if let g = source.hidden { w = weightHH[(g * hidden + i) * hidden + j] }
+        if let g = source.input { w += weightIH[g * hidden + i] * fcWeight[j] }
+        let block = gatePanelIndex(gate: k, block: i / 8, column: j, gates: width, columns: hidden)
+        lanes[block * 8 + i % 8] = w
+      }
+    }
+  }
+}
+
+/// Slot k of the folded biases: (bias of `sources[k]`) + (input gate weights) · fc.bias, in `width` slots of blocks.
+func placeFoldedBias(
+  _ bias: (_ slot: Int, _ i: Int) -> Float, weightIH: [Float], fcBias: Float, hidden: Int,
+  sources: [(hidden: Int?, input: Int?)], into out: UnsafeMutablePointer<SIMD8<Float>>, blocks: Int
+) {
+  for (k, source) in sources.enumerated() {
+    let lanes = scalars(out + k * blocks)
+    for i in 0..<hidden {
+      lanes[i] = bias(k, i) + (source.input.map { weightIH[$0 * hidden + i] * fcBias } ?? 0)
+    }
+  }
+}
