@@ -5,11 +5,24 @@
 public final class RecurrentCell {
   public let model: RecurrentModel
   private var arena: BlockArena
-  private let state: UnsafeMutablePointer<SIMD8<Float>>  // [layers][stateSlots][blocks]: h, then c (LSTM)
+  private let state: UnsafeMutablePointer<SIMD8<Float>>  // [layers][3][blocks]: h (two buffers), c (LSTM)
   private let scratch: UnsafeMutablePointer<SIMD8<Float>>  // [scratchSlots][blocks] gate pre-activations
   private let input: UnsafeMutablePointer<Float>  // [1] the scalar step's input
   private let layerCount: Int
   private let stateStride: Int
+  /// Which of each layer's two h buffers holds the current state (0 or 1); flips once per time step.
+  private var parity = 0
+
+  /// Layer k's current hidden state, the buffer its next step writes, and its cell state.
+  @inline(__always) private func current(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
+    state + k * stateStride + parity * model.blocks
+  }
+  @inline(__always) private func following(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
+    state + k * stateStride + (1 - parity) * model.blocks
+  }
+  @inline(__always) private func cellState(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
+    state + k * stateStride + 2 * model.blocks
+  }
 
   public init(model: RecurrentModel) {
     self.model = model
@@ -36,14 +49,16 @@ public final class RecurrentCell {
   public func advance(_ x: UnsafePointer<Float>) {
     var layerInput = x
     for k in 0..<layerCount {
-      let h = state + k * stateStride
+      let h = UnsafePointer(current(k))
+      let next = following(k)
       switch model.layers[k] {
-      case .rnn(let layer): layer.step(input: layerInput, h: h, scratch: scratch)
-      case .gru(let layer): layer.step(input: layerInput, h: h, scratch: scratch)
-      case .lstm(let layer): layer.step(input: layerInput, h: h, c: h + model.blocks, scratch: scratch)
+      case .rnn(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
+      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
+      case .lstm(let layer): layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
       }
-      layerInput = UnsafePointer(scalars(h))
+      layerInput = UnsafePointer(scalars(next))
     }
+    parity = 1 - parity
   }
 
   /// Advances by one time step and writes the readout: `x` holds `inputSize` values, `y` at least `outputSize`.
@@ -76,7 +91,7 @@ public final class RecurrentCell {
   @inline(__always)
   public func readout(into y: UnsafeMutablePointer<Float>) {
     let m = model
-    let h = state + (layerCount - 1) * stateStride
+    let h = current(layerCount - 1)
     for o in 0..<m.outputSize { y[o] = dot(m.readoutRows + o * m.blocks, h, blocks: m.blocks, bias: m.readoutBias[o]) }
   }
 
@@ -84,7 +99,7 @@ public final class RecurrentCell {
   @inline(__always)
   public var output: Float {
     let m = model
-    return dot(m.readoutRows, state + (layerCount - 1) * stateStride, blocks: m.blocks, bias: m.readoutBias[0])
+    return dot(m.readoutRows, current(layerCount - 1), blocks: m.blocks, bias: m.readoutBias[0])
   }
 
   // MARK: Free-running generation
@@ -101,14 +116,18 @@ public final class RecurrentCell {
       for i in 1..<max(out.count, 1) { base[i] = step(base[i - 1]) }
       return
     }
-    let h = state
+    let layer = m.layers[0]
+    let c = cellState(0)
     for i in 1..<max(out.count, 1) {
-      switch m.layers[0] {
-      case .rnn(let layer): layer.stepFeedback(h: h, scratch: scratch)
-      case .gru(let layer): layer.stepFeedback(h: h, scratch: scratch)
-      case .lstm(let layer): layer.stepFeedback(h: h, c: h + m.blocks, scratch: scratch)
+      let h = UnsafePointer(current(0))
+      let next = following(0)
+      switch layer {
+      case .rnn(let layer): layer.stepFeedback(h: h, out: next)
+      case .gru(let layer): layer.stepFeedback(h: h, out: next)
+      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c)
       }
-      base[i] = output
+      parity = 1 - parity
+      base[i] = dot(m.readoutRows, next, blocks: m.blocks, bias: m.readoutBias[0])
     }
   }
 
@@ -127,14 +146,14 @@ public final class RecurrentCell {
   /// Copies the first `hiddenSize` lanes of layer `layer`'s hidden state (for tests and inspection).
   public func copyHiddenState(layer: Int = -1, into out: UnsafeMutableBufferPointer<Float>) {
     let k = layer < 0 ? layerCount - 1 : layer
-    let lanes = scalars(state + k * stateStride)
+    let lanes = scalars(current(k))
     for i in 0..<min(out.count, model.hiddenSize) { out[i] = lanes[i] }
   }
 
   /// Copies the first `hiddenSize` lanes of an LSTM layer's cell state (zeros for other kinds).
   public func copyCellState(layer: Int = -1, into out: UnsafeMutableBufferPointer<Float>) {
     let k = layer < 0 ? layerCount - 1 : layer
-    let lanes = scalars(state + k * stateStride + model.blocks)
+    let lanes = scalars(cellState(k))
     for i in 0..<min(out.count, model.hiddenSize) { out[i] = model.architecture.kind == .lstm ? lanes[i] : 0 }
   }
 }

@@ -90,8 +90,9 @@ public final class RecurrentModel: @unchecked Sendable {
     readoutBias.deallocate()
   }
 
-  /// Blocks of per-stream state per layer: h and (LSTM) c.
-  static let stateSlots = max(RNNLayer.stateSlots, GRULayer.stateSlots, LSTMLayer.stateSlots)
+  /// Blocks of per-stream state per layer, in units of `blocks`: two h buffers (a step reads one and writes the
+  /// other: no copy and one store-to-load hop less on the critical path than an in-place update) and c (LSTM).
+  static let stateSlots = 3
   /// Blocks of per-stream scratch, in units of `blocks`.
   static let scratchSlots = max(RNNLayer.scratchSlots, GRULayer.scratchSlots, LSTMLayer.scratchSlots)
 }

@@ -17,13 +17,13 @@
 //                 [b_r + w_ir fc.b, b_z + w_iz fc.b, b_hn, b_in + w_in fc.b]
 //
 // MARK: One stream's state
-//   h [blocks]; scratch: x-terms [3 slots] (several inputs only), next h [blocks]
+//   h [blocks]; scratch: x-terms [3 slots] (several inputs only);
+//   h' [blocks] written (the stream ping-pongs two buffers)
 //
 // MARK: Step
 //   x-terms = inputBias + W_ih x (one input: a multiply-add per block after the pass, so x is not needed before the
 //   accumulator chains start). For each hidden block q, one pass over its gate panel sums W_hr h, W_hz h and W_hn h
-//   in registers, and the gates and the new h of block q follow in registers. h is replaced once every block is
-//   done. `stepFeedback` is the same over the feedback panels, with no input at all.
+//   in registers, and the gates and the new h of block q follow in registers, written to h'. `stepFeedback` is the same over the feedback panels, with no input at all.
 
 struct GRULayer {
   let hidden: Int
@@ -36,8 +36,7 @@ struct GRULayer {
   let feedback: (panels: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
   // [blocks][H][4], [4 * blocks]
 
-  static let scratchSlots = 4
-  static let stateSlots = 1
+  static let scratchSlots = 3
 
   static func weightBlocks(hidden: Int, inputCount: Int, feedback: Bool) -> Int {
     let nb = (hidden + 7) / 8
@@ -83,14 +82,14 @@ struct GRULayer {
     }
   }
 
-  /// One step on `h`. `input` holds `inputCount` values; `scratch` holds 4·blocks.
+  /// One step on `h`. `input` holds `inputCount` values; `scratch` holds 3·blocks.
   @inline(__always)
   func step(
-    input: UnsafePointer<Float>, h: UnsafeMutablePointer<SIMD8<Float>>, scratch: UnsafeMutablePointer<SIMD8<Float>>
+    input: UnsafePointer<Float>, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
+    scratch: UnsafeMutablePointer<SIMD8<Float>>
   ) {
     let nb = blocks
     let terms = scratch  // [3 slots] W_ih x + bias, several inputs only
-    let next = scratch + 3 * nb  // [blocks]
     let one = inputCount == 1
     if !one {
       columnKernel(
@@ -115,22 +114,19 @@ struct GRULayer {
       }
       next[q] = update(h[q], sr, sz, sn, xn)
     }
-    for q in 0..<nb { h[q] = next[q] }
   }
 
   /// One free-running step with the readout fed back as the input, through the feedback panels.
   @inline(__always)
-  func stepFeedback(h: UnsafeMutablePointer<SIMD8<Float>>, scratch: UnsafeMutablePointer<SIMD8<Float>>) {
+  func stepFeedback(h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>) {
     guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
     let nb = blocks
-    let next = scratch + 3 * nb
     let hs = UnsafePointer(scalars(h))
     for q in 0..<nb {
       let (sr, sz, sn, sx) = accumulatePanel4(
         fp + q * 4 * hidden, count: hidden, v: hs, (fb[q], fb[nb + q], fb[2 * nb + q], fb[3 * nb + q]))
       next[q] = update(h[q], sr, sz, sn, sx)
     }
-    for q in 0..<nb { h[q] = next[q] }
   }
 
   /// The gates and the new state of one block from its sums: r and z pre-activations, W_hn h + b_hn, W_in x + b_in.

@@ -17,13 +17,13 @@
 //                 generation, x = fc(h) folded in: W_h· + w_i· ⊗ fc.weight, biases b· + w_i· fc.bias
 //
 // MARK: One stream's state
-//   h [blocks], c [blocks]; scratch: x-terms [4 slots] (several inputs only), next h [blocks]
+//   h [blocks], c [blocks]; scratch: x-terms [4 slots] (several inputs only);
+//   h' [blocks] written (the stream ping-pongs two buffers)
 //
 // MARK: Step
 //   x-terms = bias + W_ih x (one input: a multiply-add per block after the pass, so x is not needed before the
 //   accumulator chains start). For each hidden block q, one pass over its gate panel sums the four recurrent terms
-//   in registers, and the gates, c and the new h of block q follow in registers (c in place). h is replaced once
-//   every block is done. `stepFeedback` is the same over the feedback panels, with no input at all.
+//   in registers, and the gates, c and the new h of block q follow in registers (c in place; h written to h'). `stepFeedback` is the same over the feedback panels, with no input at all.
 
 struct LSTMLayer {
   let hidden: Int
@@ -35,8 +35,7 @@ struct LSTMLayer {
   let feedback: (panels: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
   // [blocks][H][4], [4 * blocks]
 
-  static let scratchSlots = 5
-  static let stateSlots = 2
+  static let scratchSlots = 4
 
   static func weightBlocks(hidden: Int, inputCount: Int, feedback: Bool) -> Int {
     let nb = (hidden + 7) / 8
@@ -77,15 +76,15 @@ struct LSTMLayer {
     }
   }
 
-  /// One step on `h` and `c`. `input` holds `inputCount` values; `scratch` holds 5·blocks.
+  /// One step on `h` and `c`. `input` holds `inputCount` values; `scratch` holds 4·blocks.
   @inline(__always)
   func step(
-    input: UnsafePointer<Float>, h: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
+    input: UnsafePointer<Float>, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
+    c: UnsafeMutablePointer<SIMD8<Float>>,
     scratch: UnsafeMutablePointer<SIMD8<Float>>
   ) {
     let nb = blocks
     let terms = scratch  // [4 slots] W_ih x + bias, several inputs only
-    let next = scratch + 4 * nb  // [blocks]
     let one = inputCount == 1
     if !one {
       columnKernel(
@@ -110,25 +109,21 @@ struct LSTMLayer {
       }
       next[q] = update(c + q, si, sf, sg, so)
     }
-    for q in 0..<nb { h[q] = next[q] }
   }
 
   /// One free-running step with the readout fed back as the input, through the feedback panels.
   @inline(__always)
   func stepFeedback(
-    h: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
-    scratch: UnsafeMutablePointer<SIMD8<Float>>
+    h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>
   ) {
     guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
     let nb = blocks
-    let next = scratch + 4 * nb
     let hs = UnsafePointer(scalars(h))
     for q in 0..<nb {
       let (si, sf, sg, so) = accumulatePanel4(
         fp + q * 4 * hidden, count: hidden, v: hs, (fb[q], fb[nb + q], fb[2 * nb + q], fb[3 * nb + q]))
       next[q] = update(c + q, si, sf, sg, so)
     }
-    for q in 0..<nb { h[q] = next[q] }
   }
 
   /// The gates of one block from its four sums; updates its c in place and returns its new h.

@@ -13,11 +13,11 @@
 //                 step's critical path (mathematically identical; rounding differs by about one ulp per step)
 //
 // MARK: One stream's state
-//   h [blocks]; scratch: pre [blocks], next [blocks]
+//   h [blocks] read, h' [blocks] written (the stream ping-pongs two buffers); scratch: pre [blocks]
 //
 // MARK: Step
-//   pre = bias + W_ih x (column kernel over the input); next = tanh(pre + W_hh h) (column kernel over h, tanh in
-//   registers); h = next. With one input, W_ih x joins the pass over h (no `pre`). `stepFeedback`: the same pass
+//   pre = bias + W_ih x (column kernel over the input); h' = tanh(pre + W_hh h) (column kernel over h, tanh in
+//   registers). With one input, W_ih x joins the pass over h (no `pre`). `stepFeedback`: the same pass
 //   over the feedback columns, with no input.
 
 struct RNNLayer {
@@ -30,8 +30,7 @@ struct RNNLayer {
   let feedback: (columns: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
   // [H][blocks], [blocks]
 
-  static let scratchSlots = 2
-  static let stateSlots = 1
+  static let scratchSlots = 1
 
   /// Blocks of weights a layer needs in the model's arena.
   static func weightBlocks(hidden: Int, inputCount: Int, feedback: Bool) -> Int {
@@ -79,13 +78,13 @@ struct RNNLayer {
     }
   }
 
-  /// h = tanh(bias + W_ih input + W_hh h). `input` holds `inputCount` values; `scratch` holds 2·blocks.
+  /// out = tanh(bias + W_ih input + W_hh h). `input` holds `inputCount` values; `scratch` holds `blocks`.
   @inline(__always)
   func step(
-    input: UnsafePointer<Float>, h: UnsafeMutablePointer<SIMD8<Float>>, scratch: UnsafeMutablePointer<SIMD8<Float>>
+    input: UnsafePointer<Float>, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
+    scratch: UnsafeMutablePointer<SIMD8<Float>>
   ) {
     let pre = scratch
-    let next = scratch + blocks
     if inputCount == 1 {
       columnKernel(
         columns: columns, rowBlocks: blocks, count: hidden, v: scalars(h), initial: bias, inputColumn: inputColumns,
@@ -97,16 +96,13 @@ struct RNNLayer {
       columnKernel(
         columns: columns, rowBlocks: blocks, count: hidden, v: scalars(h), initial: pre, out: next, activation: .tanh)
     }
-    for b in 0..<blocks { h[b] = next[b] }
   }
 
   /// One free-running step with the readout fed back as the input, through the feedback columns.
   @inline(__always)
-  func stepFeedback(h: UnsafeMutablePointer<SIMD8<Float>>, scratch: UnsafeMutablePointer<SIMD8<Float>>) {
+  func stepFeedback(h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>) {
     guard let (fc, fb) = feedback else { preconditionFailure("no feedback columns") }
-    let next = scratch + blocks
     columnKernel(
       columns: fc, rowBlocks: blocks, count: hidden, v: scalars(h), initial: fb, out: next, activation: .tanh)
-    for b in 0..<blocks { h[b] = next[b] }
   }
 }

@@ -100,8 +100,11 @@ func columnKernel(
   }
   // The last panel's one to three blocks (H ≤ 16 in a vanilla cell lives entirely here): four chains each.
   let quads = count & ~3
-  let width = blocks - b  // the last panel: [count][width]
-  let panel = columns + b * count
+  let tailStart = b
+  // The last panel: [count][width]. Spelled `blocks` when the panel is the whole matrix (H ≤ 24 in a vanilla cell):
+  // with the stride written as `blocks - tailStart`, the same loop measured 47 ns instead of 30 at H = 16.
+  let width = tailStart == 0 ? rowBlocks : blocks - tailStart
+  let panel = columns + tailStart * count
   while b < blocks {
     let two = b + 2 <= blocks
     var a0 = start(b)
@@ -112,7 +115,7 @@ func columnKernel(
     var d1 = SIMD8<Float>()
     var e0 = SIMD8<Float>()
     var e1 = SIMD8<Float>()
-    var col = panel + (width - (blocks - b))  // this block's offset in the panel's columns
+    var col = panel + (b - tailStart)  // this block's offset in the panel's columns
     var j = 0
     if two {
       while j < quads {
@@ -289,4 +292,9 @@ func accumulatePanel4(
     a3 = multiplyAdd(col[3], h0, a3)
   }
   return (a0 + c0, a1 + c1, a2 + c2, a3 + c3)
+}
+
+@inline(__always)
+func scalars(_ p: UnsafePointer<SIMD8<Float>>) -> UnsafePointer<Float> {
+  UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
 }
