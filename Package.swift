@@ -3,8 +3,7 @@
 // and the offline GSL-seeded trainer that produces its model files (`tools/`).
 //
 // No unsafeFlags here: CPU-specific code generation is chosen on the command line, e.g.
-//   swift build -c release -Xswiftc -target-cpu -Xswiftc znver4
-// (see README "Performance").
+//   swift build -c release -Xswiftc -target-cpu -Xswiftc native   (never a named CPU: see README "Performance")
 import PackageDescription
 
 let package = Package(

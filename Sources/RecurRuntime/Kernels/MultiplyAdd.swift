@@ -2,7 +2,7 @@
 //
 // Why a Builtin: the standard library's `addingProduct` is a per-lane loop that becomes one `fmaf` libm call per lane
 // on CPUs built for without FMA (25x slower), and `a * b + c` is never fused. LLVM's `llvm.fmuladd` is exactly
-// "fuse if it is fast": baseline x86-64 gets mulps+addps, `-target-cpu znver4` (or haswell, native) gets vfmadd231ps.
+// "fuse if it is fast": baseline x86-64 gets mulps+addps, `-target-cpu native` on an FMA machine gets vfmadd231ps.
 // The Builtin module is part of the compiler, not a dependency; enabled for this target in Package.swift.
 
 import Builtin
