@@ -24,7 +24,7 @@ public final class RecurrentModel: @unchecked Sendable {
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
   let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [O][blocks]  row o = fc.weight[o, :], zero-padded
   let readoutBias: UnsafeMutablePointer<Float>  // [O]            fc.bias
-  /// True for one-layer models with one input and one output (GRU: hidden ≤ 16): their layer also holds the feedback
+  /// True for one-layer models with one input and one output (GRU: hidden ≤ 32): their layer also holds the feedback
   /// weights for free-running generation (the readout folded into the recurrent matrix; see the cell files).
   let feedbackFolded: Bool
   private var arena: BlockArena
@@ -50,7 +50,7 @@ public final class RecurrentModel: @unchecked Sendable {
     blocks = nb
     // A GRU's feedback panels carry a fourth gate (W_in x sits outside r ⊙ ...): 4/3 of the work per step, which
     // pays only while latency, not arithmetic, bounds the step (measured: a gain at H = 16, a loss at H = 64).
-    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && (a.kind != .gru || H <= 16)
+    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && (a.kind != .gru || H <= 32)
     feedbackFolded = foldable
     var total = a.outputSize * nb
     for k in 0..<a.layers {

@@ -229,31 +229,41 @@ func accumulatePanel3(
   count: Int, v: UnsafePointer<Float>,  // [count]
   _ initial: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-  var (a0, a1, a2) = initial
-  var c0 = SIMD8<Float>()
-  var c1 = SIMD8<Float>()
-  var c2 = SIMD8<Float>()
-  var col = panel
-  var j = 0
-  while j + 1 < count {
-    let h0 = SIMD8<Float>(repeating: v[j])
-    let h1 = SIMD8<Float>(repeating: v[j + 1])
-    a0 = multiplyAdd(col[0], h0, a0)
-    a1 = multiplyAdd(col[1], h0, a1)
-    a2 = multiplyAdd(col[2], h0, a2)
-    c0 = multiplyAdd(col[3], h1, c0)
-    c1 = multiplyAdd(col[4], h1, c1)
-    c2 = multiplyAdd(col[5], h1, c2)
-    col += 6
-    j += 2
+  // Common sizes get their own copy with a constant column count, which the compiler unrolls completely (the
+  // peer, RTNeural, fixes every size at compile time; at H = 16 and 32 loop control is a visible part of a step).
+  @inline(__always) func sums(_ count: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    var (a0, a1, a2) = initial
+    var c0 = SIMD8<Float>()
+    var c1 = SIMD8<Float>()
+    var c2 = SIMD8<Float>()
+    var col = panel
+    var j = 0
+    while j + 1 < count {
+      let h0 = SIMD8<Float>(repeating: v[j])
+      let h1 = SIMD8<Float>(repeating: v[j + 1])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      c0 = multiplyAdd(col[3], h1, c0)
+      c1 = multiplyAdd(col[4], h1, c1)
+      c2 = multiplyAdd(col[5], h1, c2)
+      col += 6
+      j += 2
+    }
+    if j < count {
+      let h0 = SIMD8<Float>(repeating: v[j])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+    }
+    return (a0 + c0, a1 + c1, a2 + c2)
   }
-  if j < count {
-    let h0 = SIMD8<Float>(repeating: v[j])
-    a0 = multiplyAdd(col[0], h0, a0)
-    a1 = multiplyAdd(col[1], h0, a1)
-    a2 = multiplyAdd(col[2], h0, a2)
+  switch count {
+  case 8: return sums(8)
+  case 16: return sums(16)
+  case 32: return sums(32)
+  default: return sums(count)
   }
-  return (a0 + c0, a1 + c1, a2 + c2)
 }
 
 /// The four sums of one LSTM panel: `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per gate.
@@ -263,35 +273,45 @@ func accumulatePanel4(
   count: Int, v: UnsafePointer<Float>,  // [count]
   _ initial: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
 ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-  var (a0, a1, a2, a3) = initial
-  var c0 = SIMD8<Float>()
-  var c1 = SIMD8<Float>()
-  var c2 = SIMD8<Float>()
-  var c3 = SIMD8<Float>()
-  var col = panel
-  var j = 0
-  while j + 1 < count {
-    let h0 = SIMD8<Float>(repeating: v[j])
-    let h1 = SIMD8<Float>(repeating: v[j + 1])
-    a0 = multiplyAdd(col[0], h0, a0)
-    a1 = multiplyAdd(col[1], h0, a1)
-    a2 = multiplyAdd(col[2], h0, a2)
-    a3 = multiplyAdd(col[3], h0, a3)
-    c0 = multiplyAdd(col[4], h1, c0)
-    c1 = multiplyAdd(col[5], h1, c1)
-    c2 = multiplyAdd(col[6], h1, c2)
-    c3 = multiplyAdd(col[7], h1, c3)
-    col += 8
-    j += 2
+  // Common sizes get their own copy with a constant column count, which the compiler unrolls completely (the
+  // peer, RTNeural, fixes every size at compile time; at H = 16 and 32 loop control is a visible part of a step).
+  @inline(__always) func sums(_ count: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    var (a0, a1, a2, a3) = initial
+    var c0 = SIMD8<Float>()
+    var c1 = SIMD8<Float>()
+    var c2 = SIMD8<Float>()
+    var c3 = SIMD8<Float>()
+    var col = panel
+    var j = 0
+    while j + 1 < count {
+      let h0 = SIMD8<Float>(repeating: v[j])
+      let h1 = SIMD8<Float>(repeating: v[j + 1])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
+      c0 = multiplyAdd(col[4], h1, c0)
+      c1 = multiplyAdd(col[5], h1, c1)
+      c2 = multiplyAdd(col[6], h1, c2)
+      c3 = multiplyAdd(col[7], h1, c3)
+      col += 8
+      j += 2
+    }
+    if j < count {
+      let h0 = SIMD8<Float>(repeating: v[j])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
+    }
+    return (a0 + c0, a1 + c1, a2 + c2, a3 + c3)
   }
-  if j < count {
-    let h0 = SIMD8<Float>(repeating: v[j])
-    a0 = multiplyAdd(col[0], h0, a0)
-    a1 = multiplyAdd(col[1], h0, a1)
-    a2 = multiplyAdd(col[2], h0, a2)
-    a3 = multiplyAdd(col[3], h0, a3)
+  switch count {
+  case 8: return sums(8)
+  case 16: return sums(16)
+  case 32: return sums(32)
+  default: return sums(count)
   }
-  return (a0 + c0, a1 + c1, a2 + c2, a3 + c3)
 }
 
 @inline(__always)
