@@ -37,6 +37,27 @@ struct Generate: ParsableCommand {
   func run() throws {
     guard (1...1_000_000_000).contains(steps) else { throw CLIError("--steps must be in 1...1000000000, got \(steps)") }
     let model = try ModelSource.load(options.model)
+    // `--` ends the options (ArgumentParser passes it through with the unrecognized arguments).
+    let arguments = seed.first == "--" ? Array(seed.dropFirst()) : seed
+    let output = OutputWriter(fd: 1)
+    let input = InputScanner(fd: 0)
+    input.beforeBlocking = { output.flush() }
+    do {
+      try Self.generate(
+        model: model, steps: steps, withSeed: withSeed, arguments: arguments, input: input, output: output)
+    } catch {
+      if output.isEmpty && !error.afterOutput { throw error }  // a usage error: nothing computed yet
+      fail(output, error.message)
+    }
+    output.flush()
+  }
+
+  /// Continues every seed (from `arguments`, or else from `input`) and writes the continuations to `output` (the
+  /// whole of `recur generate`; `recur golden` runs it on files). Throws after writing every earlier answer to
+  /// `output` (unflushed).
+  static func generate(
+    model: RecurrentModel, steps: Int, withSeed: Bool, arguments: [String], input: InputScanner, output: OutputWriter
+  ) throws(CLIError) {
     let width = model.inputSize
     guard model.outputSize == width else {
       throw CLIError(
@@ -44,7 +65,6 @@ struct Generate: ParsableCommand {
           + "reads \(width) values per step and predicts \(model.outputSize) (use 'recur stream')")
     }
     let predictor = SequencePredictor(model: model)
-    let output = OutputWriter(fd: 1)
     let seedValues = UnsafeMutableBufferPointer<Float>.allocate(capacity: Self.maxSeedLength)  // [maxSeedLength]
     let chunk = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096)  // [4096] generated values
     defer {
@@ -53,7 +73,7 @@ struct Generate: ParsableCommand {
     }
 
     /// One line per seed for univariate models.
-    func emitValues(seedCount: Int, where place: String) {
+    func emitValues(seedCount: Int, where place: String) throws(CLIError) {
       let seed = UnsafeBufferPointer(rebasing: seedValues[0..<seedCount])
       var separator = false
       if withSeed {
@@ -74,7 +94,9 @@ struct Generate: ParsableCommand {
           produced += 1
           guard v.isFinite else {
             output.byte(UInt8(ascii: "\n"))
-            fail(output, "\(place)generated value \(produced) is not finite (the continuation overflowed Float)")
+            throw CLIError(
+              "\(place)generated value \(produced) is not finite (the continuation overflowed Float)", afterOutput: true
+            )
           }
           if separator { output.byte(UInt8(ascii: " ")) }
           output.float(v)
@@ -86,7 +108,7 @@ struct Generate: ParsableCommand {
     }
 
     /// One line per time step, then a blank line, for models with several channels.
-    func emitSteps(seedCount: Int, where place: String) {
+    func emitSteps(seedCount: Int, where place: String) throws(CLIError) {
       let seedSteps = seedCount / width
       func line(_ values: UnsafePointer<Float>) {
         for i in 0..<width {
@@ -107,7 +129,8 @@ struct Generate: ParsableCommand {
           produced += 1
           let values = chunk.baseAddress! + t * width
           for i in 0..<width where !values[i].isFinite {
-            fail(output, "\(place)generated step \(produced) is not finite (the continuation overflowed Float)")
+            throw CLIError(
+              "\(place)generated step \(produced) is not finite (the continuation overflowed Float)", afterOutput: true)
           }
           line(values)
         }
@@ -116,16 +139,14 @@ struct Generate: ParsableCommand {
       output.byte(UInt8(ascii: "\n"))
     }
 
-    func emit(seedCount: Int, where place: String) {
+    func emit(seedCount: Int, where place: String) throws(CLIError) {
       if width == 1 {
-        emitValues(seedCount: seedCount, where: place)
+        try emitValues(seedCount: seedCount, where: place)
       } else {
-        emitSteps(seedCount: seedCount, where: place)
+        try emitSteps(seedCount: seedCount, where: place)
       }
     }
 
-    // `--` ends the options (ArgumentParser passes it through with the unrecognized arguments).
-    let arguments = seed.first == "--" ? Array(seed.dropFirst()) : seed
     if !arguments.isEmpty {
       guard arguments.count <= Self.maxSeedLength else {
         throw CLIError("seed has more than \(Self.maxSeedLength) values")
@@ -140,32 +161,27 @@ struct Generate: ParsableCommand {
         throw CLIError(
           "the model reads \(width) values per time step; \(arguments.count) seed values are not whole steps")
       }
-      emit(seedCount: arguments.count, where: "")
-      output.flush()
+      try emit(seedCount: arguments.count, where: "")
       return
     }
 
-    let input = InputScanner(fd: 0)
-    input.beforeBlocking = { output.flush() }
     var count = 0
     var onLine = 0
     var seedStartLine = 1
     while true {
       let event: ScanEvent
-      do { event = try input.next() } catch { fail(output, error.description) }
+      do { event = try input.next() } catch { throw CLIError(error.description, afterOutput: true) }
       switch event {
       case .number(let v):
         guard count < Self.maxSeedLength else {
-          fail(
-            output,
-            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values"
-          )
+          throw CLIError(
+            "line \(input.currentLine), column \(input.lastNumberColumn): seed has more than \(Self.maxSeedLength) values",
+            afterOutput: true)
         }
         if width > 1 && onLine == width {
-          fail(
-            output,
+          throw CLIError(
             "line \(input.currentLine), column \(input.lastNumberColumn): more than \(width) values on a line "
-              + "(the model reads \(width) per time step)")
+              + "(the model reads \(width) per time step)", afterOutput: true)
         }
         if count == 0 { seedStartLine = input.currentLine }
         seedValues[count] = v
@@ -173,21 +189,19 @@ struct Generate: ParsableCommand {
         onLine += 1
       case .endOfLine(let blank):
         if width == 1 {
-          if !blank { emit(seedCount: count, where: "line \(input.endedLine): ") }
+          if !blank { try emit(seedCount: count, where: "line \(input.endedLine): ") }
           count = 0
         } else if onLine > 0 && onLine < width {
-          fail(
-            output,
-            "line \(input.endedLine), column \(input.lineEndColumn): expected \(width) values on the line, found \(onLine)"
-          )
+          throw CLIError(
+            "line \(input.endedLine), column \(input.lineEndColumn): expected \(width) values on the line, found \(onLine)",
+            afterOutput: true)
         } else if blank && count > 0 {
-          emit(seedCount: count, where: "seed at line \(seedStartLine): ")
+          try emit(seedCount: count, where: "seed at line \(seedStartLine): ")
           count = 0
         }
         onLine = 0
       case .endOfInput:
-        if width > 1 && count > 0 { emit(seedCount: count, where: "seed at line \(seedStartLine): ") }
-        output.flush()
+        if width > 1 && count > 0 { try emit(seedCount: count, where: "seed at line \(seedStartLine): ") }
         return
       }
     }

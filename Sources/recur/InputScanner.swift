@@ -57,6 +57,15 @@ final class InputScanner {
     token = .allocate(capacity: Self.maxTokenLength + 1)
   }
 
+  /// A scanner over bytes in memory (golden files), with the same grammar and positions. `bytes` must outlive it.
+  convenience init(bytes: UnsafeRawBufferPointer) {
+    self.init(fd: -1)
+    source = bytes
+  }
+
+  private var source: UnsafeRawBufferPointer? = nil
+  private var sourceOffset = 0
+
   deinit {
     buffer.deallocate()
     token.deallocate()
@@ -160,6 +169,18 @@ final class InputScanner {
 
   /// Reads more input; flushes the caller's output first if the read would block.
   private func refill() -> Bool {
+    if let source {
+      let n = min(capacity, source.count - sourceOffset)
+      guard n > 0 else {
+        atEnd = true
+        return false
+      }
+      UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + sourceOffset, byteCount: n)
+      sourceOffset += n
+      position = 0
+      filled = n
+      return true
+    }
     var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     if poll(&poller, 1, 0) == 0 { beforeBlocking() }
     while true {

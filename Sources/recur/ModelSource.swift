@@ -10,7 +10,13 @@ import RecurRuntime
 
 struct CLIError: Error {
   let message: String
-  init(_ message: String) { self.message = message }
+  /// True when the error comes from input being processed (so answers may already have been written), false for a
+  /// usage error found before any work.
+  let afterOutput: Bool
+  init(_ message: String, afterOutput: Bool = false) {
+    self.message = message
+    self.afterOutput = afterOutput
+  }
 }
 
 enum ModelSource {
@@ -18,16 +24,22 @@ enum ModelSource {
 
   /// Loads `--model`: a built-in name takes precedence; anything else is read as a file path.
   static func load(_ spec: String) throws(CLIError) -> RecurrentModel {
+    try loadWithBytes(spec).model
+  }
+
+  /// The model and the file bytes it was loaded from (golden directories record their checksum).
+  static func loadWithBytes(_ spec: String) throws(CLIError) -> (model: RecurrentModel, bytes: [UInt8]) {
     if let builtin = BuiltinModels.all.first(where: { $0.name == spec }) {
       do {
-        return try RecurrentModel(bytes: decodeBase64(builtin.base64))
+        let bytes = decodeBase64(builtin.base64)
+        return (try RecurrentModel(bytes: bytes), bytes)
       } catch {
         throw CLIError("built-in model '\(spec)' is damaged: \(error)")  // would be a build bug
       }
     }
     let bytes = try readFile(spec)
     do {
-      return try RecurrentModel(bytes: bytes)
+      return (try RecurrentModel(bytes: bytes), bytes)
     } catch {
       throw CLIError("model file '\(spec)': \(error)")
     }

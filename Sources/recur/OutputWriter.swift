@@ -10,7 +10,9 @@
 #endif
 
 final class OutputWriter {
-  private let fd: Int32
+  private let fd: Int32  // -1: capture into `captured` instead (golden checks)
+  /// Everything flushed so far, when created with `init(capturing:)`.
+  private(set) var captured: [UInt8] = []
   private let capacity = 1 << 16
   private let buffer: UnsafeMutablePointer<UInt8>  // [capacity] pending output bytes
   private var count = 0
@@ -20,7 +22,16 @@ final class OutputWriter {
     buffer = .allocate(capacity: capacity)
   }
 
+  /// A writer that keeps its output in memory (`captured`) instead of writing it to a file descriptor.
+  convenience init(capturing: Void) {
+    self.init(fd: -1)
+  }
+
   deinit { buffer.deallocate() }
+
+  /// True when nothing has been written or buffered yet.
+  var isEmpty: Bool { count == 0 && captured.isEmpty && !wroteToFile }
+  private var wroteToFile = false
 
   @inline(__always)
   func byte(_ b: UInt8) {
@@ -41,7 +52,13 @@ final class OutputWriter {
   }
 
   func flush() {
+    if fd < 0 {
+      captured.append(contentsOf: UnsafeBufferPointer(start: buffer, count: count))
+      count = 0
+      return
+    }
     var start = 0
+    if count > 0 { wroteToFile = true }
     while start < count {
       let n = write(fd, buffer + start, count - start)
       if n > 0 {

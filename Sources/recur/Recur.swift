@@ -1,7 +1,8 @@
 // `recur`: stream numbers through a recurrent model, generate continuations, inspect and benchmark model files.
 //
 // Exit status: 0 success (also when stdout is closed early, e.g. `| head -1`); 1 bad input or bad model file,
-// reported as one `error:` line on stderr after every answer computed before it was written; 2 bad command line.
+// reported as one `error:` line on stderr after every answer computed before it was written, or a `golden check`
+// difference; 2 bad command line.
 
 import ArgumentParser
 import RecurRuntime
@@ -31,9 +32,14 @@ struct Recur: ParsableCommand {
         seq 1 2 99 | recur stream                   one prediction of the next value per value in
         recur inspect --model fib --json            sizes, provenance, statistics and all weights
         recur bench --model odd                     per-step latency and streaming throughput here
+        recur golden record --model m.recur -o g    pin a model's outputs; later: recur golden check g
       """,
-    subcommands: [Generate.self, Stream.self, Inspect.self, Bench.self]
+    version: Recur.version,
+    subcommands: [Generate.self, Stream.self, Inspect.self, Bench.self, GoldenCommand.self]
   )
+
+  /// The release, recorded in golden directories.
+  static let version = "0.2.0"
 
   static func main() {
     signal(SIGPIPE, SIG_IGN)  // a closed stdout becomes EPIPE, handled quietly by OutputWriter
@@ -43,6 +49,8 @@ struct Recur: ParsableCommand {
     } catch let error as CLIError {
       writeStandardError("error: \(error.message)\n")
       exitProcess(1)
+    } catch let status as ExitCode {  // a command's own verdict (golden check: 1 = differences, already reported)
+      exitProcess(status.rawValue)
     } catch {
       if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
       let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"

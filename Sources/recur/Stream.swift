@@ -26,11 +26,23 @@ struct Stream: ParsableCommand {
 
   func run() throws {
     let model = try ModelSource.load(options.model)
-    let predictor = SequencePredictor(model: model)
-    let cell = predictor.cell
     let output = OutputWriter(fd: 1)
     let input = InputScanner(fd: 0)
     input.beforeBlocking = { output.flush() }
+    do {
+      try Self.stream(model: model, raw: raw, input: input, output: output)
+    } catch {
+      fail(output, error.message)
+    }
+    output.flush()
+  }
+
+  /// Reads every time step from `input` and writes one prediction line per step to `output` (the whole of `recur
+  /// stream`; `recur golden` runs it on files). Throws a `line L, column C: ...` error after writing every earlier
+  /// answer to `output` (unflushed).
+  static func stream(model: RecurrentModel, raw: Bool, input: InputScanner, output: OutputWriter) throws(CLIError) {
+    let predictor = SequencePredictor(model: model)
+    let cell = predictor.cell
     let inputs = model.inputSize
     let outputs = model.outputSize
     let step = UnsafeMutablePointer<Float>.allocate(capacity: inputs)  // [I] the time step being read
@@ -43,7 +55,7 @@ struct Stream: ParsableCommand {
     var firstColumn = 0
 
     /// Runs one complete time step and prints its prediction.
-    func answer(line: Int, column: Int) {
+    func answer(line: Int, column: Int) throws(CLIError) {
       if raw {
         cell.step(step, into: prediction)
       } else {
@@ -52,8 +64,7 @@ struct Stream: ParsableCommand {
       for o in 0..<outputs {
         guard prediction[o].isFinite else {
           if o > 0 { output.byte(UInt8(ascii: "\n")) }
-          fail(
-            output,
+          throw CLIError(
             "line \(line), column \(column): the prediction after this \(inputs == 1 ? "value" : "step") is not "
               + "finite (overflow)")
         }
@@ -65,17 +76,16 @@ struct Stream: ParsableCommand {
 
     while true {
       let event: ScanEvent
-      do { event = try input.next() } catch { fail(output, error.description) }
+      do { event = try input.next() } catch { throw CLIError(error.description) }
       switch event {
       case .number(let v):
         if inputs == 1 {  // every value is a time step
           step[0] = v
-          answer(line: input.currentLine, column: input.lastNumberColumn)
+          try answer(line: input.currentLine, column: input.lastNumberColumn)
           continue
         }
         guard filled < inputs else {
-          fail(
-            output,
+          throw CLIError(
             "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
               + "(the model reads \(inputs) per time step)")
         }
@@ -87,16 +97,14 @@ struct Stream: ParsableCommand {
           predictor.reset()
         } else if inputs > 1 {  // a line is one time step: answered once it is complete and whole
           guard filled == inputs else {
-            fail(
-              output,
+            throw CLIError(
               "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
                 + "found \(filled)")
           }
           filled = 0
-          answer(line: input.endedLine, column: firstColumn)
+          try answer(line: input.endedLine, column: firstColumn)
         }
       case .endOfInput:
-        output.flush()
         return
       }
     }

@@ -24,7 +24,7 @@ enum FixtureModels {
     let predictor = SequencePredictor(model: try FixtureModels.load(model))
     let family = model.replacingOccurrences(of: "-ext", with: "")
     let seeds = try FixtureModels.lines("golden/seeds-\(family).txt")
-    let expected = try FixtureModels.lines("golden/\(model)/generate.out")
+    let expected = try FixtureModels.lines("golden/\(model)/generate-1.out")
     #expect(seeds.count == expected.count)
     var out = [Float](repeating: 0, count: 20)
     for (seed, want) in zip(seeds, expected) {
@@ -41,7 +41,7 @@ enum FixtureModels {
     let predictor = SequencePredictor(model: try FixtureModels.load(model))
     let family = model.replacingOccurrences(of: "-ext", with: "")
     let input = try Golden.read("golden/stream-\(family).txt").split(separator: "\n", omittingEmptySubsequences: false)
-    let expected = try Golden.read("golden/\(model)/stream.out").split(separator: "\n").map { Double(String($0))! }
+    let expected = try Golden.read("golden/\(model)/stream-1.out").split(separator: "\n").map { Double(String($0))! }
     var predictions: [Double] = []
     for line in input {
       if line.isEmpty {

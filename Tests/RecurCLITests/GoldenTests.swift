@@ -1,4 +1,5 @@
-// Golden-file regression: the built-in fixture models on pinned inputs, through the real `recur` process.
+// Golden-file regression: the built-in fixture models on pinned inputs, through the real `recur` process and its
+// `recur golden check` (the same machinery users get for their own models).
 // Regenerate deliberately with `tools/update-goldens` (never part of `swift test`); a mismatch prints which file,
 // which line and value, expected vs actual, and the largest deviation, not a wall of numbers.
 
@@ -83,27 +84,21 @@ enum Golden {
 }
 
 @Suite(.serialized) struct GoldenTests {
+  /// Each built-in model's golden directory (Fixtures/golden/<model>: `generate` of 7-8 seeds per family, far
+  /// outside the training range, 20 steps; `stream` and `stream --raw` on 2,500+ values with resets) passes
+  /// `recur golden check`, the machinery users run on their own models; its inputs are the hand-written ones.
   @Test(arguments: Golden.models)
-  func generateMatchesGolden(model: String) throws {
+  func goldenDirectoryChecks(model: String) throws {
     let family = model.replacingOccurrences(of: "-ext", with: "")
-    let seeds = try Golden.read("golden/seeds-\(family).txt")
-    let result = try CLI.run(["generate", "--model", model, "--steps", "20"], stdin: seeds)
-    #expect(result.status == 0, "\(result.stderr)")
-    let diff = try Golden.numericDiff(actual: result.stdout, golden: "golden/\(model)/generate.out")
-    #expect(diff == nil, "\(diff ?? "")")
-  }
-
-  @Test(arguments: Golden.models)
-  func streamMatchesGolden(model: String) throws {
-    let family = model.replacingOccurrences(of: "-ext", with: "")
-    let input = try Golden.read("golden/stream-\(family).txt")
-    #expect(input.split(separator: "\n").count >= 2000)
-    for (flags, golden) in [([String](), "stream.out"), (["--raw"], "stream-raw.out")] {
-      let result = try CLI.run(["stream", "--model", model] + flags, stdin: input)
-      #expect(result.status == 0, "\(result.stderr)")
-      let diff = try Golden.numericDiff(actual: result.stdout, golden: "golden/\(model)/\(golden)")
-      #expect(diff == nil, "\(diff ?? "")")
-    }
+    #expect(try Golden.read("golden/\(model)/generate-1.in") == Golden.read("golden/seeds-\(family).txt"))
+    #expect(try Golden.read("golden/\(model)/stream-1.in") == Golden.read("golden/stream-\(family).txt"))
+    #expect(try Golden.read("golden/\(model)/stream-raw-1.in") == Golden.read("golden/stream-\(family).txt"))
+    #expect(try Golden.read("golden/stream-\(family).txt").split(separator: "\n").count >= 2000)
+    let directory = Golden.root.appendingPathComponent("golden/\(model)").path
+    let result = try CLI.run(["golden", "check", directory], stdin: "")
+    #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    #expect(result.stdout.contains("3 cases"), "\(result.stdout)")
+    #expect(!result.stdout.contains("differs"), "the built-in model is the recorded one: \(result.stdout)")
   }
 
   @Test(arguments: Golden.models)
