@@ -290,25 +290,25 @@ struct EvaluationCLITests {
     model.provenance.family = "pytorch-import"
     try AtomicFile.write(model.encoded(), to: imported)
     let cases: [([String], Int32, String)] = [
-      (["eval", "--family", "odd"], 64, "error: missing --model FILE"),
-      (["eval", "--model", file, "--family", "even"], 64, "error: unknown family 'even'"),
+      (["eval", "--family", "odd"], 2, "error: missing --model FILE"),
+      (["eval", "--model", file, "--family", "even"], 2, "error: unknown family 'even'"),
       (["eval", "--model", dir.path + "/missing.recur", "--family", "odd"], 1, "error: cannot read"),
       (["eval", "--model", file, "--family", "odd"], 1, "error: cannot load the model:"),
       (["eval", "--model", file], 1, "error: cannot load the model:"),
       (
-        ["eval", "--model", imported], 64,
+        ["eval", "--model", imported], 2,
         "error: missing --family (odd or fib): the model records family 'pytorch-import'"
       ),
-      (["baseline", "--family", "odd", "--k", "0"], 64, "error: --k 0 must be at least 1"),
-      (["baseline", "--family", "fib", "--k", "7"], 64, "error: --k 7 is longer than the fib training window"),
-      (["baseline", "--family", "odd", "--width", "0"], 64, "error: --width 0 is out of range 1...1024"),
-      (["baseline", "--family", "odd", "--encoding", "log"], 64, "error: The value 'log' is invalid for '--encoding"),
+      (["baseline", "--family", "odd", "--k", "0"], 2, "error: --k 0 must be at least 1"),
+      (["baseline", "--family", "fib", "--k", "7"], 2, "error: --k 7 is longer than the fib training window"),
+      (["baseline", "--family", "odd", "--width", "0"], 2, "error: --width 0 is out of range 1...1024"),
+      (["baseline", "--family", "odd", "--encoding", "log"], 2, "error: The value 'log' is invalid for '--encoding"),
       (
-        ["baseline", "--family", "odd", "--lr-schedule", "step"], 64,
+        ["baseline", "--family", "odd", "--lr-schedule", "step"], 2,
         "error: The value 'step' is invalid for '--lr-schedule"
       ),
-      (["baseline"], 64, "error: missing --family"),
-      (["baseline", "--family", "odd", "--plots", file], 64, "error: --plots '\(file)' exists and is not a directory"),
+      (["baseline"], 2, "error: missing --family"),
+      (["baseline", "--family", "odd", "--plots", file], 2, "error: --plots '\(file)' exists and is not a directory"),
     ]
     for (arguments, status, expected) in cases {
       let result = try runRecurTrain(arguments)

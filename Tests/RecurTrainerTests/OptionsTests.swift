@@ -117,7 +117,7 @@ struct OptionsTests {
 
 @Suite("recur-train CLI")
 struct CLITests {
-  @Test("invalid options: one error line, exit 64, nothing written")
+  @Test("invalid options: one error line, exit 2, nothing written")
   func invalidOptions() throws {
     let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -163,7 +163,7 @@ struct CLITests {
     ]
     for (arguments, expected) in cases {
       let result = try runRecurTrain(arguments)
-      #expect(result.status == 64, "\(arguments): status \(result.status)")
+      #expect(result.status == 2, "\(arguments): status \(result.status)")
       #expect(result.stderr.hasPrefix(expected), "\(arguments): \(result.stderr)")
       #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
       #expect(result.stdout.isEmpty, "\(arguments): work started: \(result.stdout)")

@@ -25,7 +25,7 @@ struct RecurTrain: ParsableCommand {
         recur-train eval --model odd.recur --family odd --plots plots/odd
         recur-train baseline --family fib --encoding window-differences --plots plots/fib-mlp
 
-      Exit status: 0 on success, 64 for invalid options (nothing done), 1 when a run fails (e.g. the loss \
+      Exit status: 0 on success, 2 for invalid options or a bad command line (nothing done; as `recur`), 1 when a run fails (e.g. the loss \
       diverges; no model is written).
       """,
     subcommands: [Train.self, Eval.self, Baseline.self, ImportTorch.self])
@@ -398,7 +398,8 @@ func flushOutput() { fflush(nil) }
 
 // MARK: - Entry point
 
-/// One `error: ...` line on stderr and the exit status: 64 for invalid options, 1 for failed runs.
+/// One `error: ...` line on stderr and the exit status: 2 for invalid options and bad command lines (the convention
+/// `recur` uses), 1 for failed runs.
 func runMain(_ arguments: [String]) -> Int32 {
   do {
     var command = try RecurTrain.parseAsRoot(arguments)
@@ -408,7 +409,7 @@ func runMain(_ arguments: [String]) -> Int32 {
   } catch let error as TrainerError {
     flushOutput()
     writeStandardError("error: \(error.description)\n")
-    if case .invalidOption = error { return 64 }
+    if case .invalidOption = error { return 2 }
     return 1
   } catch {
     flushOutput()
@@ -422,7 +423,7 @@ func runMain(_ arguments: [String]) -> Int32 {
       RecurTrain.message(for: error).split(separator: "\n").first.map(String.init)
       ?? "invalid arguments"
     writeStandardError("error: \(message) (see 'recur-train --help')\n")
-    return code.rawValue
+    return 2
   }
 }
 
