@@ -105,7 +105,7 @@ struct Bench: ParsableCommand {
       sink += y[0]
       x[0] = 0.5
     }
-    var stream: Double? = nil
+    let stream: Double
     if univariate {
       stream = median {
         predictor.reset()
@@ -114,6 +114,16 @@ struct Bench: ParsableCommand {
           let n = min(remaining, values.count)
           for i in 0..<n { sink += predictor.observe(values[i]) }
           remaining -= n
+        }
+      }
+    } else {
+      // Several inputs: one time step of `inputSize` values per observation, the values cycling through `values`.
+      stream = median {
+        predictor.reset()
+        for t in 0..<steps {
+          for i in 0..<a.inputSize { x[i] = values[(t + i) % values.count] * 0.01 }
+          predictor.observe(x, into: y)
+          sink += y[0]
         }
       }
     }
@@ -158,7 +168,7 @@ struct Bench: ParsableCommand {
     print("| workload | ns/step | steps/s |")
     print("|---|---:|---:|")
     for (name, seconds) in [
-      ("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", stream),
+      ("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", Optional(stream)),
       ("batch of \(Self.batchStreams) streams, per stream-step", batched),
     ] {
       guard let seconds else { continue }
