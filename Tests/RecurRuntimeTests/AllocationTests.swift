@@ -5,7 +5,11 @@ import MallocCounter
 import RecurRuntime
 import Testing
 
-@Suite struct AllocationTests {
+@Suite(
+  .enabled(
+    if: recur_allocation_counter_available(),
+    "the malloc counter cannot replace malloc under AddressSanitizer; run without --sanitize=address"))
+struct AllocationTests {
   /// Warms up (first calls allocate runtime metadata), then counts the allocations of `body`.
   func allocations(_ body: () -> Void) -> UInt64 {
     body()
