@@ -46,7 +46,7 @@ struct Generate: ParsableCommand {
       try Self.generate(
         model: model, steps: steps, withSeed: withSeed, arguments: arguments, input: input, output: output)
     } catch {
-      if output.isEmpty && !error.afterOutput { throw error }  // a usage error: nothing computed yet
+      if !error.afterOutput { throw error }  // a usage error, found before anything was written
       fail(output, error.message)
     }
     output.flush()

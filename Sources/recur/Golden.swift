@@ -69,27 +69,32 @@ struct GoldenCommand: ParsableCommand {
       guard (1...100_000).contains(steps) else { throw CLIError("--steps must be in 1...100000, got \(steps)") }
       guard tolerance.isFinite && tolerance >= 0 else { throw CLIError("--tolerance must be a finite number >= 0") }
       let (model, bytes) = try ModelSource.loadWithBytes(options.model)
-      var cases: [GoldenCase] = []
-      for (index, path) in inputs.enumerated() {
-        cases.append(GoldenCase(name: "stream-\(index + 1)", kind: .stream, input: try readInputFile(path)))
-      }
-      for (index, path) in rawInputs.enumerated() {
-        cases.append(GoldenCase(name: "stream-raw-\(index + 1)", kind: .streamRaw, input: try readInputFile(path)))
-      }
+      // (name, kind, the file it came from) for each case; inputs are read and every case is run before anything
+      // is written, so a bad input leaves no directory behind.
+      var sources: [(String, GoldenCase.Kind, String)] = []
+      for (index, path) in inputs.enumerated() { sources.append(("stream-\(index + 1)", .stream, path)) }
+      for (index, path) in rawInputs.enumerated() { sources.append(("stream-raw-\(index + 1)", .streamRaw, path)) }
       for (index, path) in seeds.enumerated() {
-        cases.append(
-          GoldenCase(name: "generate-\(index + 1)", kind: .generate(steps: steps), input: try readInputFile(path)))
+        sources.append(("generate-\(index + 1)", .generate(steps: steps), path))
       }
-      if cases.isEmpty { cases = GoldenCase.synthetic(for: model, steps: steps) }
+      var cases: [(GoldenCase, source: String)] = []
+      for (name, kind, path) in sources {
+        cases.append((GoldenCase(name: name, kind: kind, input: try readGoldenFile(path)), path))
+      }
+      if cases.isEmpty {
+        cases = GoldenCase.synthetic(for: model, steps: steps).map { ($0, "the synthetic \($0.name)") }
+      }
+      let outputs = try cases.map { (c, source) throws(CLIError) in try c.run(model: model, where: source) }
       try makeDirectory(output)
-      var manifest = GoldenManifest(
+      let a = model.architecture
+      let manifest = GoldenManifest(
         recurVersion: Recur.version, model: options.model, crc: crc32(bytes), bytes: bytes.count,
-        architecture: model.architecture, encoding: model.file.encoding, tolerance: tolerance, cases: [])
-      for c in cases {
-        let out = try c.run(model: model, where: "\(output)/\(c.name).in")
+        architecture:
+          "\(a.kind.name) layers=\(a.layers) input=\(a.inputSize) hidden=\(a.hiddenSize) output=\(a.outputSize)",
+        encoding: model.file.encoding.name, tolerance: tolerance, cases: cases.map(\.0))
+      for ((c, _), out) in zip(cases, outputs) {
         try writeFile("\(output)/\(c.name).in", c.input)
         try writeFile("\(output)/\(c.name).out", out)
-        manifest.cases.append(c)
       }
       try writeFile("\(output)/golden.txt", Array(manifest.text.utf8))
       print("recorded \(cases.count) case\(cases.count == 1 ? "" : "s") of \(options.model) in \(output)")
@@ -117,7 +122,7 @@ struct GoldenCommand: ParsableCommand {
         throw CLIError("--tolerance must be a finite number >= 0")
       }
       let manifestPath = "\(directory)/golden.txt"
-      guard let manifestBytes = try? readInputFile(manifestPath) else {
+      guard let manifestBytes = try? readGoldenFile(manifestPath) else {
         throw CLIError("'\(directory)' is not a golden directory (cannot read \(manifestPath))")
       }
       let manifest = try GoldenManifest(parsing: manifestBytes, path: manifestPath)
@@ -135,8 +140,8 @@ struct GoldenCommand: ParsableCommand {
       for c in manifest.cases {
         let inputPath = "\(directory)/\(c.name).in"
         let outputPath = "\(directory)/\(c.name).out"
-        guard let input = try? readInputFile(inputPath) else { throw CLIError("\(inputPath): missing or unreadable") }
-        guard let expected = try? readInputFile(outputPath) else {
+        guard let input = try? readGoldenFile(inputPath) else { throw CLIError("\(inputPath): missing or unreadable") }
+        guard let expected = try? readGoldenFile(outputPath) else {
           throw CLIError("\(outputPath): missing or unreadable")
         }
         let actual = try GoldenCase(name: c.name, kind: c.kind, input: input).run(model: loaded, where: inputPath)
@@ -232,13 +237,14 @@ struct GoldenManifest {
   var model: String
   var crc: UInt32
   var bytes: Int
-  var architecture: Architecture
-  var encoding: Encoding
+  /// `gru layers=2 input=3 hidden=8 output=3`, and the encoding's name: recorded for people reading the directory.
+  var architecture: String
+  var encoding: String
   var tolerance: Double
   var cases: [GoldenCase]
 
   init(
-    recurVersion: String, model: String, crc: UInt32, bytes: Int, architecture: Architecture, encoding: Encoding,
+    recurVersion: String, model: String, crc: UInt32, bytes: Int, architecture: String, encoding: String,
     tolerance: Double, cases: [GoldenCase]
   ) {
     (self.recurVersion, self.model, self.crc, self.bytes) = (recurVersion, model, crc, bytes)
@@ -246,7 +252,6 @@ struct GoldenManifest {
   }
 
   var text: String {
-    let a = architecture
     var lines = [
       "# recur golden directory: `recur golden check DIR` re-runs every case and compares (recur golden --help)",
       "format \(GoldenCommand.formatVersion)",
@@ -254,8 +259,8 @@ struct GoldenManifest {
       "model \(model)",
       "model-crc32 \(hex8(crc))",
       "model-bytes \(bytes)",
-      "architecture \(a.kind.name) layers=\(a.layers) input=\(a.inputSize) hidden=\(a.hiddenSize) output=\(a.outputSize)",
-      "encoding \(encoding.name)",
+      "architecture \(architecture)",
+      "encoding \(encoding)",
       "tolerance \(tolerance)",
     ]
     for c in cases { lines.append("case \(c.name) \(c.kind.manifestText)") }
@@ -311,7 +316,9 @@ struct GoldenManifest {
     guard !cases.isEmpty else { throw CLIError("\(path): no 'case' lines") }
     self.init(
       recurVersion: try field("recur"), model: try field("model"), crc: crc, bytes: Int(try field("model-bytes")) ?? 0,
-      architecture: Architecture(hiddenSize: 1), encoding: .identity, tolerance: tolerance, cases: cases)
+      architecture: fields["architecture"]?.value ?? "", encoding: fields["encoding"]?.value ?? "",
+      tolerance: tolerance,
+      cases: cases)
   }
 }
 
@@ -379,53 +386,12 @@ struct GoldenDiff {
   }
 }
 
-// MARK: - Files
-
-/// Reads a whole (text) file, refusing more than 256 MiB.
-func readInputFile(_ path: String) throws(CLIError) -> [UInt8] {
-  let fd = open(path, O_RDONLY)
-  guard fd >= 0 else { throw CLIError("cannot open '\(path)': \(String(cString: strerror(errno)))") }
-  defer { close(fd) }
-  var out: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 1 << 16)
-  while true {
-    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-    if n < 0 && errno == EINTR { continue }
-    guard n >= 0 else { throw CLIError("cannot read '\(path)': \(String(cString: strerror(errno)))") }
-    if n == 0 { return out }
-    out += chunk[0..<n]
-    guard out.count <= 256 << 20 else { throw CLIError("'\(path)' is larger than 256 MiB") }
-  }
-}
-
-/// Writes a whole file: a temporary file in the same directory, then a rename, so a failure leaves no half file.
-func writeFile(_ path: String, _ bytes: [UInt8]) throws(CLIError) {
-  let temporary = "\(path).tmp-\(getpid())"
-  let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-  guard fd >= 0 else { throw CLIError("cannot write '\(path)': \(String(cString: strerror(errno)))") }
-  var written = 0
-  while written < bytes.count {
-    let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-    if n < 0 && errno == EINTR { continue }
-    guard n > 0 else {
-      let message = String(cString: strerror(errno))
-      close(fd)
-      unlink(temporary)
-      throw CLIError("cannot write '\(path)': \(message)")
-    }
-    written += n
-  }
-  guard close(fd) == 0, rename(temporary, path) == 0 else {
-    unlink(temporary)
-    throw CLIError("cannot write '\(path)': \(String(cString: strerror(errno)))")
-  }
-}
-
-func makeDirectory(_ path: String) throws(CLIError) {
-  if mkdir(path, 0o755) == 0 { return }
-  var info = stat()
-  guard errno == EEXIST, stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-    throw CLIError("cannot create directory '\(path)': \(String(cString: strerror(errno)))")
+/// A golden input, output or manifest: at most 256 MiB.
+func readGoldenFile(_ path: String) throws(CLIError) -> [UInt8] {
+  let limit = 256 << 20
+  switch readWholeFile(path, limit: limit) {
+  case .success(let bytes): return bytes
+  case .failure(let error): throw CLIError("'\(path)': \(error.describe(limit: limit))")
   }
 }
 

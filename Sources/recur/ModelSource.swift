@@ -45,36 +45,21 @@ enum ModelSource {
     }
   }
 
-  /// Reads a whole file, refusing anything larger than the largest valid model before allocating for it.
+  /// Reads a whole model file, refusing anything larger than the largest valid model before allocating for it.
   static func readFile(_ path: String) throws(CLIError) -> [UInt8] {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else {
+    let limit = ModelFormat.maxFileSize
+    switch readWholeFile(path, limit: limit) {
+    case .success(let bytes):
+      return bytes
+    case .failure(.cannotOpen(ENOENT)) where !path.contains("/") && !path.contains("."):
       let names = builtinNames.joined(separator: ", ")
-      if errno == ENOENT && !path.contains("/") && !path.contains(".") {
-        throw CLIError("model '\(path)': no built-in model of that name (built in: \(names)) and no such file")
-      }
-      throw CLIError("model file '\(path)': cannot open: \(String(cString: strerror(errno)))")
-    }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-      throw CLIError("model file '\(path)': not a regular file")
-    }
-    let size = Int(info.st_size)
-    guard size <= ModelFormat.maxFileSize else {
+      throw CLIError("model '\(path)': no built-in model of that name (built in: \(names)) and no such file")
+    case .failure(.tooLarge(let size)):
       throw CLIError(
-        "model file '\(path)': byte \(ModelFormat.maxFileSize): file is \(size) bytes; no valid model exceeds \(ModelFormat.maxFileSize)"
-      )
+        "model file '\(path)': byte \(limit): file is \(size) bytes; no valid model exceeds \(limit)")
+    case .failure(let error):
+      throw CLIError("model file '\(path)': \(error.describe(limit: limit))")
     }
-    var bytes = [UInt8](repeating: 0, count: size)
-    var filled = 0
-    while filled < size {
-      let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, size - filled) }
-      if n < 0 && errno == EINTR { continue }
-      guard n > 0 else { break }  // the file shrank under us: the reader reports the truncation
-      filled += n
-    }
-    return Array(bytes[0..<filled])
   }
 }
 

@@ -29,10 +29,6 @@ final class OutputWriter {
 
   deinit { buffer.deallocate() }
 
-  /// True when nothing has been written or buffered yet.
-  var isEmpty: Bool { count == 0 && captured.isEmpty && !wroteToFile }
-  private var wroteToFile = false
-
   @inline(__always)
   func byte(_ b: UInt8) {
     if count == capacity { flush() }
@@ -58,7 +54,6 @@ final class OutputWriter {
       return
     }
     var start = 0
-    if count > 0 { wroteToFile = true }
     while start < count {
       let n = write(fd, buffer + start, count - start)
       if n > 0 {

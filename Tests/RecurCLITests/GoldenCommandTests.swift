@@ -102,6 +102,23 @@ import Testing
     #expect(try CLI.run(["golden", "check", dir, "--tolerance", "0"], stdin: "").status == 1)
   }
 
+  /// A bad input file is named (with line and column for a bad token), and nothing is written: every case runs
+  /// before the directory is created.
+  @Test func badRecordInputsAreNamedAndLeaveNoDirectory() throws {
+    let bad = CLI.temporaryDirectory.appendingPathComponent("golden-bad.txt")
+    try "1 2\nabc\n".write(to: bad, atomically: true, encoding: .utf8)
+    let dir = Self.directory("bad")
+    var result = try CLI.run(["golden", "record", "--model", "odd", "--inputs", bad.path, "-o", dir], stdin: "")
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: \(bad.path): line 2, column 1: 'abc' is not a number\n")
+    #expect(!FileManager.default.fileExists(atPath: dir))
+    result = try CLI.run(["golden", "record", "--model", "odd", "--seeds", "/nonexistent.txt", "-o", dir], stdin: "")
+    #expect(result.stderr == "error: '/nonexistent.txt': cannot open: No such file or directory\n")
+    result = try CLI.run(["golden", "record", "--model", "odd", "--steps", "0", "-o", dir], stdin: "")
+    #expect(result.stderr == "error: --steps must be in 1...100000, got 0\n")
+    #expect(!FileManager.default.fileExists(atPath: dir))
+  }
+
   @Test func missingOrDamagedDirectoriesAreClearErrors() throws {
     var result = try CLI.run(["golden", "check", "/nonexistent/golden"], stdin: "")
     #expect(result.status == 1)
