@@ -20,10 +20,12 @@ let package = Package(
     // The runtime: Swift standard library only (no Foundation, no Glibc, no GSL).
     // BuiltinModule: only for `llvm.fmuladd` (see Sources/RecurRuntime/MultiplyAdd.swift).
     .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
+    // The one number scanner (stdin, golden files, training data): the CLI and the trainer read numbers alike.
+    .target(name: "RecurText"),
     .executableTarget(
       name: "recur",
       dependencies: [
-        "RecurRuntime",
+        "RecurRuntime", "RecurText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -35,7 +37,7 @@ let package = Package(
       pkgConfig: "gsl",
       providers: [.apt(["libgsl-dev"])]
     ),
-    .target(name: "RecurTrainer", dependencies: ["RecurRuntime", "CGSL"], path: "tools/RecurTrainer"),
+    .target(name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "CGSL"], path: "tools/RecurTrainer"),
     .executableTarget(
       name: "recur-train",
       dependencies: [
@@ -49,7 +51,7 @@ let package = Package(
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
     .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
     .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntime"]),
-    .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "recur-train"]),
+    .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -37,7 +37,11 @@ cases = {
     "truncated-header": (base[:100], "byte 100: file ends inside the header (100 of 256 bytes)"),
     "truncated-tensors": (base[:1000], "byte 1000: file is truncated: header declares 1736 bytes, found 1000"),
     "wrong-magic": (b"GGUF" + base[4:], 'byte 0: not a Recur model file (bad magic; expected "RECURNN\\x1A")'),
-    "future-version": (put(base, 8, "<I", 3), "byte 8: format version 3 is not supported (this reader reads 1 and 2)"),
+    "future-version": (put(base, 8, "<I", 4), "byte 8: format version 4 is not supported (this reader reads 1, 2 and 3)"),
+    "standardize-in-v1": (
+        put(base, 44, "<I", 3),
+        "byte 44: encoding 3 is not supported by format version 1 (1 = sequence-max-scale, 2 = window-differences)",
+    ),
     "lstm-cell": (put(base, 24, "<I", 3), "byte 24: cell kind 3 is not supported by format version 1 (1 = vanilla tanh)"),
     "oversized-hidden": (put(base, 32, "<I", 1 << 20), "byte 32: hidden size 1048576 is out of range 1...1024"),
     "overflow-bait": (

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of the Recur model file format, versions 1 and 2
+"""An independent implementation of the Recur model file format, versions 1, 2 and 3
 (Sources/RecurRuntime/Documentation.docc/ModelFormat.md), written from the specification in Python's standard library
 only.
 
@@ -7,7 +7,7 @@ It exists to show that the document is precise enough to implement elsewhere; to
 deliberately broken model files in Fixtures/broken/, and `random` writes random models of any kind for benchmarks.
 
     python3 tools/recur_format.py dump MODEL.recur        # header fields and tensor shapes as JSON
-    python3 tools/recur_format.py random H OUT.recur [--seed S] [--encoding 0|1|2] [--context K]
+    python3 tools/recur_format.py random H OUT.recur [--seed S] [--encoding 0|1|2|3|4] [--context K]
                                   [--cell rnn|gru|lstm] [--layers L] [--inputs I] [--outputs O]
 """
 import json
@@ -24,9 +24,11 @@ KINDS = {"rnn": 1, "gru": 2, "lstm": 3}
 GATES = {1: 1, 2: 3, 3: 4}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 ROLES = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+STANDARDIZED = (3, 4)  # encodings whose normalisation vectors follow the readout (format version 3)
+NORM = ["norm.input_shift", "norm.input_scale", "norm.output_shift", "norm.output_scale"]
 
 
-def table(kind, layers, inputs, hidden, outputs):
+def table(kind, layers, inputs, hidden, outputs, encoding=1):
     """The tensor table: (id, state_dict name, rows, cols) in file order (ModelFormat.md, "Tensors")."""
     g = GATES[kind] * hidden
     name = KIND_NAMES[kind]
@@ -37,15 +39,21 @@ def table(kind, layers, inputs, hidden, outputs):
             rows.append((role + 1 + 16 * k, f"{name}.{ROLES[role]}_l{k}", r, c))
     rows.append((5, "fc.weight", outputs, hidden))
     rows.append((6, "fc.bias", outputs, 1))
+    if encoding in STANDARDIZED:
+        for i, (name, n) in enumerate(zip(NORM, [inputs, inputs, outputs, outputs])):
+            rows.append((7 + i, name, n, 1))
     return rows
 
 
 def write(hidden, tensors, context=5, encoding=1, family="", seed=0, stats=None, kind=1, layers=1, inputs=1,
           outputs=1):
     """tensors: flat float lists in table order. Returns the file bytes (canonical layout), version 1 when it can
-    describe the model (one vanilla layer, I = O = 1, encoding 1 or 2), else version 2."""
-    version = 1 if (kind, layers, inputs, outputs) == (1, 1, 1, 1) and encoding != 0 else 2
-    rows = table(kind, layers, inputs, hidden, outputs)
+    describe the model (one vanilla layer, I = O = 1, encoding 1 or 2), 3 for the standardised encodings (3, 4:
+    the four normalisation vectors come last in `tensors`), else version 2."""
+    version = 1 if (kind, layers, inputs, outputs) == (1, 1, 1, 1) and encoding in (1, 2) else 2
+    if encoding in STANDARDIZED:
+        version = 3
+    rows = table(kind, layers, inputs, hidden, outputs, encoding)
     cursor = HEADER_SIZE + len(rows) * ENTRY_SIZE
     offsets = []
     for _, _, r, c in rows:
@@ -61,7 +69,7 @@ def write(hidden, tensors, context=5, encoding=1, family="", seed=0, stats=None,
     struct.pack_into("<II", out, 84, 0, 0)
     stats = stats if stats is not None else [float("nan")] * 8
     struct.pack_into("<8f", out, 92, *stats)
-    if version == 2:
+    if version >= 2:
         struct.pack_into("<I", out, 124, layers)
     name = family.encode("ascii")[:31]
     out[128 : 128 + len(name)] = name
@@ -85,17 +93,19 @@ def read(data):
     if data[:8] != MAGIC:
         raise ValueError("bad magic")
     version, header_size, length = struct.unpack_from("<IIQ", data, 8)
-    if version not in (1, 2) or header_size != HEADER_SIZE or length != len(data):
+    if version not in (1, 2, 3) or header_size != HEADER_SIZE or length != len(data):
         raise ValueError("bad version, header size or length")
     if zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
         raise ValueError("checksum mismatch")
     kind, inp, hidden, outp, context, encoding, count, flags = struct.unpack_from("<8I", data, 24)
-    layers = struct.unpack_from("<I", data, 124)[0] if version == 2 else 1
+    layers = struct.unpack_from("<I", data, 124)[0] if version >= 2 else 1
+    if (version == 3) != (encoding in STANDARDIZED):
+        raise ValueError("encodings 3 and 4 need format version 3, and version 3 needs them")
     seed, epochs, batch, seqs, lr, loss = struct.unpack_from("<QIIIff", data, 56)
     windows, seeds = struct.unpack_from("<II", data, 84)
     stats = struct.unpack_from("<8f", data, 92)
     family = data[128:160].split(b"\0")[0].decode("ascii")
-    rows = {tid: (name, r, c) for tid, name, r, c in table(kind, layers, inp, hidden, outp)}
+    rows = {tid: (name, r, c) for tid, name, r, c in table(kind, layers, inp, hidden, outp, encoding)}
     if count != len(rows):
         raise ValueError("tensor count does not match the architecture")
     tensors = {}
@@ -113,8 +123,11 @@ def read(data):
 def random_model(hidden, seed=0, encoding=1, context=5, kind=1, layers=1, inputs=1, outputs=1):
     rng = random.Random(seed)
     bound = 1 / hidden ** 0.5
-    rows = table(kind, layers, inputs, hidden, outputs)
+    rows = table(kind, layers, inputs, hidden, outputs, encoding)
     tensors = [[rng.uniform(-bound, bound) for _ in range(r * c)] for _, _, r, c in rows]
+    for i, (tid, _, r, c) in enumerate(rows):
+        if tid in (8, 10):  # normalisation scales must be positive
+            tensors[i] = [rng.uniform(0.5, 2.0) for _ in range(r * c)]
     tensors = [list(struct.unpack("<%df" % len(t), struct.pack("<%df" % len(t), *t))) for t in tensors]
     return write(hidden, tensors, context=context, encoding=encoding, family="random", seed=seed, kind=kind,
                  layers=layers, inputs=inputs, outputs=outputs)

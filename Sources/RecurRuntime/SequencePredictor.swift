@@ -17,6 +17,15 @@
 //   s = max |d| (1 if all are zero), left-pads with zeros when fewer than k differences exist, runs the cell from a
 //   zero state over those k inputs, and predicts last + s * y. Exactly the function the trainer fits, so streaming,
 //   generation and training agree by construction. Cost: k cell steps per prediction.
+//
+// standardize / standardize-differences (real data, `recur-train fit`; any I and O / I = O)
+//   Every prediction reads the last n = min(t, k) time steps (k = contextLength) of the current sequence, encodes
+//   each column as (u − inputShift) / inputScale, where u is the value (standardize) or its difference from the step
+//   before (standardize-differences; 0 for the first step of a sequence), runs the cell from a zero state over those
+//   n steps and maps the readout back: outputShift + outputScale · y, plus the current value for differences. The
+//   trainer scores and fits exactly this function (windows of k steps from a zero state), so streaming, generation
+//   and training agree. Generation appends each prediction to the history and predicts again. Cost: n cell steps
+//   per prediction.
 
 public final class SequencePredictor {
   public let model: RecurrentModel
@@ -29,29 +38,42 @@ public final class SequencePredictor {
   private var nextInput: Float = 0  // normalised input for the next generated step
   private let pendingStep: UnsafeMutablePointer<Float>  // [inputSize] the next generated step's input (identity)
 
-  // window-differences
+  // window-differences and the standardised encodings
   private let contextLength: Int
-  private let history: UnsafeMutablePointer<Float>  // [k + 1] ring buffer of the latest values
-  private let window: UnsafeMutablePointer<Float>  // [k] normalised differences, oldest first, zero-padded
+  private let history: UnsafeMutablePointer<Float>  // [k + 1][I] ring buffer of the latest time steps
+  private let window: UnsafeMutablePointer<Float>  // [k][I] the cell's inputs, oldest first (window-differences: I = 1)
   private var historyStart = 0
   private var historyCount = 0
+
+  // standardised encodings: the file's normalisation (empty otherwise) and the readout
+  private let inputShift: [Float]  // [I]
+  private let inputScale: [Float]  // [I]
+  private let outputShift: [Float]  // [O]
+  private let outputScale: [Float]  // [O]
+  private let readout: UnsafeMutablePointer<Float>  // [O]
 
   public init(model: RecurrentModel) {
     self.model = model
     self.cell = RecurrentCell(model: model)
     contextLength = model.file.contextLength
-    history = .allocate(capacity: contextLength + 1)
-    history.initialize(repeating: 0, count: contextLength + 1)
-    window = .allocate(capacity: contextLength)
-    window.initialize(repeating: 0, count: contextLength)
-    pendingStep = .allocate(capacity: model.inputSize)
-    pendingStep.initialize(repeating: 0, count: model.inputSize)
+    let (I, O) = (model.inputSize, model.outputSize)
+    history = .allocate(capacity: (contextLength + 1) * I)
+    history.initialize(repeating: 0, count: (contextLength + 1) * I)
+    window = .allocate(capacity: contextLength * I)
+    window.initialize(repeating: 0, count: contextLength * I)
+    pendingStep = .allocate(capacity: I)
+    pendingStep.initialize(repeating: 0, count: I)
+    readout = .allocate(capacity: O)
+    readout.initialize(repeating: 0, count: O)
+    let n = model.file.normalization ?? Normalization(inputSize: I, outputSize: O)
+    (inputShift, inputScale, outputShift, outputScale) = (n.inputShift, n.inputScale, n.outputShift, n.outputScale)
   }
 
   deinit {
     history.deallocate()
     window.deallocate()
     pendingStep.deallocate()
+    readout.deallocate()
   }
 
   /// Forgets the current sequence (a blank line in `recur stream`).
@@ -75,6 +97,11 @@ public final class SequencePredictor {
     case .windowDifferences:
       push(value)
       return predictFromHistory()
+    case .standardize, .standardizeDifferences:
+      pendingStep[0] = value
+      pushStep(pendingStep)
+      predictStandardized(into: readout)
+      return readout[0]
     }
   }
 
@@ -83,6 +110,9 @@ public final class SequencePredictor {
   public func observe(_ values: UnsafePointer<Float>, into prediction: UnsafeMutablePointer<Float>) {
     if model.file.encoding == .identity {
       cell.step(values, into: prediction)
+    } else if model.file.encoding.isStandardized {
+      pushStep(values)
+      predictStandardized(into: prediction)
     } else {
       prediction[0] = observe(values[0])
     }
@@ -108,6 +138,11 @@ public final class SequencePredictor {
     case .windowDifferences:
       // Index arithmetic, not `suffix`: the generic slice path allocated in debug builds (AllocationTests).
       for i in max(0, seed.count - (contextLength + 1))..<seed.count { push(seed[i]) }
+    case .standardize, .standardizeDifferences:
+      for i in max(0, seed.count - (contextLength + 1))..<seed.count {
+        pendingStep[0] = seed[i]
+        pushStep(pendingStep)
+      }
     }
   }
 
@@ -129,6 +164,12 @@ public final class SequencePredictor {
         out[i] = next
         push(next)
       }
+    case .standardize, .standardizeDifferences:
+      for i in out.indices {
+        predictStandardized(into: readout)
+        out[i] = readout[0]
+        pushStep(readout)
+      }
     }
   }
 
@@ -139,6 +180,10 @@ public final class SequencePredictor {
     let n = model.inputSize
     precondition(count >= 1 && model.outputSize == n, "a seed of at least one step and input size = output size")
     reset()
+    if model.file.encoding.isStandardized {
+      for t in max(0, count - (contextLength + 1))..<count { pushStep(seed + t * n) }
+      return
+    }
     for t in 0..<(count - 1) { cell.advance(seed + t * n) }
     pendingStep.update(from: seed + (count - 1) * n, count: n)
   }
@@ -147,8 +192,60 @@ public final class SequencePredictor {
   public func generate(steps: Int, into out: UnsafeMutablePointer<Float>) {
     guard steps > 0 else { return }
     let n = model.outputSize
+    if model.file.encoding.isStandardized {
+      for t in 0..<steps {
+        predictStandardized(into: out + t * n)
+        pushStep(out + t * n)
+      }
+      return
+    }
     cell.freeRun(first: pendingStep, steps: steps, into: out)
     pendingStep.update(from: out + (steps - 1) * n, count: n)
+  }
+
+  // MARK: standardised encodings internals
+
+  /// Appends one time step (`inputSize` values) to the history ring, dropping the oldest when it holds k + 1.
+  private func pushStep(_ values: UnsafePointer<Float>) {
+    let (capacity, I) = (contextLength + 1, model.inputSize)
+    let slot: Int
+    if historyCount < capacity {
+      slot = (historyStart + historyCount) % capacity
+      historyCount += 1
+    } else {
+      slot = historyStart
+      historyStart = (historyStart + 1) % capacity
+    }
+    (history + slot * I).update(from: values, count: I)
+  }
+
+  /// The prediction of the step after the history's newest one (see the file comment); `out` holds `outputSize`.
+  private func predictStandardized(into out: UnsafeMutablePointer<Float>) {
+    let (capacity, I, O) = (contextLength + 1, model.inputSize, model.outputSize)
+    @inline(__always) func step(_ i: Int) -> UnsafeMutablePointer<Float> {
+      history + ((historyStart + i) % capacity) * I
+    }
+    let differences = model.file.encoding == .standardizeDifferences
+    let n = min(historyCount, contextLength)
+    let first = historyCount - n  // ring index of the window's oldest step
+    for w in 0..<n {
+      let i = first + w
+      let v = step(i)
+      let x = window + w * I
+      for c in 0..<I {
+        // Ring index 0 is the sequence's first step whenever the window reaches it (nothing dropped yet).
+        let u = differences ? (i == 0 ? 0 : v[c] - step(i - 1)[c]) : v[c]
+        x[c] = (u - inputShift[c]) / inputScale[c]
+      }
+    }
+    cell.reset()
+    for w in 0..<n { cell.advance(window + w * I) }
+    cell.readout(into: out)
+    let last = step(historyCount - 1)
+    for o in 0..<O {
+      let y = outputShift[o] + outputScale[o] * out[o]
+      out[o] = differences ? last[o] + y : y
+    }
   }
 
   // MARK: window-differences internals

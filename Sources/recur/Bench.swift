@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import RecurRuntime
+import RecurText
 
 #if canImport(Glibc)
   import Glibc

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import RecurRuntime
+import RecurText
 
 struct Generate: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -11,6 +11,7 @@
 
 import ArgumentParser
 import RecurRuntime
+import RecurText
 
 #if canImport(Glibc)
   import Glibc

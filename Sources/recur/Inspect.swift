@@ -47,14 +47,36 @@ struct Inspect: ParsableCommand {
       encoding          \(f.encoding.name), context length \(f.contextLength)
       training          family \(p.family.isEmpty ? "n/a" : p.family), seed \(p.seed), \(p.epochs) epochs, \
       batch \(p.batchSize), \(p.trainingSequences) sequences, lr \(num(p.learningRate)), final loss \(num(p.finalLoss))
-      validation        \(v.windows) held-out windows, \(v.seeds) held-out seeds
-        window MSE      \(num(v.windowMSE)) (encoded units)
-        next value |e|  mean \(num(v.absErrorMean)), sd \(num(v.absErrorSD)), median \(num(v.absErrorMedian)), \
-      p95 \(num(v.absErrorP95))
-        generation |e|  after 1 step \(num(v.generationError1)), 8 steps \(num(v.generationError8)), \
-      20 steps \(num(v.generationError20)) (mean)
-
+      \(statistics(f))
       """)
+  }
+
+  /// The validation lines: `recur-train fit` models store one-step ARV and MAE on the held-out steps; the family
+  /// trainer's models their window and generation statistics.
+  func statistics(_ f: ModelFile) -> String {
+    let v = f.validation
+    func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
+    guard let n = f.normalization else {
+      return """
+        validation        \(v.windows) held-out windows, \(v.seeds) held-out seeds
+          window MSE      \(num(v.windowMSE)) (encoded units)
+          next value |e|  mean \(num(v.absErrorMean)), sd \(num(v.absErrorSD)), median \(num(v.absErrorMedian)), \
+        p95 \(num(v.absErrorP95))
+          generation |e|  after 1 step \(num(v.generationError1)), 8 steps \(num(v.generationError8)), \
+        20 steps \(num(v.generationError20)) (mean)
+
+        """
+    }
+    func list(_ values: [Float]) -> String {
+      "[" + values.prefix(4).map(shortest).joined(separator: ", ") + (values.count > 4 ? ", ..." : "") + "]"
+    }
+    return """
+      normalization     inputs: shift \(list(n.inputShift)), scale \(list(n.inputScale)); outputs: shift \
+      \(list(n.outputShift)), scale \(list(n.outputScale))
+      validation        \(v.windows) held-out steps in \(v.seeds) sequence\(v.seeds == 1 ? "" : "s"): one step ahead \
+      ARV \(num(v.windowMSE)), MAE \(num(v.absErrorMean)) (data units)
+
+      """
   }
 
   func writeJSON(_ f: ModelFile, _ out: OutputWriter) {

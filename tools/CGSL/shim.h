@@ -2,9 +2,12 @@
 // reached through static inline accessors.
 #pragma once
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_multifit.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
+#include <gsl/gsl_vector.h>
 
 static inline const gsl_rng_type *recur_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }

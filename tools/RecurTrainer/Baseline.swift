@@ -44,7 +44,7 @@ public struct BaselineOptions: Sendable, Equatable {
   /// differences).
   public var window: Int {
     switch encoding {
-    case .sequenceMaxScale, .identity: family.defaults.window
+    case .sequenceMaxScale, .identity, .standardize, .standardizeDifferences: family.defaults.window
     case .windowDifferences: k
     }
   }
@@ -70,13 +70,13 @@ public struct BaselineOptions: Sendable, Equatable {
   public func validate() throws(TrainerError) {
     let maxK =
       switch encoding {
-      case .sequenceMaxScale, .identity: family.defaults.window
+      case .sequenceMaxScale, .identity, .standardize, .standardizeDifferences: family.defaults.window
       case .windowDifferences: family.lengthRange.lowerBound
       }
     guard k >= 1 else { throw .invalidOption("--k \(k) must be at least 1") }
     guard k <= maxK else {
       switch encoding {
-      case .sequenceMaxScale, .identity:
+      case .sequenceMaxScale, .identity, .standardize, .standardizeDifferences:
         throw .invalidOption(
           "--k \(k) is longer than the \(family.rawValue) training window (\(maxK) values); use 1...\(maxK)")
       case .windowDifferences:

@@ -79,17 +79,18 @@ public final class BatchGraph<Scalar: TrainingScalar> {
 
   // MARK: Loading a batch
 
-  /// Gathers the examples `indices` of `examples` into the lanes (at most `capacity` of them). Example sets are
-  /// univariate: the architecture's input and output sizes must be 1.
+  /// Gathers the examples `indices` of `examples` into the lanes (at most `capacity` of them). The example set's
+  /// input and output sizes must be the architecture's.
   public func load(_ examples: ExampleSet, indices: ArraySlice<Int>) {
     precondition(examples.steps == steps && indices.count <= capacity)
-    precondition(architecture.inputSize == 1 && architecture.outputSize == 1, "example sets are univariate")
+    let (I, O, T) = (architecture.inputSize, architecture.outputSize, steps)
+    precondition(examples.inputSize == I && examples.outputSize == O, "example set and model sizes differ")
     examples.inputs.withUnsafeBufferPointer { inputs in
       examples.targets.withUnsafeBufferPointer { targets in
         fill(
           count: indices.count, finalStepOnly: examples.lossOnFinalStepOnly,
-          input: { lane, t, _ in Scalar(inputs[indices[indices.startIndex + lane] * self.steps + t]) },
-          target: { lane, t, _ in Scalar(targets[indices[indices.startIndex + lane] * self.steps + t]) })
+          input: { lane, t, i in Scalar(inputs[(indices[indices.startIndex + lane] * T + t) * I + i]) },
+          target: { lane, t, o in Scalar(targets[(indices[indices.startIndex + lane] * T + t) * O + o]) })
       }
     }
   }

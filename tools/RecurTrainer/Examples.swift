@@ -13,11 +13,14 @@ import RecurRuntime
 public struct ExampleSet: Sendable {
   /// Time steps per example (the window).
   public let steps: Int
+  /// Values per time step of the inputs (I) and of the targets (O): 1 for the sequence families.
+  public let inputSize: Int
+  public let outputSize: Int
   /// True when only the final step of each example carries a target (window-differences).
   public let lossOnFinalStepOnly: Bool
-  /// Inputs, `[count][steps]`, in encoded units.
+  /// Inputs, `[count][steps][I]`, in encoded units.
   public private(set) var inputs: [Float] = []
-  /// Targets, `[count][steps]`, in encoded units (only the final column is used when `lossOnFinalStepOnly`).
+  /// Targets, `[count][steps][O]`, in encoded units (only the final step is used when `lossOnFinalStepOnly`).
   public private(set) var targets: [Float] = []
   /// The real-unit next value predicted from example `e` is `offsets[e] + scales[e] * y`, where `y` is the model's
   /// output at the final step; `truths[e]` is the value that actually follows.
@@ -25,12 +28,14 @@ public struct ExampleSet: Sendable {
   public private(set) var scales: [Double] = []
   public private(set) var truths: [Double] = []
 
-  public init(steps: Int, lossOnFinalStepOnly: Bool) {
+  public init(steps: Int, lossOnFinalStepOnly: Bool, inputSize: Int = 1, outputSize: Int = 1) {
     self.steps = steps
     self.lossOnFinalStepOnly = lossOnFinalStepOnly
+    self.inputSize = inputSize
+    self.outputSize = outputSize
   }
 
-  public var count: Int { offsets.count }
+  public var count: Int { inputs.count / (steps * inputSize) }
 
   /// Number of loss-weighted elements per example.
   public var weightedStepsPerExample: Int { lossOnFinalStepOnly ? 1 : steps }
@@ -38,7 +43,7 @@ public struct ExampleSet: Sendable {
   mutating func append(
     inputs x: [Float], targets y: [Float], offset: Double, scale: Double, truth: Double
   ) {
-    precondition(x.count == steps && y.count == steps)
+    precondition(x.count == steps && y.count == steps && inputSize == 1 && outputSize == 1)
     inputs += x
     targets += y
     offsets.append(offset)
@@ -48,12 +53,21 @@ public struct ExampleSet: Sendable {
 }
 
 extension ExampleSet {
+  /// Appends one multichannel example (`x` [steps][I], `y` [steps][O], encoded units) without real-unit
+  /// bookkeeping (`recur-train fit` scores through the runtime instead).
+  mutating func append(inputs x: ArraySlice<Float>, targets y: ArraySlice<Float>) {
+    precondition(x.count == steps * inputSize && y.count == steps * outputSize)
+    inputs += x
+    targets += y
+  }
+
   /// Encodes `sequences` with `encoding` and window (or difference count) `window`.
   public init(sequences: [[Int]], encoding: Encoding, window: Int) {
     switch encoding {
     case .sequenceMaxScale: self = Self.sequenceMaxScale(sequences, window: window)
     case .identity: self = Self.sequenceMaxScale(sequences, window: window, normalise: false)
     case .windowDifferences: self = Self.windowDifferences(sequences, window: window)
+    case .standardize, .standardizeDifferences: preconditionFailure("fit encodes its own windows (FitData)")
     }
   }
 

@@ -297,7 +297,7 @@ public struct MLPGenerator: SequenceGenerator, Sendable {
     out.reserveCapacity(count)
     var input = [Float](repeating: 0, count: k)
     switch encoding {
-    case .sequenceMaxScale, .identity:
+    case .sequenceMaxScale, .identity, .standardize, .standardizeDifferences:
       let scale = encoding == .identity ? 1 : max(1, seed.map { abs($0) }.max()!)
       var history = seed.map { Float($0 / scale) }
       if history.count < k {

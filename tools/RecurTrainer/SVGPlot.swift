@@ -46,6 +46,39 @@ public enum SVGPlot {
 
   /// One panel per seed: the seed and the family rule's continuation (truth) against the seed and the generated
   /// continuation. Log-scale y for Fibonacci-like runs, linear for odd runs.
+  /// `recur-train fit`'s curves on one log axis: the training loss (encoded MSE) and the validation ARV per epoch,
+  /// with the best (exported) epoch marked.
+  public static func fitLosses(training: [Double], validation: [Double], best: Int, title: String) -> String {
+    let width = 720.0
+    let height = 420.0
+    let area = PlotArea(left: 78, top: 44, right: width - 20, bottom: height - 52)
+    let positive = (training + validation).filter { $0 > 0 && $0.isFinite }
+    let x = PlotAxis.linear(min: 1, max: Double(max(training.count, 2)), from: area.left, to: area.right)
+    let y = PlotAxis.logarithmic(
+      min: positive.min() ?? 1e-3, max: positive.max() ?? 1, from: area.bottom, to: area.top)
+    var svg = SVGWriter(width: width, height: height)
+    svg.text(title, x: width / 2, y: 24, size: 15, anchor: "middle", weight: "bold")
+    svg.axes(
+      area: area, x: x, y: y, xLabel: "epoch (best, exported: \(best))",
+      yLabel: "training MSE (encoded) / validation ARV, log scale")
+    svg.clip(id: "clip-fit", area: area)
+    for (values, colour, name) in [(training, lossColour, "training"), (validation, "#d62728", "validation")] {
+      let points = values.enumerated().compactMap { i, v -> (Double, Double)? in
+        guard let py = y.position(v) else { return nil }
+        return (x.position(Double(i + 1))!, py)
+      }
+      svg.polyline(points, colour: colour, cssClass: name, clip: "clip-fit")
+    }
+    if best >= 1 && best <= validation.count, let px = x.position(Double(best)),
+      let py = y.position(validation[best - 1])
+    {
+      svg.circle(px, py, colour: "#d62728", clip: "clip-fit")
+    }
+    svg.legendEntry("training loss", colour: lossColour, x: area.right - 140, y: area.top + 16)
+    svg.legendEntry("validation ARV", colour: "#d62728", x: area.right - 140, y: area.top + 32)
+    return svg.finish()
+  }
+
   public static func generation(_ evaluation: GenerationEvaluation, title: String, subtitle: String = "") -> String {
     let logScale = evaluation.family == .fib
     let columns = min(3, max(evaluation.rows.count, 1))

@@ -189,19 +189,53 @@ public enum TorchState {
       tensors.append(out)
       used.insert(key)
     }
+    // 5. The standardised encodings' normalisation (`recur inspect --json` of a `fit` model writes it): all four
+    // vectors or none; the encoding is then --encoding, or the JSON's top-level "encoding".
+    let normNames = architecture.normalizationTensors.map { $0.name(prefix: "") }
+    var normalization: Normalization? = nil
+    if normNames.contains(where: { parsed[$0] != nil }) {
+      var vectors: [[Float]] = []
+      for spec in architecture.normalizationTensors {
+        let key = spec.name(prefix: "")
+        let found = try shape(key)
+        guard found == spec.torchShape else {
+          throw .importFailed("\(key): expected shape \(describe(spec.torchShape)), found \(describe(found))")
+        }
+        let values = parsed[key]!.values.map { Float($0) }
+        for (k, v) in values.enumerated() where !v.isFinite || (spec.role.rawValue % 2 == 0 && !(v > 0)) {
+          throw .importFailed(
+            "\(key)[\(k)]: \(v) is not \(spec.role.rawValue % 2 == 0 ? "a positive scale" : "finite")")
+        }
+        vectors.append(values)
+        used.insert(key)
+      }
+      normalization = Normalization(
+        inputShift: vectors[0], inputScale: vectors[1], outputShift: vectors[2], outputScale: vectors[3])
+    }
     for (key, _) in members where !used.contains(key) {
       throw .importFailed(
         "unused tensor '\(key)': the import takes recurrent modules of one kind (\(modules.joined(separator: ", "))) "
           + "and one Linear readout (\(readout)); every key must belong to them")
     }
+    var recorded: Encoding? = nil
+    if case .string(let name)? = root["encoding"] { recorded = Encoding(name: name) }
     let chosen =
-      encoding ?? (architecture.inputSize == 1 && architecture.outputSize == 1 ? .sequenceMaxScale : .identity)
+      encoding ?? (normalization != nil ? recorded : nil)
+      ?? (architecture.inputSize == 1 && architecture.outputSize == 1 ? .sequenceMaxScale : .identity)
     guard chosen.supports(inputSize: architecture.inputSize, outputSize: architecture.outputSize) else {
       throw .invalidOption(
-        "--encoding \(chosen.name) needs input and output size 1; this model has \(architecture.inputSize) and "
-          + "\(architecture.outputSize) (use identity)")
+        "--encoding \(chosen.name) does not fit this model's sizes (input \(architecture.inputSize), output "
+          + "\(architecture.outputSize))")
+    }
+    guard chosen.isStandardized == (normalization != nil) else {
+      throw .importFailed(
+        normalization == nil
+          ? "--encoding \(chosen.name) needs the normalisation vectors (\(normNames.joined(separator: ", ")))"
+          : "the norm.* vectors belong to the standardize encodings; this import's encoding is \(chosen.name) "
+            + "(pass --encoding standardize or standardize-differences)")
     }
     var file = ModelFile(architecture: architecture, contextLength: window, encoding: chosen, tensors: tensors)
+    file.normalization = normalization
     file.provenance.family = "pytorch-import"
     return file
   }

@@ -15,6 +15,8 @@ public enum TrainerError: Error, Sendable, Equatable, CustomStringConvertible {
   case importFailed(String)
   /// A GSL call failed.
   case gsl(String)
+  /// A training data file was refused; the message names the file, line and column.
+  case invalidData(String)
 
   public var description: String {
     switch self {
@@ -28,6 +30,7 @@ public enum TrainerError: Error, Sendable, Equatable, CustomStringConvertible {
     case .io(let message): message
     case .importFailed(let message): message
     case .gsl(let message): "GSL: \(message)"
+    case .invalidData(let message): message
     }
   }
 }

@@ -21,6 +21,7 @@ struct RecurTrain: ParsableCommand {
         recur-train train --family fib --seed 3 -o fib.recur
         recur-train train --family fib --encoding window-differences -o fib-diff.recur
         recur-train train --family fib --cell lstm --layers 2 -o fib-lstm.recur
+        recur-train fit readings.csv -o readings.recur
         recur-train import-torch state.json -o imported.recur --window 6
         recur-train eval --model odd.recur --family odd --plots plots/odd
         recur-train baseline --family fib --encoding window-differences --plots plots/fib-mlp
@@ -28,7 +29,7 @@ struct RecurTrain: ParsableCommand {
       Exit status: 0 on success, 2 for invalid options or a bad command line (nothing done; as `recur`), 1 when a run fails (e.g. the loss \
       diverges; no model is written).
       """,
-    subcommands: [Train.self, Eval.self, Baseline.self, ImportTorch.self])
+    subcommands: [Train.self, Fit.self, Score.self, Eval.self, Baseline.self, ImportTorch.self])
 }
 
 struct Train: ParsableCommand {

@@ -95,24 +95,72 @@ public enum Encoding: UInt32, Sendable, CaseIterable {
   /// Extrapolating: each prediction reads the last `contextLength` differences, divides them by their largest
   /// magnitude `s`, runs the cell from a zero state over them and predicts `last + s * y`. Input and output 1.
   case windowDifferences = 2
+  /// Per-column standardisation stored in the file (`Normalization`; format version 3): the cell reads
+  /// `(v − inputShift) / inputScale` for the last `contextLength` steps from a zero state and a readout y means
+  /// `outputShift + outputScale · y`. Any input and output size. What `recur-train fit` trains on real data.
+  case standardize = 3
+  /// Per-column standardised differences (format version 3): the cell reads `(d − inputShift) / inputScale` for the
+  /// differences d_t = v_t − v_{t−1} of the last `contextLength` steps (0 for the first step of a sequence) from a
+  /// zero state, and predicts `v_t + outputShift + outputScale · y`: it extrapolates levels it never saw. Input
+  /// size = output size (every column predicts its own next value).
+  case standardizeDifferences = 4
 
   public var name: String {
     switch self {
     case .identity: "identity"
     case .sequenceMaxScale: "sequence-max-scale"
     case .windowDifferences: "window-differences"
+    case .standardize: "standardize"
+    case .standardizeDifferences: "standardize-differences"
     }
   }
 
-  /// True when the encoding is defined for these sizes (the scaled encodings are univariate).
+  /// True when the encoding is defined for these sizes (the scaled encodings are univariate; differences predict
+  /// the columns they read).
   public func supports(inputSize: Int, outputSize: Int) -> Bool {
-    self == .identity || (inputSize == 1 && outputSize == 1)
+    switch self {
+    case .identity, .standardize: true
+    case .sequenceMaxScale, .windowDifferences: inputSize == 1 && outputSize == 1
+    case .standardizeDifferences: inputSize == outputSize
+    }
   }
+
+  /// True for the encodings whose per-column shifts and scales travel in the file (`Normalization`).
+  public var isStandardized: Bool { self == .standardize || self == .standardizeDifferences }
+
+  /// True for the encodings whose predictions read only the last `contextLength` steps, each from a zero state.
+  public var isWindowed: Bool { self == .windowDifferences || isStandardized }
 
   public init?(name: String) {
     guard let encoding = Self.allCases.first(where: { $0.name == name }) else { return nil }
     self = encoding
   }
+}
+
+/// The per-column affine maps of the standardised encodings, fitted on the training data (mean and standard
+/// deviation) and stored in the file as four vectors: the cell reads `(u − inputShift) / inputScale` and a readout
+/// y stands for `outputShift + outputScale · y` (u a value or a difference, see `Encoding`). Scales are positive.
+public struct Normalization: Sendable, Equatable {
+  public var inputShift: [Float]  // [I]
+  public var inputScale: [Float]  // [I]
+  public var outputShift: [Float]  // [O]
+  public var outputScale: [Float]  // [O]
+
+  public init(inputShift: [Float], inputScale: [Float], outputShift: [Float], outputScale: [Float]) {
+    precondition(inputShift.count == inputScale.count && outputShift.count == outputScale.count)
+    (self.inputShift, self.inputScale, self.outputShift, self.outputScale) =
+      (inputShift, inputScale, outputShift, outputScale)
+  }
+
+  /// The identity maps for `inputSize` and `outputSize` columns.
+  public init(inputSize: Int, outputSize: Int) {
+    self.init(
+      inputShift: .init(repeating: 0, count: inputSize), inputScale: .init(repeating: 1, count: inputSize),
+      outputShift: .init(repeating: 0, count: outputSize), outputScale: .init(repeating: 1, count: outputSize))
+  }
+
+  /// The four vectors in file order (tensor ids 7...10).
+  public var vectors: [[Float]] { [inputShift, inputScale, outputShift, outputScale] }
 }
 
 // MARK: - Metadata
@@ -183,6 +231,8 @@ public struct ModelFile: Sendable {
   public var validation = ValidationStats()
   /// One flat row-major array per entry of `architecture.tensors`, in that order (PyTorch's `parameters()` order).
   public var tensorValues: [[Float]]
+  /// The standardised encodings' shifts and scales (nil for the other encodings; required for them).
+  public var normalization: Normalization? = nil
 
   /// A model with the tensors of `architecture.tensors`, in that order. Precondition: the counts match the table
   /// (the reader checks untrusted input itself; this is for code that builds models).
@@ -229,11 +279,19 @@ public struct ModelFile: Sendable {
     tensorValues[index] = values
   }
 
-  /// The tensors in file order with their specs.
+  /// The tensors in file order with their specs: the trainable ones, then the normalisation vectors if any.
   public var tensors: [(spec: TensorSpec, values: [Float])] {
     let table = architecture.tensors
     var out: [(spec: TensorSpec, values: [Float])] = []
     for i in 0..<table.count { out.append((table[i], tensorValues[i])) }
+    if let normalization {
+      for (spec, values) in zip(architecture.normalizationTensors, normalization.vectors) { out.append((spec, values)) }
+    }
     return out
+  }
+
+  /// Every tensor spec the file holds for this architecture and encoding, in file order.
+  public var fileTable: [TensorSpec] {
+    architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
   }
 }

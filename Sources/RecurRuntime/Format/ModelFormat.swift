@@ -4,8 +4,8 @@ public enum ModelFormat {
   public static let magic: [UInt8] = [0x52, 0x45, 0x43, 0x55, 0x52, 0x4E, 0x4E, 0x1A]  // "RECURNN" 0x1A
   /// The newest version this code reads and writes. Version 1 (one vanilla layer, input and output 1) is still read,
   /// and still written for models it can describe, so files of that shape stay byte-identical.
-  public static let version: UInt32 = 2
-  public static let versions: ClosedRange<UInt32> = 1...2
+  public static let version: UInt32 = 3
+  public static let versions: ClosedRange<UInt32> = 1...3
   public static let headerSize = 256
   public static let directoryEntrySize = 32
   public static let tensorAlignment = 64
@@ -26,10 +26,21 @@ public enum ModelFormat {
   static let offLayers = 124
   static let offFamily = 128, offReserved = 160
 
-  /// The version a writer uses for `architecture` and `encoding`: 1 when version 1 can describe the model.
+  /// The version a writer uses for `architecture` and `encoding`: the lowest that describes the model (1: one
+  /// vanilla layer, input and output 1, a scaled encoding; 2: any architecture; 3: a standardised encoding).
   public static func version(for architecture: Architecture, encoding: Encoding) -> UInt32 {
+    if encoding.isStandardized { return 3 }
     let v1 = architecture == Architecture(hiddenSize: architecture.hiddenSize) && encoding != .identity
     return v1 ? 1 : 2
+  }
+
+  /// The encodings a file of `version` may record.
+  static func allows(_ encoding: Encoding, version: UInt32) -> Bool {
+    switch encoding {
+    case .sequenceMaxScale, .windowDifferences: true
+    case .identity: version >= 2
+    case .standardize, .standardizeDifferences: version >= 3
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// The hardened `.recur` reader, format versions 1 and 2.
+// The hardened `.recur` reader, format versions 1, 2 and 3.
 //
 // Every length in a file is attacker-controlled: the reader checks each count and offset with overflow-safe
 // arithmetic against the real byte count before it reads the bytes behind it, refuses header sizes whose tensors
@@ -41,7 +41,7 @@ extension ModelFile {
     guard F.versions.contains(version) else {
       throw ModelFileError(
         .unsupportedVersion, at: F.offVersion,
-        "format version \(version) is not supported (this reader reads 1 and 2)")
+        "format version \(version) is not supported (this reader reads 1, 2 and 3)")
     }
     guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
       throw ModelFileError(
@@ -101,23 +101,34 @@ extension ModelFile {
         .badSize, at: F.offContextLength, "context length \(context) is out of range 1...\(F.maxContextLength)")
     }
     let encodingCode = u32(F.offEncoding)
-    guard let encoding = Encoding(rawValue: encodingCode), !v1 || encoding != .identity else {
+    guard let encoding = Encoding(rawValue: encodingCode), F.allows(encoding, version: version) else {
+      let known = Encoding.allCases.filter { F.allows($0, version: version) }
       throw ModelFileError(
         .unsupportedEncoding, at: F.offEncoding,
-        "encoding \(encodingCode) is not supported (\(v1 ? "" : "0 = identity, ")1 = sequence-max-scale, "
-          + "2 = window-differences)")
+        "encoding \(encodingCode) is not supported by format version \(version) ("
+          + known.map { "\($0.rawValue) = \($0.name)" }.joined(separator: ", ") + ")")
     }
     guard encoding.supports(inputSize: inputSize, outputSize: outputSize) else {
       throw ModelFileError(
         .unsupportedEncoding, at: F.offEncoding,
-        "encoding \(encoding.name) needs input and output size 1 (found \(inputSize) and \(outputSize))")
+        encoding == .standardizeDifferences
+          ? "encoding \(encoding.name) needs input size = output size (found \(inputSize) and \(outputSize))"
+          : "encoding \(encoding.name) needs input and output size 1 (found \(inputSize) and \(outputSize))")
     }
-    let table = architecture.tensors
+    if version == 3 && !encoding.isStandardized {
+      throw ModelFileError(
+        .unsupportedEncoding, at: F.offEncoding,
+        "format version 3 is for the standardised encodings; \(encoding.name) is written as version 1 or 2")
+    }
+    // The trainable tensors, then (standardised encodings) the four normalisation vectors.
+    let trainable = architecture.tensors.count
+    let table = architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
     let tensorCount = u32(F.offTensorCount)
     guard tensorCount == UInt32(table.count) else {
       throw ModelFileError(
         .badTensorDirectory, at: F.offTensorCount,
-        "tensor count \(tensorCount) is not \(table.count) for \(layers) \(kind.name) layer\(layers == 1 ? "" : "s")")
+        "tensor count \(tensorCount) is not \(table.count) for \(layers) \(kind.name) layer\(layers == 1 ? "" : "s")"
+          + (encoding.isStandardized ? " and \(encoding.name)" : ""))
     }
     guard u32(F.offFlags) == 0 else {
       throw ModelFileError(.badHeader, at: F.offFlags, "unknown flags 0x\(String(u32(F.offFlags), radix: 16))")
@@ -236,7 +247,7 @@ extension ModelFile {
         "checksum mismatch: stored 0x\(hex8(stored)), computed 0x\(hex8(computed))")
     }
 
-    // 6. Tensor values, in table order: finite float32 only.
+    // 6. Tensor values, in table order: finite float32 only; normalisation scales positive.
     var values: [[Float]] = []
     values.reserveCapacity(table.count)
     for (position, spec) in table.enumerated() {
@@ -248,12 +259,23 @@ extension ModelFile {
           throw ModelFileError(
             .nonFiniteWeight, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is not finite")
         }
+        if (spec.role == .inputScale || spec.role == .outputScale) && !(v > 0) {
+          throw ModelFileError(
+            .badMetadata, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is \(v); scales must be positive")
+        }
         tensor[k] = v
       }
       values.append(tensor)
     }
 
-    self.init(architecture: architecture, contextLength: Int(context), encoding: encoding, tensors: values)
+    self.init(
+      architecture: architecture, contextLength: Int(context), encoding: encoding,
+      tensors: Array(values[..<trainable]))
+    if encoding.isStandardized {
+      normalization = Normalization(
+        inputShift: values[trainable], inputScale: values[trainable + 1], outputShift: values[trainable + 2],
+        outputScale: values[trainable + 3])
+    }
     self.provenance = provenance
     self.validation = stats
   }

@@ -21,8 +21,12 @@ extension ModelFile {
   /// trainer and the importer, which validate their input).
   public func encoded() -> [UInt8] {
     typealias F = ModelFormat
-    let table = architecture.tensors
-    precondition(tensorValues.count == table.count, "tensor count does not match the architecture")
+    let table = fileTable
+    precondition(tensorValues.count == architecture.tensors.count, "tensor count does not match the architecture")
+    precondition(
+      encoding.isStandardized == (normalization != nil),
+      "the standardised encodings, and only they, need a Normalization")
+    let allValues = tensorValues + (normalization?.vectors ?? [])
     let (offsets, length) = Self.canonicalLayout(table)
     var out = [UInt8](repeating: 0, count: length)
     func put32(_ value: UInt32, _ at: Int) {
@@ -57,7 +61,7 @@ extension ModelFile {
     let family = Array(provenance.family.utf8.prefix(F.familyNameCapacity - 1))
     for (i, b) in family.enumerated() { out[F.offFamily + i] = b }
     for (index, spec) in table.enumerated() {
-      let values = tensorValues[index]
+      let values = allValues[index]
       precondition(values.count == spec.count, "tensor \(spec.name(architecture.kind)) has the wrong size")
       let entry = F.headerSize + index * F.directoryEntrySize
       put32(spec.id, entry)

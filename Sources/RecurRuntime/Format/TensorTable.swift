@@ -9,6 +9,8 @@
 //   bias_hh_l{k}    [G·H]
 // then the readout fc.weight [O][H] and fc.bias [O]. File ids: role + 16·layer for the layer tensors (1...4 for
 // layer 0, 17...20 for layer 1, ...), 5 and 6 for the readout, so a format-1 file's ids are the 1-layer case.
+// Models with a standardised encoding (format version 3) add four normalisation vectors after the readout, ids 7...10:
+// norm.input_shift [I], norm.input_scale [I], norm.output_shift [O], norm.output_scale [O].
 
 /// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
 public enum TensorRole: UInt32, Sendable, CaseIterable {
@@ -18,11 +20,18 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   case biasHH = 4
   case fcWeight = 5
   case fcBias = 6
+  /// The standardised encodings' normalisation (`Normalization`; not trainable, not in `Architecture.tensors`).
+  case inputShift = 7
+  case inputScale = 8
+  case outputShift = 9
+  case outputScale = 10
 
-  /// True for the readout's two tensors, which belong to no layer.
-  public var isReadout: Bool { self == .fcWeight || self == .fcBias }
-  /// True for 1-D tensors (biases), which PyTorch stores as vectors and the file as `cols == 1`.
-  public var isVector: Bool { self == .biasIH || self == .biasHH || self == .fcBias }
+  /// True for the readout's two tensors and the normalisation vectors, which belong to no layer.
+  public var isReadout: Bool { rawValue >= 5 }
+  /// True for the normalisation vectors.
+  public var isNormalization: Bool { rawValue >= 7 }
+  /// True for 1-D tensors (biases, normalisation), which PyTorch stores as vectors and the file as `cols == 1`.
+  public var isVector: Bool { self == .biasIH || self == .biasHH || self == .fcBias || isNormalization }
 }
 
 /// One row of the table.
@@ -53,6 +62,10 @@ public struct TensorSpec: Sendable, Equatable {
     case .biasHH: "\(prefix).bias_hh_l\(layer)"
     case .fcWeight: "fc.weight"
     case .fcBias: "fc.bias"
+    case .inputShift: "norm.input_shift"
+    case .inputScale: "norm.input_scale"
+    case .outputShift: "norm.output_shift"
+    case .outputScale: "norm.output_scale"
     }
   }
 
@@ -76,12 +89,24 @@ extension Architecture {
     return table
   }
 
+  /// The standardised encodings' four normalisation vectors (ids 7...10), which follow the readout in the file.
+  public var normalizationTensors: [TensorSpec] {
+    [
+      TensorSpec(role: .inputShift, layer: 0, rows: inputSize, cols: 1),
+      TensorSpec(role: .inputScale, layer: 0, rows: inputSize, cols: 1),
+      TensorSpec(role: .outputShift, layer: 0, rows: outputSize, cols: 1),
+      TensorSpec(role: .outputScale, layer: 0, rows: outputSize, cols: 1),
+    ]
+  }
+
   /// Number of tensors: four per layer and two for the readout.
   public var tensorCount: Int { 4 * layers + 2 }
 
   /// Position of a tensor in `tensors` (`layer` is ignored for the readout).
   public func index(of role: TensorRole, layer: Int = 0) -> Int {
-    role.isReadout ? 4 * layers + Int(role.rawValue - 5) : 4 * layer + Int(role.rawValue - 1)
+    precondition(
+      !role.isNormalization, "normalisation vectors are not in the trainable table (ModelFile.normalization)")
+    return role.isReadout ? 4 * layers + Int(role.rawValue - 5) : 4 * layer + Int(role.rawValue - 1)
   }
 
   /// Total number of parameters.

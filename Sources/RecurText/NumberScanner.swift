@@ -1,11 +1,15 @@
-// Reads numbers from a file descriptor through one fixed buffer, with exact line and column positions for errors.
+// The one number scanner of the package: `recur stream` and `generate` read stdin with it, `recur golden` reads
+// golden files with it and `recur-train fit` reads training data with it, so all of them accept exactly the same
+// numbers with the same line and column errors. Reads a file descriptor (or bytes in memory) through one fixed
+// buffer, so a file of any size is scanned without being held in memory.
 //
 // Grammar of a number (anything else is an error naming line and column; columns count bytes from 1):
 //   [+-]? ( digits [ "." digits? ] | "." digits ) ( [eE] [+-]? digits )?
 // Separators are spaces, tabs, carriage returns, newlines and commas; a comma must stand between two numbers on one
 // line (`1,,2`, a leading or a trailing comma is an empty value: an error). A line with no number on it is blank. Limits: a number
 // has at most 64 characters, a line at most 1 MiB. `nan`, `inf`, hex floats and values beyond Float's range
-// (e.g. 1e999) are refused. No allocation after `init`.
+// (e.g. 1e999) are refused. Numbers are parsed straight to Float with `strtof` (`Float(strtod(...))` would
+// round twice). An optional first line of column names is read by `takeHeader()`. No allocation after `init`.
 
 #if canImport(Glibc)
   import Glibc
@@ -14,23 +18,26 @@
 #endif
 
 /// One-line input error: `line L, column C: message`.
-struct InputError: Error {
-  let line: Int
-  let column: Int
-  let message: String
-  var description: String { "line \(line), column \(column): \(message)" }
+public struct InputError: Error, Sendable {
+  public let line: Int
+  public let column: Int
+  public let message: String
+  public init(line: Int, column: Int, message: String) {
+    (self.line, self.column, self.message) = (line, column, message)
+  }
+  public var description: String { "line \(line), column \(column): \(message)" }
 }
 
-enum ScanEvent {
+public enum ScanEvent {
   case number(Float)
   /// A newline (or the end of a final unterminated line). `blank` when the line held no number.
   case endOfLine(blank: Bool)
   case endOfInput
 }
 
-final class InputScanner {
-  static let maxTokenLength = 64
-  static let maxLineLength = 1 << 20
+public final class InputScanner {
+  public static let maxTokenLength = 64
+  public static let maxLineLength = 1 << 20
 
   private let fd: Int32
   private let capacity = 1 << 16
@@ -49,16 +56,16 @@ final class InputScanner {
   private var commaColumn = 0
   private var endColumn = 0
   /// Called before a read that could block, so the caller can flush what it has computed.
-  var beforeBlocking: () -> Void = {}
+  public var beforeBlocking: () -> Void = {}
 
-  init(fd: Int32) {
+  public init(fd: Int32) {
     self.fd = fd
     buffer = .allocate(capacity: capacity)
     token = .allocate(capacity: Self.maxTokenLength + 1)
   }
 
   /// A scanner over bytes in memory (golden files), with the same grammar and positions. `bytes` must outlive it.
-  convenience init(bytes: UnsafeRawBufferPointer) {
+  public convenience init(bytes: UnsafeRawBufferPointer) {
     self.init(fd: -1)
     source = bytes
   }
@@ -72,15 +79,15 @@ final class InputScanner {
   }
 
   /// The line number of the most recent event (for messages about a whole line).
-  var currentLine: Int { line }
+  public var currentLine: Int { line }
   /// The column where the most recent number started.
-  var lastNumberColumn: Int { tokenColumn }
+  public var lastNumberColumn: Int { tokenColumn }
   /// The column just past the last byte of the line the most recent `endOfLine` ended.
-  var lineEndColumn: Int { endColumn }
+  public var lineEndColumn: Int { endColumn }
   /// The number of the line the most recent `endOfLine` ended.
-  private(set) var endedLine = 0
+  public private(set) var endedLine = 0
 
-  func next() throws(InputError) -> ScanEvent {
+  public func next() throws(InputError) -> ScanEvent {
     if pendingLineEnd {
       pendingLineEnd = false
       endedLine = line
@@ -167,33 +174,99 @@ final class InputScanner {
     return byte
   }
 
-  /// Reads more input; flushes the caller's output first if the read would block.
+  /// Reads more input over the consumed buffer; flushes the caller's output first if the read would block.
   private func refill() -> Bool {
+    position = 0
+    filled = 0
+    return readMore()
+  }
+
+  /// Appends what the next read returns to `buffer[filled...]` (at least one byte of room). False at the end of
+  /// input; a read error ends input the same way.
+  private func readMore() -> Bool {
+    let room = capacity - filled
     if let source {
-      let n = min(capacity, source.count - sourceOffset)
+      let n = min(room, source.count - sourceOffset)
       guard n > 0 else {
         atEnd = true
         return false
       }
-      UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + sourceOffset, byteCount: n)
+      UnsafeMutableRawPointer(buffer + filled).copyMemory(from: source.baseAddress! + sourceOffset, byteCount: n)
       sourceOffset += n
-      position = 0
-      filled = n
+      filled += n
       return true
     }
     var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     if poll(&poller, 1, 0) == 0 { beforeBlocking() }
     while true {
-      let n = read(fd, buffer, capacity)
+      let n = read(fd, buffer + filled, room)
       if n > 0 {
-        position = 0
-        filled = n
+        filled += n
         return true
       }
       if n < 0 && errno == EINTR { continue }
-      atEnd = true  // end of input, or a read error, which ends input the same way
+      atEnd = true
       return false
     }
+  }
+
+  // MARK: Header line
+
+  /// The longest header line `takeHeader()` reads (the buffer's size).
+  public var maxHeaderLength: Int { capacity }
+
+  /// Reads a first line of column names, if the input has one; call before the first `next()`. The first line is a
+  /// header when none of its fields is a number (fields are separated like numbers; double quotes around a name
+  /// are dropped: `"YEAR","SUNACTIVITY"`). Otherwise nothing is consumed and nil is returned; a line that mixes
+  /// names and numbers is data, so its first name is then reported by `next()` as not a number.
+  public func takeHeader() throws(InputError) -> [String]? {
+    precondition(line == 1 && column == 0 && position == 0, "takeHeader() must come before next()")
+    func newline() -> Int? {
+      for i in 0..<filled where buffer[i] == UInt8(ascii: "\n") { return i }
+      return nil
+    }
+    while newline() == nil && filled < capacity && !atEnd { _ = readMore() }
+    guard filled > 0 else { return nil }
+    guard let end = newline() ?? (atEnd ? filled : nil) else {
+      throw InputError(line: 1, column: 1, message: "the first line is longer than \(capacity) bytes")
+    }
+    var fields: [(text: [UInt8], column: Int)] = []
+    var current: [UInt8] = []
+    var start = 0
+    for i in 0...end {
+      let byte = i < end ? buffer[i] : UInt8(ascii: ",")
+      if byte == UInt8(ascii: ",") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+        || byte == UInt8(ascii: "\r")
+      {
+        if !current.isEmpty { fields.append((current, start + 1)) }
+        current = []
+      } else {
+        if current.isEmpty { start = i }
+        current.append(byte)
+      }
+    }
+    guard !fields.isEmpty else { return nil }
+    let names = fields.map { field in
+      var text = field.text
+      if text.count >= 2 && text.first == UInt8(ascii: "\"") && text.last == UInt8(ascii: "\"") {
+        text = Array(text[1..<(text.count - 1)])
+      }
+      return (name: String(decoding: text, as: UTF8.self), column: field.column, raw: field.text)
+    }
+    if names.contains(where: { $0.raw.withUnsafeBufferPointer { isDecimalNumber($0) } }) { return nil }
+    for (i, field) in names.enumerated() {
+      guard !field.name.isEmpty, !field.name.contains("\"") else {
+        throw InputError(line: 1, column: field.column, message: "column name \(String(decoding: field.raw, as: UTF8.self)) is not a name")
+      }
+      if names[..<i].contains(where: { $0.name == field.name }) {
+        throw InputError(line: 1, column: field.column, message: "column name '\(field.name)' appears twice")
+      }
+    }
+    // Consume the header line; the data starts on line 2.
+    position = min(end + 1, filled)
+    line = 2
+    column = 0
+    return names.map(\.name)
   }
 
   private func finishToken() throws(InputError) -> Float {
@@ -209,7 +282,7 @@ final class InputScanner {
         ? "is not a finite number" : "is not a number"
       throw InputError(line: line, column: tokenColumn, message: "'\(String(decoding: bytes, as: UTF8.self))' \(what)")
     }
-    let value = Float(strtod(token, nil))
+    let value = strtof(token, nil)
     guard value.isFinite else {
       throw InputError(
         line: line, column: tokenColumn,
@@ -220,7 +293,7 @@ final class InputScanner {
 }
 
 /// Strict decimal grammar (see the file comment); strtod alone would also accept "nan", "inf", "0x1p3" and spaces.
-func isDecimalNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+public func isDecimalNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
   var i = 0
   let n = s.count
   func isDigit(_ k: Int) -> Bool { k < n && s[k] >= UInt8(ascii: "0") && s[k] <= UInt8(ascii: "9") }
@@ -248,19 +321,19 @@ func isDecimalNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
 }
 
 /// Parses one command-line argument with the same grammar as stdin.
-func parseNumberArgument(_ text: String) -> Float? {
+public func parseNumberArgument(_ text: String) -> Float? {
   var utf8 = Array(text.utf8)
   guard !utf8.isEmpty, utf8.count <= InputScanner.maxTokenLength,
     utf8.withUnsafeBufferPointer({ isDecimalNumber($0) })
   else { return nil }
   utf8.append(0)
   let value = utf8.withUnsafeBufferPointer { p in
-    Float(strtod(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), nil))
+    strtof(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), nil)
   }
   return value.isFinite ? value : nil
 }
 
-func hex2(_ b: UInt8) -> String {
+public func hex2(_ b: UInt8) -> String {
   let digits = Array("0123456789ABCDEF")
   return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
 }

@@ -1,0 +1,163 @@
+// `recur-train fit`'s view of a data file: which columns go in and which are predicted, the chronological split
+// into a training part and a validation part of each sequence, the standardisation fitted on the training parts
+// (GSL), and the training windows in exactly the encoding the runtime applies (SequencePredictor, standardised
+// encodings), so that what the trainer fits is what `recur stream` computes.
+//
+// Encodings (u_t = v_t for standardize; u_t = v_t − v_{t−1}, u_0 = 0 for standardize-differences):
+//   cell input  x_t[i] = (u_t[input i] − inputShift[i]) / inputScale[i]                 Float arithmetic, as the runtime
+//   target      y_t[o] = (u_{t+1}[target o] − outputShift[o]) / outputScale[o]          predicts step t + 1
+// A training window is W consecutive steps s ..< s + W of one training part from a zero state, with the loss on every
+// step; s runs over 0 ... L − 1 − W, so every prediction the runtime makes inside the training part (from the last
+// min(t + 1, W) steps) is one of the outputs trained on.
+
+import CGSL
+import RecurRuntime
+
+/// A segment to score: predictions of steps `scoredFrom ..< steps` of `sequence`, each from the steps before it.
+public struct ScoredSegment: Sendable {
+  public var sequence: DataSequence
+  /// The first step predicted (every earlier step is history).
+  public var scoredFrom: Int
+
+  public init(sequence: DataSequence, scoredFrom: Int) {
+    precondition(scoredFrom >= 1 && scoredFrom <= sequence.steps)
+    (self.sequence, self.scoredFrom) = (sequence, scoredFrom)
+  }
+}
+
+public struct FitData: Sendable {
+  public let table: DataTable
+  /// Data columns the model reads (I of them) and predicts (O of them).
+  public let inputColumns: [Int]
+  public let targetColumns: [Int]
+  public let encoding: Encoding
+  /// The training part of each sequence: [steps][all columns].
+  public let trainingParts: [DataSequence]
+  /// Each sequence in full (training part, then validation steps), scored from the end of its training part.
+  public let validation: [ScoredSegment]
+  public let normalization: Normalization
+
+  /// Splits `table`: the last `validationFraction` of each sequence is held out (at least one step when the
+  /// fraction is positive), or, with `validationTable`, sequence k of that file continues sequence k of `table`.
+  public init(
+    table: DataTable, inputs: [Int], targets: [Int], encoding: Encoding, window: Int, validationFraction: Double,
+    validationTable: DataTable?
+  ) throws(TrainerError) {
+    precondition(encoding.isStandardized)
+    if encoding == .standardizeDifferences && inputs != targets {
+      throw .invalidOption(
+        "--encoding standardize-differences predicts the columns it reads: --target must equal --inputs "
+          + "(use --encoding standardize to predict other columns)")
+    }
+    self.table = table
+    inputColumns = inputs
+    targetColumns = targets
+    self.encoding = encoding
+    var parts: [DataSequence] = []
+    var segments: [ScoredSegment] = []
+    if let validationTable {
+      guard validationTable.columns == table.columns else {
+        throw .invalidData(
+          "\(validationTable.path == "-" ? "stdin" : validationTable.path) has \(validationTable.columns) columns; "
+            + "the training data has \(table.columns)")
+      }
+      guard validationTable.sequences.count == table.sequences.count else {
+        throw .invalidData(
+          "\(validationTable.path) holds \(validationTable.sequences.count) sequences; each of the "
+            + "\(table.sequences.count) training sequences needs its continuation, in order")
+      }
+      for (train, held) in zip(table.sequences, validationTable.sequences) {
+        parts.append(train)
+        segments.append(
+          ScoredSegment(
+            sequence: DataSequence(
+              values: train.values + held.values, columns: train.columns, firstLine: train.firstLine),
+            scoredFrom: train.steps))
+      }
+    } else {
+      for s in table.sequences {
+        let held = validationFraction > 0 ? max(1, Int((Double(s.steps) * validationFraction).rounded())) : 0
+        let kept = s.steps - held
+        parts.append(
+          DataSequence(values: Array(s.values[..<(kept * s.columns)]), columns: s.columns, firstLine: s.firstLine))
+        if held > 0 { segments.append(ScoredSegment(sequence: s, scoredFrom: kept)) }
+      }
+    }
+    for (k, part) in parts.enumerated() where part.steps < window + 1 {
+      throw .invalidData(
+        "\(DataTable.position(table.path, line: part.firstLine)): sequence \(k + 1) has \(part.steps) training "
+          + "steps; --window \(window) needs at least \(window + 1) (use a smaller --window or more data)")
+    }
+    guard !segments.isEmpty else {
+      throw .invalidOption("nothing to validate on: use --validation with a fraction above 0 or --validation-data")
+    }
+    trainingParts = parts
+    validation = segments
+    normalization = try Self.standardization(parts, inputs: inputs, targets: targets, encoding: encoding)
+  }
+
+  /// Mean and standard deviation (GSL, n − 1) of each column's u over the training parts; a scale of 0 (a constant
+  /// column) or below float precision becomes 1, so constant columns pass through unscaled.
+  static func standardization(
+    _ parts: [DataSequence], inputs: [Int], targets: [Int], encoding: Encoding
+  ) throws(TrainerError) -> Normalization {
+    func stats(_ column: Int) -> (Float, Float) {
+      var u: [Double] = []
+      for p in parts {
+        for t in 0..<p.steps {
+          if encoding == .standardizeDifferences {
+            if t > 0 { u.append(Double(p[t, column]) - Double(p[t - 1, column])) }
+          } else {
+            u.append(Double(p[t, column]))
+          }
+        }
+      }
+      GSL.start()
+      let mean = u.isEmpty ? 0 : u.withUnsafeBufferPointer { gsl_stats_mean($0.baseAddress, 1, $0.count) }
+      let sd = u.count < 2 ? 0 : u.withUnsafeBufferPointer { gsl_stats_sd($0.baseAddress, 1, $0.count) }
+      let scale = Float(sd)
+      return (Float(mean), scale.isFinite && scale > 1e-30 ? scale : 1)
+    }
+    let i = inputs.map(stats)
+    let o = targets.map(stats)
+    return Normalization(
+      inputShift: i.map(\.0), inputScale: i.map(\.1), outputShift: o.map(\.0), outputScale: o.map(\.1))
+  }
+
+  /// The validation steps to score, with the training parts for the AR baseline.
+  public var forecastTask: ForecastTask {
+    ForecastTask(
+      inputColumns: inputColumns, targetColumns: targetColumns, segments: validation, trainingParts: trainingParts)
+  }
+
+  public var inputSize: Int { inputColumns.count }
+  public var outputSize: Int { targetColumns.count }
+
+  /// u_t of `column` (see the file comment), in Float as the runtime computes it.
+  @inline(__always)
+  func u(_ s: DataSequence, _ t: Int, _ column: Int) -> Float {
+    encoding == .standardizeDifferences ? (t == 0 ? 0 : s[t, column] - s[t - 1, column]) : s[t, column]
+  }
+
+  /// Every training window of `window` steps, encoded.
+  public func examples(window: Int) -> ExampleSet {
+    let (I, O, n) = (inputSize, outputSize, normalization)
+    var set = ExampleSet(steps: window, lossOnFinalStepOnly: false, inputSize: I, outputSize: O)
+    for part in trainingParts {
+      // The whole part encoded once: x [L][I], y [L − 1][O].
+      var x = [Float](repeating: 0, count: part.steps * I)
+      var y = [Float](repeating: 0, count: (part.steps - 1) * O)
+      for t in 0..<part.steps {
+        for (i, c) in inputColumns.enumerated() { x[t * I + i] = (u(part, t, c) - n.inputShift[i]) / n.inputScale[i] }
+        guard t + 1 < part.steps else { continue }
+        for (o, c) in targetColumns.enumerated() {
+          y[t * O + o] = (u(part, t + 1, c) - n.outputShift[o]) / n.outputScale[o]
+        }
+      }
+      for s in 0...(part.steps - 1 - window) {
+        set.append(inputs: x[(s * I)..<((s + window) * I)], targets: y[(s * O)..<((s + window) * O)])
+      }
+    }
+    return set
+  }
+}
