@@ -79,6 +79,39 @@ struct AllocationTests {
     }
   }
 
+  /// The standardised encodings (`recur-train fit` models): windowed streaming and generation, one and two columns.
+  @Test(arguments: [Encoding.standardize, .standardizeDifferences])
+  func standardizedPredictorsDoNotAllocate(encoding: Encoding) {
+    for inputs in [1, 2] {
+      let a = Architecture(kind: .gru, layers: 2, inputSize: inputs, hiddenSize: 16, outputSize: inputs)
+      let predictor = SequencePredictor(model: RecurrentModel(randomModel(a, seed: 4, encoding: encoding, context: 6)))
+      let x = UnsafeMutablePointer<Float>.allocate(capacity: 2)
+      let y = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 50)
+      let seed = UnsafeMutablePointer<Float>.allocate(capacity: 8)
+      defer {
+        x.deallocate()
+        y.deallocate()
+        seed.deallocate()
+      }
+      x.initialize(repeating: 0.5, count: 2)
+      seed.initialize(repeating: 1.5, count: 8)
+      var sink: Float = 0
+      predictor.observe(x, into: y)  // warm up
+      let count = allocations {
+        for i in 0..<300 {
+          x[0] = Float(i)
+          predictor.observe(x, into: y)
+          sink += y[0]
+        }
+        predictor.begin(steps: seed, count: 4 / inputs)
+        predictor.generate(steps: 50, into: y)
+        if inputs == 1 { sink += predictor.observe(2) }
+        sink += y[0]
+      }
+      #expect(count == 0, "\(encoding) I=\(inputs): \(count) allocations (sink \(sink))")
+    }
+  }
+
   @Test func batchStepDoesNotAllocate() {
     let batch = BatchCell(model: RecurrentModel(randomModel(hidden: 32, seed: 2)), streams: 64)
     let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)

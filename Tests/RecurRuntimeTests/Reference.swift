@@ -193,6 +193,12 @@ func randomModel(
   let bound = gain / Float(architecture.hiddenSize).squareRoot()
   let tensors = architecture.tensors.map { spec in (0..<spec.count).map { _ in rng.uniform(-bound, bound) } }
   var file = ModelFile(architecture: architecture, contextLength: context, encoding: encoding, tensors: tensors)
+  if encoding.isStandardized {  // shifts in ±1, scales in 0.5...2
+    let (I, O) = (architecture.inputSize, architecture.outputSize)
+    file.normalization = Normalization(
+      inputShift: (0..<I).map { _ in rng.uniform(-1, 1) }, inputScale: (0..<I).map { _ in rng.uniform(0.5, 2) },
+      outputShift: (0..<O).map { _ in rng.uniform(-1, 1) }, outputScale: (0..<O).map { _ in rng.uniform(0.5, 2) })
+  }
   file.provenance.family = "test"
   file.provenance.seed = seed
   return file

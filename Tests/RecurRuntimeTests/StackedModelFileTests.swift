@@ -11,6 +11,27 @@ import Testing
     Architecture(kind: .gru, layers: 2, inputSize: 2, hiddenSize: 3, outputSize: 2), seed: 1)
   static let lstm = randomModel(
     Architecture(kind: .lstm, layers: 2, inputSize: 3, hiddenSize: 2, outputSize: 1), seed: 2)
+  /// Format version 3: a standardised encoding and its four normalisation vectors.
+  static let standardized = randomModel(
+    Architecture(kind: .gru, layers: 1, inputSize: 2, hiddenSize: 3, outputSize: 2), seed: 5,
+    encoding: .standardizeDifferences)
+  static func model(_ name: String) -> ModelFile { name == "gru" ? gru : name == "lstm" ? lstm : standardized }
+
+  @Test func version3RoundTripIsExact() throws {
+    let bytes = Self.standardized.encoded()
+    #expect(bytes[8] == 3, "v3 file")
+    let decoded = try ModelFile(bytes: bytes)
+    #expect(decoded.normalization == Self.standardized.normalization)
+    #expect(decoded.tensorValues == Self.standardized.tensorValues)
+    #expect(decoded.encoded() == bytes)
+    // A v3 header with a non-standardised encoding, or a v2 header with a standardised one, is refused at byte 44.
+    for (version, encoding) in [(3, 0), (2, 4)] {
+      var other = patched(bytes, at: 8, UInt64(version), width: 4)
+      other = patched(other, at: 44, UInt64(encoding), width: 4)
+      let error = decodeError(other)
+      #expect(error?.kind == .unsupportedEncoding && error?.offset == 44, "\(String(describing: error))")
+    }
+  }
 
   @Test func version2RoundTripIsExactAndVersion1StaysVersion1() throws {
     for file in [Self.gru, Self.lstm] {
@@ -38,9 +59,9 @@ import Testing
     #expect(table.map(\.torchShape) == [[20, 3], [20, 5], [20], [20], [20, 5], [20, 5], [20], [20], [2, 5], [2]])
   }
 
-  @Test(arguments: ["gru", "lstm"])
+  @Test(arguments: ["gru", "lstm", "v3"])
   func everyTruncationIsRejected(kind: String) {
-    let bytes = (kind == "gru" ? Self.gru : Self.lstm).encoded()
+    let bytes = Self.model(kind).encoded()
     for length in 0..<bytes.count {
       let error = decodeError(Array(bytes[0..<length]))
       #expect(error != nil, "prefix of \(length) bytes was accepted")
@@ -48,9 +69,9 @@ import Testing
     }
   }
 
-  @Test(arguments: ["gru", "lstm"])
+  @Test(arguments: ["gru", "lstm", "v3"])
   func everySingleBitFlipIsRejected(kind: String) {
-    var bytes = (kind == "gru" ? Self.gru : Self.lstm).encoded()
+    var bytes = Self.model(kind).encoded()
     var accepted: [Int] = []
     for bit in 0..<(bytes.count * 8) {
       bytes[bit / 8] ^= UInt8(1 << (bit % 8))

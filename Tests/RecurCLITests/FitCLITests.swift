@@ -1,0 +1,128 @@
+// `recur-train fit` end to end: the one-step predictions it scored equal what `recur stream` prints for the same
+// validation steps; bad data gets one error line with file, line and column and writes no model; a golden fit of the
+// sunspot file with a fixed seed reproduces Fixtures/fit/ byte for byte.
+
+import Foundation
+import RecurRuntime
+import Testing
+
+@Suite struct FitCLITests {
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../Fixtures").standardized
+  static var recurTrain: String { CLI.productsDirectory.appendingPathComponent("recur-train").path }
+  static var root: URL { fixtures.deletingLastPathComponent() }
+
+  func fit(_ arguments: [String]) throws -> ProcessResult {
+    try CLI.run(["fit"] + arguments, executable: Self.recurTrain, directory: Self.root)
+  }
+
+  /// Two sequences of two columns with a header: a trend plus waves (column a) and a second wave (b).
+  static let data: String = {
+    var lines = ["a,b"]
+    for (n, phase) in [(90, 0.0), (70, 1.5)] {
+      if lines.count > 1 { lines.append("") }
+      for t in 0..<n {
+        let x = Double(t)
+        let a = 20 + 0.1 * x + 4 * sin(0.35 * x + phase) + sin(1.1 * x)
+        let b = 2 * cos(0.2 * x + phase)
+        lines.append(String(format: "%.3f,%.3f", a, b))
+      }
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }()
+
+  @Test("what fit scored is what recur stream prints on the validation steps (1e-5 relative, floor 1)")
+  func streamAgreesWithTrainer() throws {
+    let dir = CLI.temporaryDirectory.appendingPathComponent("fit-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let data = dir.appendingPathComponent("data.csv")
+    try Self.data.write(to: data, atomically: true, encoding: .utf8)
+    let model = dir.appendingPathComponent("m.recur").path
+    let predictions = dir.appendingPathComponent("p.txt").path
+    for (encoding, columns) in [("standardize-differences", "a"), ("standardize", "a,b")] {
+      let result = try fit([
+        data.path, "--inputs", columns, "--encoding", encoding, "--hidden", "8", "--window", "6", "--epochs", "12",
+        "--predictions", predictions, "-o", model,
+      ])
+      #expect(result.status == 0, "\(result.stderr)")
+      #expect(result.stdout.contains("| persistence | 1 |") && result.stdout.contains("| AR("))
+      let scored = try String(contentsOfFile: predictions, encoding: .utf8).split(
+        separator: "\n", omittingEmptySubsequences: false)
+      // Stream each sequence's chosen columns; the last 20% of its steps are the validation steps.
+      let table = Self.data.split(separator: "\n", omittingEmptySubsequences: false).dropFirst()
+      let width = columns.split(separator: ",").count
+      let streamInput = table.map { line in
+        line.isEmpty ? "" : line.split(separator: ",").prefix(width).joined(separator: " ")
+      }.joined(separator: "\n")
+      let streamed = try CLI.run(["stream", "--model", model], stdin: streamInput)
+      #expect(streamed.status == 0, "\(streamed.stderr)")
+      let out = streamed.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+      // Sequence 1: 90 steps, validation 72..<90 predicted after steps 71...88; sequence 2: 70 steps, 56..<70.
+      let expectedLines = Array(out[71..<89]) + [""] + Array(out[90 + 55..<90 + 69])
+      #expect(scored.count == expectedLines.count + 1 && scored.last == "")
+      var worst = 0.0
+      for (a, b) in zip(scored, expectedLines) where !a.isEmpty {
+        for (x, y) in zip(floats(a), floats(b)) {
+          worst = max(worst, Double(abs(x - y)) / max(1, Double(abs(y))))
+        }
+      }
+      #expect(worst <= 1e-5, "\(encoding): worst relative difference \(worst)")
+    }
+  }
+
+  @Test("bad data: one error line naming file, line and column, exit 1, no model written; bad options exit 2")
+  func errors() throws {
+    let dir = CLI.temporaryDirectory.appendingPathComponent("fit-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let data = dir.appendingPathComponent("bad.csv")
+    try "a,b\n1,2\n3,4\n5,x1\n".write(to: data, atomically: true, encoding: .utf8)
+    let model = dir.appendingPathComponent("m.recur").path
+    let bad = try fit([data.path, "-o", model])
+    #expect(bad.status == 1)
+    #expect(bad.stderr == "error: \(data.path), line 4, column 3: 'x1' is not a number\n")
+    #expect(!FileManager.default.fileExists(atPath: model))
+    let good = dir.appendingPathComponent("good.csv")
+    try Self.data.write(to: good, atomically: true, encoding: .utf8)
+    let unknown = try fit([good.path, "--inputs", "c", "-o", model])
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.hasPrefix("error: --inputs 'c': no such column in \(good.path) (columns: a, b)"))
+    let short = dir.appendingPathComponent("short.csv")
+    try "1\n2\n3\n4\n5\n".write(to: short, atomically: true, encoding: .utf8)
+    let tooShort = try fit([short.path, "-o", model])
+    #expect(tooShort.status == 1)
+    #expect(
+      tooShort.stderr.contains("\(short.path), line 1: sequence 1 has 4 training steps; --window 16 needs at least 17"))
+    let stdin = try CLI.run(["fit", "-", "-o", model], stdin: "1\n2\nzz\n", executable: Self.recurTrain)
+    #expect(stdin.stderr == "error: stdin, line 3, column 1: 'zz' is not a number\n")
+    let option = try fit([data.path, "--validation", "1.5", "-o", model])
+    #expect(option.status == 2 && option.stderr.contains("--validation 1.5 must be in [0, 1)"))
+  }
+
+  /// The golden fit: `tools/make-fixtures` writes it with the same command. A trainer or runtime change that moves
+  /// it must regenerate it on purpose (and say why).
+  @Test("golden fit: the sunspot file, hidden 8, seed 3, reproduces Fixtures/fit byte for byte")
+  func golden() throws {
+    let out = CLI.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString).recur").path
+    let result = try fit(
+      Self.goldenArguments + ["-o", out])
+    #expect(result.status == 0, "\(result.stderr)")
+    let expected = try Data(contentsOf: Self.fixtures.appendingPathComponent("fit/sunspots-h8-seed3.recur"))
+    let actual = try Data(contentsOf: URL(fileURLWithPath: out))
+    #expect(actual == expected, "the fit differs from Fixtures/fit/sunspots-h8-seed3.recur (tools/make-fixtures)")
+    let text = try String(
+      contentsOf: Self.fixtures.appendingPathComponent("fit/sunspots-h8-seed3.txt"), encoding: .utf8)
+    func withoutWrote(_ s: String) -> [Substring] { s.split(separator: "\n").filter { !$0.hasPrefix("Wrote ") } }
+    #expect(withoutWrote(result.stdout) == withoutWrote(text))
+  }
+
+  static let goldenArguments = [
+    "Fixtures/data/sunspots.csv", "--inputs", "SUNACTIVITY", "--hidden", "8", "--epochs", "30", "--seed", "3",
+    "--horizon", "3",
+  ]
+}
+
+extension CLI {
+  static func run(_ arguments: [String], stdin: String, executable: String) throws -> ProcessResult {
+    try run(arguments, input: Data(stdin.utf8), executable: executable)
+  }
+}
