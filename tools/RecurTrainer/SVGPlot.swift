@@ -79,6 +79,44 @@ public enum SVGPlot {
     return svg.finish()
   }
 
+  /// Forecasts against the truth over scored steps: `x` is each step's row number, `series` the forecasters
+  /// (name, values), drawn in a fixed palette after the dashed truth.
+  public static func forecast(
+    x rows: [Double], truth: [Double], series: [(name: String, values: [Double])], title: String, subtitle: String
+  ) -> String {
+    let width = 760.0
+    let height = 440.0
+    let area = PlotArea(left: 70, top: 70, right: width - 20, bottom: height - 52)
+    let all = (truth + series.flatMap(\.values)).filter(\.isFinite)
+    let lo = all.min() ?? 0
+    let hi = all.max() ?? 1
+    let x = PlotAxis.linear(min: rows.first ?? 0, max: max(rows.last ?? 1, (rows.first ?? 0) + 1), from: area.left, to: area.right)
+    let y = PlotAxis.linear(min: lo, max: hi > lo ? hi : lo + 1, from: area.bottom, to: area.top)
+    var svg = SVGWriter(width: width, height: height)
+    svg.text(title, x: width / 2, y: 22, size: 15, anchor: "middle", weight: "bold")
+    svg.text(subtitle, x: width / 2, y: 40, size: 11, anchor: "middle")
+    let palette = [generatedColour, "#2ca02c", "#9467bd", "#8c564b"]
+    svg.legendEntry("actual", colour: truthColour, x: area.left + 10, y: 58, dashed: true)
+    for (k, s) in series.enumerated() {
+      svg.legendEntry(s.name, colour: palette[k % palette.count], x: area.left + 120 + Double(k) * 170, y: 58)
+    }
+    svg.axes(area: area, x: x, y: y, xLabel: "row", yLabel: "value")
+    svg.clip(id: "clip-forecast", area: area)
+    func points(_ values: [Double]) -> [(Double, Double)] {
+      zip(rows, values).compactMap { r, v in
+        guard let px = x.position(r), let py = y.position(v) else { return nil }
+        return (px, py)
+      }
+    }
+    svg.polyline(points(truth), colour: truthColour, cssClass: "actual", clip: "clip-forecast", dashed: true)
+    for (k, s) in series.enumerated() {
+      let p = points(s.values)
+      svg.polyline(p, colour: palette[k % palette.count], cssClass: "forecast", clip: "clip-forecast")
+      for (px, py) in p { svg.circle(px, py, colour: palette[k % palette.count], clip: "clip-forecast") }
+    }
+    return svg.finish()
+  }
+
   public static func generation(_ evaluation: GenerationEvaluation, title: String, subtitle: String = "") -> String {
     let logScale = evaluation.family == .fib
     let columns = min(3, max(evaluation.rows.count, 1))

@@ -189,6 +189,9 @@ struct Fit: ParsableCommand {
             SVGPlot.fitLosses(
               training: run.trainingLosses, validation: run.validationScores, best: run.bestEpoch, title: title),
             named: "loss.svg", in: plots)))
+      let svg = try fitData.forecastTask.forecastPlot(
+        exported, maxOrder: arOrder, firstRow: 1, title: "fit \(data): validation steps of sequence 1")
+      print("Wrote " + (try PlotDirectory.write(svg, named: "validation.svg", in: plots)))
     }
   }
 }
@@ -223,8 +226,11 @@ struct Score: ParsableCommand {
   @Option(
     name: .customLong("arv-variance"), parsing: .unconditional, help: "Variance for ARV (default: the scored values').")
   var arvVariance: Double?
+  @Option(help: "Directory for SVG plots (created if missing): forecast.svg, predicted vs actual.")
+  var plots: String?
 
   func run() throws {
+    if let plots { try PlotDirectory.prepare(plots) }
     let bytes = try readModelBytes(model)
     let loaded: RecurrentModel
     do { loaded = try RecurrentModel(bytes: bytes) } catch {
@@ -270,6 +276,12 @@ struct Score: ParsableCommand {
       model: loaded, maxOrder: arOrder, horizons: horizon > 1 ? [1, horizon] : [1], variance: arvVariance)
     print("Rows \(from)-\(last) of \(data) (\(last - from + 1) steps), model \(model):")
     print(forecastTable(report))
+    if let plots {
+      let svg = try task.forecastPlot(
+        loaded, maxOrder: arOrder, firstRow: 1,
+        title: "\(URL(fileURLWithPath: data).lastPathComponent), rows \(from)-\(last): \(URL(fileURLWithPath: model).lastPathComponent)")
+      print("Wrote " + (try PlotDirectory.write(svg, named: "forecast.svg", in: plots)))
+    }
   }
 }
 

@@ -90,6 +90,24 @@ public struct ForecastTask: Sendable {
     return lines.joined(separator: "\n") + "\n"
   }
 
+  /// An SVG of the first target column over the scored steps of the first segment: actual, the model, AR(p) and
+  /// persistence, one step ahead. `firstRow` numbers the segment's step 0.
+  public func forecastPlot(_ model: RecurrentModel, maxOrder: Int, firstRow: Int, title: String) throws(TrainerError)
+    -> String
+  {
+    guard let seg = segments.first else { return "" }
+    let n = origins(seg, horizon: 1).count
+    let ar = try fitAutoregressive(maxOrder: maxOrder)
+    let rows = (0..<n).map { Double(firstRow + seg.scoredFrom + $0) }
+    return SVGPlot.forecast(
+      x: rows, truth: Array(truths(horizon: 1)[0].prefix(n)),
+      series: [
+        ("recur (model)", Array(modelForecasts(model, horizon: 1)[0].prefix(n))),
+        ("AR(\(ar[0].order))", Array(autoregressiveForecasts(ar, horizon: 1)[0].prefix(n))),
+        ("persistence", Array(persistenceForecasts(horizon: 1)[0].prefix(n))),
+      ], title: title, subtitle: "one step ahead, each forecast from the true values before it")
+  }
+
   /// Persistence: the forecast of every later step is the last observed value.
   func persistenceForecasts(horizon: Int) -> [[Double]] {
     targetColumns.map { c in
