@@ -90,7 +90,8 @@ public enum SVGPlot {
     let all = (truth + series.flatMap(\.values)).filter(\.isFinite)
     let lo = all.min() ?? 0
     let hi = all.max() ?? 1
-    let x = PlotAxis.linear(min: rows.first ?? 0, max: max(rows.last ?? 1, (rows.first ?? 0) + 1), from: area.left, to: area.right)
+    let x = PlotAxis.linear(
+      min: rows.first ?? 0, max: max(rows.last ?? 1, (rows.first ?? 0) + 1), from: area.left, to: area.right)
     let y = PlotAxis.linear(min: lo, max: hi > lo ? hi : lo + 1, from: area.bottom, to: area.top)
     var svg = SVGWriter(width: width, height: height)
     svg.text(title, x: width / 2, y: 22, size: 15, anchor: "middle", weight: "bold")

@@ -279,7 +279,9 @@ struct Score: ParsableCommand {
     if let plots {
       let svg = try task.forecastPlot(
         loaded, maxOrder: arOrder, firstRow: 1,
-        title: "\(URL(fileURLWithPath: data).lastPathComponent), rows \(from)-\(last): \(URL(fileURLWithPath: model).lastPathComponent)")
+        title:
+          "\(URL(fileURLWithPath: data).lastPathComponent), rows \(from)-\(last): \(URL(fileURLWithPath: model).lastPathComponent)"
+      )
       print("Wrote " + (try PlotDirectory.write(svg, named: "forecast.svg", in: plots)))
     }
   }

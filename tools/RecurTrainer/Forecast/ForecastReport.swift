@@ -117,33 +117,51 @@ public struct ForecastTask: Sendable {
     }
   }
 
-  /// AR(p) per target column on the lags of every input column, order by AIC over 1...maxOrder on the training
+  /// The columns AR(p) regresses target column `c` on: the inputs, plus the target itself when it is not one of
+  /// them (an ARX model: its own past is the first thing a linear baseline should see).
+  func autoregressiveColumns(_ c: Int) -> [Int] {
+    inputColumns.contains(c) ? inputColumns : inputColumns + [c]
+  }
+
+  /// AR(p) per target column on the lags of `autoregressiveColumns`, order by AIC over 1...maxOrder on the training
   /// parts (common sample).
   func fitAutoregressive(maxOrder: Int) throws(TrainerError) -> [AutoregressiveModel] {
-    let inputs = trainingParts.map { p in (0..<p.steps).map { t in inputColumns.map { Double(p[t, $0]) } } }
     var models: [AutoregressiveModel] = []
     for c in targetColumns {
+      let columns = autoregressiveColumns(c)
+      let inputs = trainingParts.map { p in (0..<p.steps).map { t in columns.map { Double(p[t, $0]) } } }
       let targets = trainingParts.map { p in (0..<p.steps).map { Double(p[$0, c]) } }
       models.append(try Autoregressive.select(maxOrder: maxOrder, sequences: inputs, targets: targets))
     }
     return models
   }
 
-  /// AR forecasts: one step from the true lags; N steps by feeding the AR's own forecasts back (targets = inputs).
+  /// AR forecasts: one step from the true lags; N steps (targets = inputs only, so every regressor is forecast)
+  /// by feeding the AR's own forecasts back.
   func autoregressiveForecasts(_ models: [AutoregressiveModel], horizon: Int) -> [[Double]] {
+    precondition(horizon == 1 || canFreeRun, "multi-step AR forecasts need targets = inputs")
     var out = [[Double]](repeating: [], count: targetColumns.count)
     for seg in segments {
       let s = seg.sequence
-      let rows = (0..<s.steps).map { t in inputColumns.map { Double(s[t, $0]) } }
-      for t in origins(seg, horizon: horizon) {
-        var history = Array(rows[0...t])
-        var last: [Double] = []
-        for _ in 0..<horizon {
-          let n = history.count
-          last = models.map { m in n >= m.order ? m.predict(history, at: n) : Double.nan }
-          history.append(last)
+      for (o, c) in targetColumns.enumerated() {
+        let m = models[o]
+        let columns = autoregressiveColumns(c)
+        let rows = (0..<s.steps).map { t in columns.map { Double(s[t, $0]) } }
+        for t in origins(seg, horizon: horizon) {
+          if horizon == 1 {
+            out[o].append(t + 1 >= m.order ? m.predict(rows, at: t + 1) : .nan)
+            continue
+          }
+          // Every column forecast jointly (columns = inputs = targets here).
+          var history = Array(rows[0...t])
+          var next: [Double] = []
+          for _ in 0..<horizon {
+            let n = history.count
+            next = models.map { n >= $0.order ? $0.predict(history, at: n) : .nan }
+            history.append(next)
+          }
+          out[o].append(next[o])
         }
-        for o in 0..<targetColumns.count { out[o].append(last[o]) }
       }
     }
     return out
