@@ -180,8 +180,8 @@ struct BaselineTests {
     #expect(Self.refusal(width: 1025) == "--width 1025 is out of range 1...1024")
     #expect(Self.refusal(epochs: 0) == "--epochs 0 is out of range 1...100000")
     #expect(Self.refusal(lr: 0) == "--lr 0.0 must be a positive finite number")
-    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd or fib)")
-    #expect(Self.refusal(family: nil) == "missing --family (odd or fib)")
+    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd, fib or linear2)")
+    #expect(Self.refusal(family: nil) == "missing --family (odd, fib or linear2)")
   }
 
   static func smallBaseline(_ family: SequenceFamily = .odd, encoding: Encoding = .sequenceMaxScale)

@@ -34,6 +34,41 @@ struct DataTests {
     #expect(Set(sequences.map { $0[1] }) == [1, 2, 3])
   }
 
+  @Test("linear2 sequences: every (p, q) of the grid follows its rule, starts in -100...100, |values| < 10^9")
+  func linear2Generator() throws {
+    let sequences = SequenceFamily.linear2.makeSequences(count: 3000, rng: try GSLRandom(seed: 1))
+    var rules = Set<[Int]>()
+    for s in sequences {
+      #expect(s.count >= 2 && s.count <= 14)
+      #expect((-100...100).contains(s[0]) && (-100...100).contains(s[1]) && (s[0] != 0 || s[1] != 0))
+      #expect(s.allSatisfy { abs($0) < 1_000_000_000 })
+      // The rule the sequence follows, checked against the grid by brute force in Int arithmetic.
+      var fitting: [[Int]] = []
+      for p in -2...3 {
+        for q in -2...2 {
+          var fits = true
+          for i in 2..<s.count where s[i] != p * s[i - 1] + q * s[i - 2] { fits = false }
+          if fits { fitting.append([p, q]) }
+        }
+      }
+      #expect(!fitting.isEmpty, "\(s) follows no rule of the grid")
+      if s.count >= 7, let rule = SequenceFamily.linear2Rule(of: s.map(Double.init)) {
+        #expect(fitting.contains([rule.p, rule.q]))
+        rules.insert([rule.p, rule.q])
+      }
+      // Short sequences are the ones cut before 10^9.
+      if s.count < 7 {
+        let r = fitting[0]
+        #expect(abs(r[0] * s[s.count - 1] + r[1] * s[s.count - 2]) >= 1_000_000_000)
+      }
+    }
+    #expect(rules.count >= 25, "only \(rules.count) rules identified")
+    // The continuation follows the rule: Pell-like 2, 1 from 1, 2.
+    #expect(SequenceFamily.linear2.continuation(of: [1, 2, 5, 12, 29], count: 3) == [70, 169, 408])
+    let unknown = SequenceFamily.linear2.continuation(of: [1, 2, 4, 9], count: 2)
+    #expect(unknown.count == 2 && unknown[0].isNaN && unknown[1].isNaN)
+  }
+
   @Test("the same seed draws the same sequences; draws are in the notebook's order")
   func drawOrder() throws {
     let a = SequenceFamily.fib.makeSequences(count: 50, rng: try GSLRandom(seed: 9))

@@ -215,7 +215,8 @@ struct SVGTests {
     #expect(counter.classes["truth"] == seeds && counter.classes["generated"] == seeds)
     #expect(counter.elements["clipPath"] == seeds)
     // Dots: every truth value (positive ones on fib's log axis) and every generated value.
-    let truthDots = evaluation.rows.map { ($0.seed.values + $0.truth).filter { $0 > 0 }.count }.reduce(0, +)
+    let truthDots = evaluation.rows.map { ($0.seed.values + $0.truth).filter { family != .fib || $0 > 0 }.count }
+      .reduce(0, +)
     #expect(counter.elements["circle"] == truthDots + seeds * 20 + 2)  // + 2 legend dots
     #expect(svg.contains("Generated &lt;vs&gt; true &amp; more"))
     #expect(svg.contains(family == .fib ? "value (log scale)" : ">value<"))
@@ -297,7 +298,7 @@ struct EvaluationCLITests {
       (["eval", "--model", file], 1, "error: cannot load the model:"),
       (
         ["eval", "--model", imported], 2,
-        "error: missing --family (odd or fib): the model records family 'pytorch-import'"
+        "error: missing --family (odd, fib or linear2): the model records family 'pytorch-import'"
       ),
       (["baseline", "--family", "odd", "--k", "0"], 2, "error: --k 0 must be at least 1"),
       (["baseline", "--family", "fib", "--k", "7"], 2, "error: --k 7 is longer than the fib training window"),

@@ -70,8 +70,8 @@ struct OptionsTests {
     #expect(
       Self.refusal(validationSequences: 0) == "--validation-sequences 0 is out of range 1...1000000"
     )
-    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd or fib)")
-    #expect(Self.refusal(family: nil) == "missing --family (odd or fib)")
+    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd, fib or linear2)")
+    #expect(Self.refusal(family: nil) == "missing --family (odd, fib or linear2)")
     #expect(
       Self.refusal(encoding: .identity)
         == "--encoding identity cannot be trained (expected sequence-max-scale or window-differences)")
@@ -138,7 +138,7 @@ struct CLITests {
       (["train", "--family", "odd"], "error: missing output path: pass -o MODEL"),
       (
         ["train", "--family", "even", "-o", out],
-        "error: unknown family 'even' (expected odd or fib)"
+        "error: unknown family 'even' (expected odd, fib or linear2)"
       ),
       (
         ["train", "--family", "odd", "-o", dir.path + "/no/such/dir/m.recur"],

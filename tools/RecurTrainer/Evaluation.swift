@@ -56,6 +56,20 @@ extension SequenceFamily {
         EvaluationSeed([2, 3, 5, 8, 13, 21], .edge),
         EvaluationSeed([5, 8, 13, 21, 34], .outside), EvaluationSeed([89, 144, 233, 377], .outside),
       ]
+    case .linear2:
+      // Five values of a(n+1) = p a(n) + q a(n-1) from (a0, a1): starts inside -100...100, then far outside.
+      func run(_ p: Double, _ q: Double, _ a0: Double, _ a1: Double) -> [Double] {
+        var v = [a0, a1]
+        while v.count < 5 { v.append(p * v[v.count - 1] + q * v[v.count - 2]) }
+        return v
+      }
+      return [
+        EvaluationSeed(run(2, -1, 1, 3), .inside), EvaluationSeed(run(1, 1, 1, 1), .inside),
+        EvaluationSeed(run(-1, 2, 5, -7), .inside),
+        EvaluationSeed(run(2, -1, 99, 100), .edge),
+        EvaluationSeed(run(2, -1, -50_000, -49_998), .outside), EvaluationSeed(run(2, 1, 1_000, 2_500), .outside),
+        EvaluationSeed(run(3, 0, 7_000, 21_000), .outside), EvaluationSeed(run(0, 1, 123_456, -654_321), .outside),
+      ]
     }
   }
 }

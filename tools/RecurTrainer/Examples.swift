@@ -61,12 +61,14 @@ extension ExampleSet {
     targets += y
   }
 
-  /// Encodes `sequences` with `encoding` and window (or difference count) `window`.
-  public init(sequences: [[Int]], encoding: Encoding, window: Int) {
+  /// Encodes `sequences` with `encoding` and window (or difference count) `window`; window-differences examples
+  /// hold at least `minimumDifferences` known differences (default min(2, window)).
+  public init(sequences: [[Int]], encoding: Encoding, window: Int, minimumDifferences: Int? = nil) {
     switch encoding {
     case .sequenceMaxScale: self = Self.sequenceMaxScale(sequences, window: window)
     case .identity: self = Self.sequenceMaxScale(sequences, window: window, normalise: false)
-    case .windowDifferences: self = Self.windowDifferences(sequences, window: window)
+    case .windowDifferences:
+      self = Self.windowDifferences(sequences, window: window, first: minimumDifferences ?? min(2, window))
     case .standardize, .standardizeDifferences: preconditionFailure("fit encodes its own windows (FitData)")
     }
   }
@@ -95,9 +97,9 @@ extension ExampleSet {
   /// Examples start once two differences exist (one when window = 1): from a single difference the next one is not
   /// determined for a second-order recurrence (Fibonacci-like runs (0,1), (1,2), (2,3) share d = 1 but continue
   /// with 0, 1, 2), so such examples are pure noise; measured, they held the fib model at a window MSE of 0.05.
-  public static func windowDifferences(_ sequences: [[Int]], window: Int) -> ExampleSet {
+  public static func windowDifferences(_ sequences: [[Int]], window: Int, first: Int? = nil) -> ExampleSet {
     var set = ExampleSet(steps: window, lossOnFinalStepOnly: true)
-    let first = min(2, window)
+    let first = first ?? min(2, window)
     for s in sequences where s.count >= first + 2 {
       let values = s.map { Float($0) }
       for t in first...(s.count - 2) {

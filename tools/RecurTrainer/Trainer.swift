@@ -158,10 +158,10 @@ public enum Trainer {
 
     // Data: training sequences first, then the held-out ones, from the same generator.
     let trainingSequences = options.family.makeSequences(count: options.sequences, rng: rng)
-    let validationSequences = options.family.makeSequences(
-      count: options.validationSequences, rng: rng)
+    let validationSequences = options.family.makeSequences(count: options.validationSequences, rng: rng)
     let examples = ExampleSet(
-      sequences: trainingSequences, encoding: options.encoding, window: options.window)
+      sequences: trainingSequences, encoding: options.encoding, window: options.window,
+      minimumDifferences: options.family.minimumDifferences(window: options.window))
     guard examples.count > 0 else {
       throw .noTrainingExamples(
         "the \(options.sequences) training sequences produced no \(options.encoding.name) examples with window "
@@ -241,7 +241,7 @@ extension TrainingOptions {
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
     validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil
   ) throws(TrainerError) -> TrainingOptions {
-    let names = SequenceFamily.allCases.map(\.rawValue).joined(separator: " or ")
+    let names = SequenceFamily.nameList
     guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
     guard let parsedFamily = SequenceFamily(rawValue: familyName) else {
       throw .invalidOption("unknown family '\(familyName)' (expected \(names))")

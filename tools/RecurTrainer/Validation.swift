@@ -67,7 +67,9 @@ public struct ValidationReport: Sendable {
     let window = file.contextLength
 
     // 1. Held-out examples through the trainer's own forward pass.
-    let examples = ExampleSet(sequences: sequences, encoding: file.encoding, window: window)
+    let examples = ExampleSet(
+      sequences: sequences, encoding: file.encoding, window: window,
+      minimumDifferences: family.minimumDifferences(window: window))
     report.windows = examples.count
     if examples.count > 0 {
       let graph = BatchGraph<Float>(architecture: a, steps: window, capacity: min(256, examples.count))

@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
         recur-train train --family fib --cell lstm --layers 2 --hidden 16 -o fib-lstm2.recur
       """)
 
-  @Option(help: "Data family: odd or fib.")
+  @Option(help: "Data family: odd, fib or linear2.")
   var family: String?
 
   @Option(help: "Recurrent cell of every layer. (default: rnn, the notebook's)")
@@ -168,7 +168,9 @@ struct Eval: ParsableCommand {
       one row per seed and the median over seeds. Seeds: odd = five consecutive odd numbers from 1 and 5 \
       (inside the training range, starts 1...13), 13 (edge), 21, 101 and 999 (outside); fib = [1,1,2,3,5,8] and \
       [0,1,1,2,3] (inside: a0 in 0...2, a1 in 1...3), [2,3,5,8,13,21] (edge), [5,8,13,21,34] and \
-      [89,144,233,377] (outside). (2) Next-value statistics on 400 held-out sequences of the family (GSL seed \
+      [89,144,233,377] (outside); linear2 = five values of eight order-2 recurrences (arithmetic, Fibonacci, \
+      alternating growth from starts inside -100...100, an arithmetic run at the edge, then arithmetic, Pell-like, \
+      geometric and period-2 runs from starts up to 654321). (2) Next-value statistics on 400 held-out sequences of the family (GSL seed \
       2026) with the model's own encoding and window: window MSE, and mean, sd, median and 95th percentile of \
       the next-value absolute error.
 
@@ -183,7 +185,7 @@ struct Eval: ParsableCommand {
   @Option(help: "The .recur model file.")
   var model: String?
 
-  @Option(help: "Data family: odd or fib. (default: the family recorded in the model, if odd or fib)")
+  @Option(help: "Data family: odd, fib or linear2. (default: the family recorded in the model)")
   var family: String?
 
   @Option(help: "Directory for SVG plots (created if missing): generation.svg.")
@@ -192,7 +194,7 @@ struct Eval: ParsableCommand {
   func run() throws {
     guard let model else { throw TrainerError.invalidOption("missing --model FILE") }
     if let family, SequenceFamily(rawValue: family) == nil {
-      throw TrainerError.invalidOption("unknown family '\(family)' (expected odd or fib)")
+      throw TrainerError.invalidOption("unknown family '\(family)' (expected odd, fib or linear2)")
     }
     let bytes: [UInt8]
     do {
@@ -212,7 +214,7 @@ struct Eval: ParsableCommand {
       }
       guard let recorded = SequenceFamily(rawValue: file.provenance.family) else {
         throw TrainerError.invalidOption(
-          "missing --family (odd or fib): the model records family '\(file.provenance.family)'")
+          "missing --family (odd, fib or linear2): the model records family '\(file.provenance.family)'")
       }
       chosen = recorded
     }
