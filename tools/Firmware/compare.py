@@ -16,7 +16,7 @@ def blocks(console):
         if line.startswith("@@case "):
             name, lines = line[7:].strip(), []
         elif line.startswith("@@end") and name is not None:
-            allocations = int(line.split("allocations=")[1])
+            allocations = int(line.split("allocations=")[1].split()[0])
             out[name] = (lines, allocations)
             name = None
         elif name is not None:

@@ -41,9 +41,11 @@ struct Firmware {
     } catch {
       fail("model in flash refused: \(error.description)")
     }
+    let heapModel = Int(fw_heap_live())  // the kernel layout: weights, biases and readout, padded to SIMD8
     guard model.inputSize == 1 && model.outputSize == 1 else { fail("the firmware runs models with one input and one output") }
     let predictor = SequencePredictor(model: model)
     let heapAfterLoad = Int(fw_heap_live())
+    let heapPeakAtLoad = Int(fw_heap_peak())
     let loadAllocations = Int(fw_allocations()) - allocationsAtReset
 
     // The outputs of one sequence or seed, written by the step loop and printed after it.
@@ -101,12 +103,18 @@ struct Firmware {
       stepAllocations += caseAllocations
       write("@@end allocations=")
       write(caseAllocations)
+      write(" heap-peak=")
+      write(Int(fw_heap_peak()))
       write("\n")
     }
     write("@@budget load-allocations=")
     write(loadAllocations)
+    write(" heap-model=")
+    write(heapModel)
     write(" heap-after-load=")
     write(heapAfterLoad)
+    write(" heap-peak-load=")
+    write(heapPeakAtLoad)
     write(" heap-peak=")
     write(Int(fw_heap_peak()))
     write(" stack-peak=")
@@ -132,7 +140,7 @@ struct Firmware {
 
   /// Steps measured by tools/firmware: `icountSteps` stream predictions (the first stream case's values, from a
   /// reset state), then a generate of `icountSteps` values from the first seed; each between the two markers.
-  static let icountSteps = 64
+  static let icountSteps = 16
 
   static func icount(predictor: SequencePredictor, out: UnsafeMutableBufferPointer<Float>, x: UnsafeMutablePointer<Float>) {
     var streamValues: UnsafePointer<Float>? = nil

@@ -1,7 +1,8 @@
 // The firmware's allocation counter: every malloc-family call of the Swift code (the runtime allocates through
 // posix_memalign and free) is linked to these wrappers (`-Wl,--wrap=malloc,...`), which count the calls and track
 // the live and peak heap bytes before forwarding to picolibc's allocator. `main.swift` reads the count around the
-// step loops to show they allocate nothing, and reports the peak as the heap high-water mark.
+// step loops to show they allocate nothing, and reports the peak as the heap high-water mark. `memalign` is not
+// wrapped: picolibc's posix_memalign calls it, so wrapping both counted every Swift allocation twice.
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +15,6 @@ void *__real_realloc(void *, size_t);
 void __real_free(void *);
 int __real_posix_memalign(void **, size_t, size_t);
 void *__real_aligned_alloc(size_t, size_t);
-void *__real_memalign(size_t, size_t);
 
 static uint32_t allocations;  // calls that returned a new block (malloc, calloc, realloc, posix_memalign, ...)
 static uint32_t liveBytes;    // usable bytes of the blocks not yet freed
@@ -36,7 +36,6 @@ static void uncount(void *p) {
 void *__wrap_malloc(size_t n) { return counted(__real_malloc(n)); }
 void *__wrap_calloc(size_t n, size_t size) { return counted(__real_calloc(n, size)); }
 void *__wrap_aligned_alloc(size_t a, size_t n) { return counted(__real_aligned_alloc(a, n)); }
-void *__wrap_memalign(size_t a, size_t n) { return counted(__real_memalign(a, n)); }
 void __wrap_free(void *p) {
   uncount(p);
   __real_free(p);
