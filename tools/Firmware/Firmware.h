@@ -11,6 +11,7 @@ void fw_exit(int status) __attribute__((noreturn));
 int fw_command_line(char *buffer, int capacity);  // semihosting command line; its length, or -1
 uint32_t fw_stack_peak(void);                     // deepest stack use since reset, bytes
 uint32_t fw_stack_reserved(void);
+void fw_stack_repaint(void);                      // forget the peak so far (repaint below the caller's frame)
 void fw_mark_begin(void);  // instruction counting starts after this call ...
 void fw_mark_end(void);    // ... and stops here (tools/firmware reads QEMU's execution log)
 

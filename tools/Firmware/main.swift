@@ -42,17 +42,23 @@ struct Firmware {
       fail("model in flash refused: \(error.description)")
     }
     let heapModel = Int(fw_heap_live())  // the kernel layout: weights, biases and readout, padded to SIMD8
-    guard model.inputSize == 1 && model.outputSize == 1 else { fail("the firmware runs models with one input and one output") }
+    guard model.inputSize == 1 && model.outputSize == 1 else {
+      fail("the firmware runs models with one input and one output")
+    }
     let predictor = SequencePredictor(model: model)
     let heapAfterLoad = Int(fw_heap_live())
     let heapPeakAtLoad = Int(fw_heap_peak())
+    let stackPeakAtLoad = Int(fw_stack_peak())
+    fw_stack_repaint()  // from here on, `stack-peak` is the deepest use of the cases (steps and printing)
     let loadAllocations = Int(fw_allocations()) - allocationsAtReset
 
     // The outputs of one sequence or seed, written by the step loop and printed after it.
     var capacity = 1
     for c in 0..<fw_case_count() {
       let spec = fw_case_at(c)!.pointee
-      for s in 0..<Int(spec.sequences) { capacity = max(capacity, Int(Int(spec.kind) == FW_GENERATE ? spec.steps : spec.counts[s])) }
+      for s in 0..<Int(spec.sequences) {
+        capacity = max(capacity, Int(Int(spec.kind) == FW_GENERATE ? spec.steps : spec.counts[s]))
+      }
     }
     let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacity)  // [capacity]
     out.initialize(repeating: 0)
@@ -117,6 +123,8 @@ struct Firmware {
     write(heapPeakAtLoad)
     write(" heap-peak=")
     write(Int(fw_heap_peak()))
+    write(" stack-peak-load=")
+    write(stackPeakAtLoad)
     write(" stack-peak=")
     write(Int(fw_stack_peak()))
     write(" step-allocations=")
@@ -142,14 +150,20 @@ struct Firmware {
   /// reset state), then a generate of `icountSteps` values from the first seed; each between the two markers.
   static let icountSteps = 16
 
-  static func icount(predictor: SequencePredictor, out: UnsafeMutableBufferPointer<Float>, x: UnsafeMutablePointer<Float>) {
+  static func icount(
+    predictor: SequencePredictor, out: UnsafeMutableBufferPointer<Float>, x: UnsafeMutablePointer<Float>
+  ) {
     var streamValues: UnsafePointer<Float>? = nil
     var streamCount = 0
     var seed: UnsafeBufferPointer<Float>? = nil
     for c in 0..<fw_case_count() {
       let spec = fw_case_at(c)!.pointee
-      if Int(spec.kind) == FW_STREAM && streamValues == nil { (streamValues, streamCount) = (spec.values, Int(spec.counts[0])) }
-      if Int(spec.kind) == FW_GENERATE && seed == nil { seed = UnsafeBufferPointer(start: spec.values, count: Int(spec.counts[0])) }
+      if Int(spec.kind) == FW_STREAM && streamValues == nil {
+        (streamValues, streamCount) = (spec.values, Int(spec.counts[0]))
+      }
+      if Int(spec.kind) == FW_GENERATE && seed == nil {
+        seed = UnsafeBufferPointer(start: spec.values, count: Int(spec.counts[0]))
+      }
     }
     let n = icountSteps
     let result = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)  // [n] generated values

@@ -71,6 +71,12 @@ uint32_t fw_stack_peak(void) {
   return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)p);
 }
 
+void fw_stack_repaint(void) {
+  uint32_t *sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
+}
+
 uint32_t fw_stack_reserved(void) { return (uint32_t)((uintptr_t)__stack_top - (uintptr_t)__stack_bottom); }
 
 // ---- instruction-count markers: tools/firmware counts the instructions QEMU executes between a call of
