@@ -14,6 +14,8 @@ uint32_t fw_stack_reserved(void);
 void fw_stack_repaint(void);                      // forget the peak so far (repaint below the caller's frame)
 void fw_mark_begin(void);  // instruction counting starts after this call ...
 void fw_mark_end(void);    // ... and stops here (tools/firmware reads QEMU's execution log)
+void fw_systick_start(void);    // SysTick free-running from 0xFFFFFF down, processor clock
+uint32_t fw_systick_read(void);  // its current value (24 bits)
 
 // ---- allocation counting (malloc.c)
 uint32_t fw_allocations(void);  // malloc-family calls that returned a block, since reset

@@ -168,25 +168,33 @@ struct Firmware {
     let n = icountSteps
     let result = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)  // [n] generated values
     result.initialize(repeating: 0)
-    write("@@icount stream steps=")
-    write(n)
-    write("\n")
-    fw_flush()
+    fw_systick_start()
+    /// Runs `body` between the markers, announced by `@@icount KIND steps=N`, followed by the SysTick ticks it took.
+    func measure(_ kind: StaticString, _ body: () -> Void) {
+      write("@@icount ")
+      write(kind)
+      write(" steps=")
+      write(n)
+      write("\n")
+      fw_flush()
+      let before = fw_systick_read()
+      fw_mark_begin()
+      body()
+      fw_mark_end()
+      let ticks = (before &- fw_systick_read()) & 0x00FF_FFFF
+      write("@@systick ")
+      write(kind)
+      write(" ticks=")
+      write(Int(ticks))
+      write("\n")
+    }
     predictor.reset()
     if let values = streamValues {
-      fw_mark_begin()
-      for i in 0..<n { predictor.observe(values + i % streamCount, into: x) }
-      fw_mark_end()
+      measure("stream") { for i in 0..<n { predictor.observe(values + i % streamCount, into: x) } }
     }
-    write("@@icount generate steps=")
-    write(n)
-    write("\n")
-    fw_flush()
     if let seed {
       predictor.begin(seed: seed)
-      fw_mark_begin()
-      predictor.generate(into: result)
-      fw_mark_end()
+      measure("generate") { predictor.generate(into: result) }
     }
     write("@@icount done\n")
     fw_flush()

@@ -85,6 +85,22 @@ uint32_t fw_stack_reserved(void) { return (uint32_t)((uintptr_t)__stack_top - (u
 __attribute__((noinline)) void fw_mark_begin(void) { __asm__ volatile("" ::: "memory"); }
 __attribute__((noinline)) void fw_mark_end(void) { __asm__ volatile("nop" ::: "memory"); }
 
+// ---- SysTick as a virtual-time clock: under `qemu -icount shift=0` every instruction advances virtual time by
+// 1 ns, so the ticks of the 24-bit down-counter (processor clock, 25 MHz on this board) between two reads are a
+// second, independent instruction count (1 tick = 40 instructions) to cross-check the execution log with.
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+
+void fw_systick_start(void) {
+  SYST_RVR = 0x00FFFFFF;
+  SYST_CVR = 0;
+  SYST_CSR = 5;  // enable, processor clock, no interrupt
+}
+
+uint32_t fw_systick_read(void) { return SYST_CVR; }
+
 // ---- reset and faults
 
 static void fault(const char *what) {
