@@ -1,5 +1,6 @@
 // The firmware's `main`: loads the model embedded in flash through the runtime's own reader and validation
-// (`RecurrentModel(bytes:)` over the flash bytes), then either
+// (`RecurrentModel(bytes:retainingTensors: false)` over the flash bytes: afterwards only the kernel layout stays in
+// RAM), then either
 //   - runs every golden case embedded in the image (stream, stream --raw, generate: the same calls as `recur stream`
 //     and `recur generate`) and prints the outputs in their text format between `@@case NAME` / `@@end` lines, with
 //     the malloc calls counted around every step loop, and the budget (heap, stack) at the end; or, with the
