@@ -12,7 +12,8 @@ enum Layer {
 }
 
 public final class RecurrentModel: @unchecked Sendable {
-  /// The parsed file: sizes, encoding, provenance, statistics and the original PyTorch-layout tensors.
+  /// The parsed file: sizes, encoding, provenance, statistics and the original PyTorch-layout tensors (none when
+  /// loaded with `retainingTensors: false`).
   public let file: ModelFile
   public let architecture: Architecture
   public var hiddenSize: Int { architecture.hiddenSize }
@@ -38,12 +39,21 @@ public final class RecurrentModel: @unchecked Sendable {
     self.init(try ModelFile(bytes: bytes))
   }
 
+  /// Parses, validates and loads a model file, then keeps only the kernel layout: `file` holds everything but the
+  /// PyTorch-layout tensors (`file.tensorValues` is empty, so `file.tensor(_:)` must not be called). The parsed
+  /// copy of the weights is freed when loading returns, which is what a microcontroller wants (tools/firmware).
+  public convenience init(bytes: UnsafeRawBufferPointer, retainingTensors: Bool) throws(ModelFileError) {
+    self.init(try ModelFile(bytes), retainingTensors: retainingTensors)
+  }
+
   /// Loads an in-memory model. Precondition: the sizes are within the format's limits (files from the reader
   /// always are) and the tensors match the architecture (`ModelFile.init` checks that).
-  public init(_ file: ModelFile) {
+  public init(_ file: ModelFile, retainingTensors: Bool = true) {
     let a = file.architecture
     precondition(a.isWithinLimits, "model sizes out of range")
-    self.file = file
+    var kept = file
+    if !retainingTensors { kept.tensorValues = [] }
+    self.file = kept
     architecture = a
     let H = a.hiddenSize
     let nb = (H + 7) / 8
