@@ -29,7 +29,7 @@ public final class RecurrentCell {
     let nb = model.blocks
     layerCount = model.architecture.layers
     stateStride = RecurrentModel.stateSlots * nb
-    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1)
+    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1, regions: 3)
     state = arena.take(layerCount * stateStride)
     scratch = arena.take(RecurrentModel.scratchSlots * nb)
     input = scalars(arena.take(1))

@@ -61,7 +61,7 @@ public final class RecurrentModel: @unchecked Sendable {
       case .lstm: total += LSTMLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
       }
     }
-    arena = BlockArena(blocks: total)
+    arena = BlockArena(blocks: total, regions: 6 * a.layers + 1)  // at most 6 regions a layer, and the readout
     layers = .allocate(capacity: a.layers)
     for k in 0..<a.layers {
       let layer: Layer =

@@ -123,9 +123,9 @@ struct GRULayer {
     let nb = blocks
     let hs = UnsafePointer(scalars(h))
     for q in 0..<nb {
-      let (sr, sz, sn, sx) = accumulatePanel4(
-        fp + q * 4 * hidden, count: hidden, v: hs, (fb[q], fb[nb + q], fb[2 * nb + q], fb[3 * nb + q]))
-      next[q] = update(h[q], sr, sz, sn, sx)
+      let (srz, snx) = accumulatePanel4(
+        fp + q * 4 * hidden, count: hidden, v: hs, (pair(fb[q], fb[nb + q]), pair(fb[2 * nb + q], fb[3 * nb + q])))
+      next[q] = update(h[q], srz, snx)
     }
   }
 
@@ -138,5 +138,13 @@ struct GRULayer {
     let z = fastSigmoid(sz)
     let n = fastTanh(multiplyAdd(r, sn, xn))
     return multiplyAdd(z, h - n, n)
+  }
+
+  /// The same from pairs of sums (r, z) and (W_hn h + b_hn, W_in x + b_in): r and z share one 16-lane sigmoid.
+  @inline(__always)
+  func update(_ h: SIMD8<Float>, _ srz: SIMD16<Float>, _ snx: SIMD16<Float>) -> SIMD8<Float> {
+    let rz = fastSigmoid(srz)
+    let n = fastTanh(multiplyAdd(rz.lowHalf, snx.lowHalf, snx.highHalf))
+    return multiplyAdd(rz.highHalf, h - n, n)
   }
 }

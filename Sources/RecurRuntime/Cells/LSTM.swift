@@ -23,7 +23,9 @@
 // MARK: Step
 //   x-terms = bias + W_ih x (one input: a multiply-add per block after the pass, so x is not needed before the
 //   accumulator chains start). For each hidden block q, one pass over its gate panel sums the four recurrent terms
-//   in registers, and the gates, c and the new h of block q follow in registers (c in place; h written to h'). `stepFeedback` is the same over the feedback panels, with no input at all.
+//   in registers as two 16-lane pairs (i, f) and (g, o), and the gates, c and the new h of block q follow in registers
+//   (c in place; h written to h'). Pairs (and 64-byte aligned regions), LSTM generate on Zen 5 with AVX-512, A/B:
+//   H = 16: 63.9 -> 41.3 ns, 32: 136 -> 87.0, 64: 370 -> 350, 256: 7685 -> 6470. `stepFeedback` is the same over the feedback panels, with no input at all.
 
 struct LSTMLayer {
   let hidden: Int
@@ -91,23 +93,22 @@ struct LSTMLayer {
         columns: inputColumns, rowBlocks: 4 * nb, count: inputCount, v: input, initial: bias, out: terms,
         activation: .identity)
     }
-    let xv = SIMD8<Float>(repeating: input[0])
+    let xv = SIMD16<Float>(repeating: input[0])
     let hs = UnsafePointer(scalars(h))
     for q in 0..<nb {
-      var (si, sf, sg, so): (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+      var (sif, sgo): (SIMD16<Float>, SIMD16<Float>)  // gate pairs (i, f), (g, o) of block q
       if one {  // the input columns are plain blocks; x joins after the pass
-        (si, sf, sg, so) = accumulatePanel4(
-          panels + q * 4 * hidden, count: hidden, v: hs, (bias[q], bias[nb + q], bias[2 * nb + q], bias[3 * nb + q]))
-        si = multiplyAdd(inputColumns[q], xv, si)
-        sf = multiplyAdd(inputColumns[nb + q], xv, sf)
-        sg = multiplyAdd(inputColumns[2 * nb + q], xv, sg)
-        so = multiplyAdd(inputColumns[3 * nb + q], xv, so)
+        (sif, sgo) = accumulatePanel4(
+          panels + q * 4 * hidden, count: hidden, v: hs,
+          (pair(bias[q], bias[nb + q]), pair(bias[2 * nb + q], bias[3 * nb + q])))
+        sif = multiplyAdd(pair(inputColumns[q], inputColumns[nb + q]), xv, sif)
+        sgo = multiplyAdd(pair(inputColumns[2 * nb + q], inputColumns[3 * nb + q]), xv, sgo)
       } else {
-        (si, sf, sg, so) = accumulatePanel4(
-          panels + q * 4 * hidden, count: hidden, v: hs, (terms[q], terms[nb + q], terms[2 * nb + q], terms[3 * nb + q])
-        )
+        (sif, sgo) = accumulatePanel4(
+          panels + q * 4 * hidden, count: hidden, v: hs,
+          (pair(terms[q], terms[nb + q]), pair(terms[2 * nb + q], terms[3 * nb + q])))
       }
-      next[q] = update(c + q, si, sf, sg, so)
+      next[q] = update(c + q, sif, sgo)
     }
   }
 
@@ -120,24 +121,24 @@ struct LSTMLayer {
     let nb = blocks
     let hs = UnsafePointer(scalars(h))
     for q in 0..<nb {
-      let (si, sf, sg, so) = accumulatePanel4(
-        fp + q * 4 * hidden, count: hidden, v: hs, (fb[q], fb[nb + q], fb[2 * nb + q], fb[3 * nb + q]))
-      next[q] = update(c + q, si, sf, sg, so)
+      let (sif, sgo) = accumulatePanel4(
+        fp + q * 4 * hidden, count: hidden, v: hs, (pair(fb[q], fb[nb + q]), pair(fb[2 * nb + q], fb[3 * nb + q])))
+      next[q] = update(c + q, sif, sgo)
     }
   }
 
-  /// The gates of one block from its four sums; updates its c in place and returns its new h.
+  /// The gates of one block from its four sums, in pairs (i, f) and (g, o); updates its c in place and returns its
+  /// new h. g's tanh and o's sigmoid share one 16-lane tanh: σ(x) = ½ tanh(½x) + ½ on the o half, the same operations
+  /// as `fastSigmoid`, so the results are identical to separate calls.
   @inline(__always)
-  func update(
-    _ c: UnsafeMutablePointer<SIMD8<Float>>, _ si: SIMD8<Float>, _ sf: SIMD8<Float>, _ sg: SIMD8<Float>,
-    _ so: SIMD8<Float>
-  ) -> SIMD8<Float> {
-    let i = fastSigmoid(si)
-    let f = fastSigmoid(sf)
-    let g = fastTanh(sg)
-    let o = fastSigmoid(so)
-    let cNext = multiplyAdd(f, c.pointee, i * g)
+  func update(_ c: UnsafeMutablePointer<SIMD8<Float>>, _ sif: SIMD16<Float>, _ sgo: SIMD16<Float>) -> SIMD8<Float> {
+    let one = SIMD8<Float>(repeating: 1)
+    let half = SIMD8<Float>(repeating: 0.5)
+    let scale = pair(one, half)
+    let gates = fastSigmoid(sif)  // (i, f)
+    let go = multiplyAdd(fastTanh(sgo * scale), scale, pair(SIMD8(), half))  // (g, o)
+    let cNext = multiplyAdd(gates.highHalf, c.pointee, gates.lowHalf * go.lowHalf)
     c.pointee = cNext
-    return o * fastTanh(cNext)
+    return go.highHalf * fastTanh(cNext)
   }
 }
