@@ -53,8 +53,9 @@ public final class RecurrentCell {
       let next = following(k)
       switch model.layers[k] {
       case .rnn(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
-      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
-      case .lstm(let layer): layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
+      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch, descending: parity == 1)
+      case .lstm(let layer):
+        layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: parity == 1)
       }
       layerInput = UnsafePointer(scalars(next))
     }
@@ -123,8 +124,8 @@ public final class RecurrentCell {
       let next = following(0)
       switch layer {
       case .rnn(let layer): layer.stepFeedback(h: h, out: next)
-      case .gru(let layer): layer.stepFeedback(h: h, out: next)
-      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c)
+      case .gru: preconditionFailure("GRU feedback is never folded")
+      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c, descending: parity == 1)
       }
       parity = 1 - parity
       base[i] = dot(m.readoutRows, next, blocks: m.blocks, bias: m.readoutBias[0])

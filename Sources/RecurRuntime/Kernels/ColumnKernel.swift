@@ -283,6 +283,73 @@ func gatePanelIndex(gate: Int, block: Int, column: Int, gates: Int, columns: Int
   block * gates * columns + column * gates + gate
 }
 
+// Block pairs (GRU): two hidden blocks share one panel and each gate of the pair is a 16-lane pair of blocks
+// [block 2p, block 2p + 1], so the sums, the gates and the update of 16 hidden units run in whole 512-bit registers
+// on AVX-512 with no shuffles (AVX2 splits every pair into two 256-bit halves). An odd last block keeps a one-block
+// panel. The panel of blocks first ..< first + width (width 2, or 1 for an odd last block) is [H][G][width] blocks.
+
+/// Index, in SIMD8 blocks, of gate `gate` of hidden block `block`, column `column`, in block-pair gate panels over
+/// `blocks` blocks with `gates` gates.
+@inline(__always)
+func pairedPanelIndex(gate: Int, block: Int, column: Int, gates: Int, columns: Int, blocks: Int) -> Int {
+  let first = block & ~1
+  let width = min(2, blocks - first)
+  return first * gates * columns + (column * gates + gate) * width + (block - first)
+}
+
+/// 16 lanes from any block address (regions start 64-byte aligned, but a slot of an odd number of blocks does not).
+@inline(__always)
+func load16(_ p: UnsafePointer<SIMD8<Float>>) -> SIMD16<Float> {
+  UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+@inline(__always)
+func store16(_ x: SIMD16<Float>, _ p: UnsafeMutablePointer<SIMD8<Float>>) {
+  UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD16<Float>.self)
+}
+
+/// The three sums of one GRU block pair: `initial.k + Σ_j panel[j][k] · v[j]` on 16 lanes, two chains per gate.
+@inline(__always)
+func accumulatePairs3(
+  _ panel: UnsafePointer<SIMD8<Float>>,  // [count][3] pairs, 64-byte aligned
+  count: Int, v: UnsafePointer<Float>,  // [count]
+  _ initial: (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+  @inline(__always) func sums(_ count: Int) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+    var (a0, a1, a2) = initial
+    var c0 = SIMD16<Float>()
+    var c1 = SIMD16<Float>()
+    var c2 = SIMD16<Float>()
+    var col = pairs16(panel)
+    var j = 0
+    while j + 1 < count {
+      let h0 = SIMD16<Float>(repeating: v[j])
+      let h1 = SIMD16<Float>(repeating: v[j + 1])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      c0 = multiplyAdd(col[3], h1, c0)
+      c1 = multiplyAdd(col[4], h1, c1)
+      c2 = multiplyAdd(col[5], h1, c2)
+      col += 6
+      j += 2
+    }
+    if j < count {
+      let h0 = SIMD16<Float>(repeating: v[j])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+    }
+    return (a0 + c0, a1 + c1, a2 + c2)
+  }
+  switch count {
+  case 16: return sums(16)
+  case 32: return sums(32)
+  case 64: return sums(64)
+  default: return sums(count)
+  }
+}
+
 /// The three sums of one GRU panel: `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per gate.
 @inline(__always)
 func accumulatePanel3(
@@ -327,7 +394,7 @@ func accumulatePanel3(
   }
 }
 
-/// The four sums of one 4-wide gate panel (LSTM; GRU feedback) as two 16-lane pairs, gates (0, 1) and (2, 3):
+/// The four sums of one LSTM panel as two 16-lane pairs, gates (0, 1) and (2, 3):
 /// `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per pair (even and odd columns).
 /// Why pairs: on AVX-512 a pair is one 512-bit register, so a column costs two multiply-adds instead of four and the
 /// gate activations run on 16 lanes; on AVX2 the compiler splits each pair into the same 256-bit code as before.

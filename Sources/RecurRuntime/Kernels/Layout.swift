@@ -30,14 +30,20 @@ func placeGate(
 
 /// Copies a row-major PyTorch recurrent matrix `[G·H][H]` into gate panels (ColumnKernel.swift): element
 /// (gate·H + i, j) lands in lane i % 8 of gate `gate` of hidden block i / 8, column j.
+/// With `pairedBlocks`, block-pair panels instead (`pairedPanelIndex`).
 func placeGatePanels(
-  _ matrix: [Float], hidden: Int, gates: Int, into panels: UnsafeMutablePointer<SIMD8<Float>>
+  _ matrix: [Float], hidden: Int, gates: Int, pairedBlocks: Bool = false,
+  into panels: UnsafeMutablePointer<SIMD8<Float>>
 ) {
   let lanes = scalars(panels)
+  let nb = (hidden + 7) / 8
   for gate in 0..<gates {
     for i in 0..<hidden {
       for j in 0..<hidden {
-        let block = gatePanelIndex(gate: gate, block: i / 8, column: j, gates: gates, columns: hidden)
+        let block =
+          pairedBlocks
+          ? pairedPanelIndex(gate: gate, block: i / 8, column: j, gates: gates, columns: hidden, blocks: nb)
+          : gatePanelIndex(gate: gate, block: i / 8, column: j, gates: gates, columns: hidden)
         lanes[block * 8 + i % 8] = matrix[(gate * hidden + i) * hidden + j]
       }
     }
