@@ -56,21 +56,28 @@ struct LSTMLayer {
     inputColumns = arena.take(4 * inputCount * nb)
     bias = arena.take(4 * nb)
     panels = arena.take(4 * H * nb)
-    let wih = file.tensor(.weightIH, layer: k)
-    let bih = file.tensor(.biasIH, layer: k)
-    let bhh = file.tensor(.biasHH, layer: k)
+    // i, f and o rows are stored halved: σ(s) = ½ tanh(s / 2) + ½, and the sums then arrive as s / 2, one multiply
+    // less before the gates on the step's critical path (folded feedback weights, linear in these, follow). Halving is
+    // exact, so results are unchanged.
+    let halved = { (t: [Float], columns: Int) in
+      t.indices.map { (($0 / columns) / H) == 2 ? t[$0] : t[$0] * 0.5 }
+    }
+    let wih = halved(file.tensor(.weightIH, layer: k), inputCount)
+    let bih = halved(file.tensor(.biasIH, layer: k), 1)
+    let bhh = halved(file.tensor(.biasHH, layer: k), 1)
+    let whh = halved(file.tensor(.weightHH, layer: k), H)
     for gate in 0..<4 {
       placeGate(
         wih, hidden: H, cols: inputCount, gate: gate, into: inputColumns, rowBlocks: 4 * nb, slot: gate, blocks: nb)
       placeGate(bih, plus: bhh, hidden: H, gate: gate, into: bias, slot: gate, blocks: nb)
     }
-    placeGatePanels(file.tensor(.weightHH, layer: k), hidden: H, gates: 4, into: panels)
+    placeGatePanels(whh, hidden: H, gates: 4, into: panels)
     if foldFeedback {
       let sources: [(hidden: Int?, input: Int?)] = [(0, 0), (1, 1), (2, 2), (3, 3)]
       let foldedPanels = arena.take(4 * H * nb)
       let foldedBias = arena.take(4 * nb)
       placeFoldedPanels(
-        weightHH: file.tensor(.weightHH, layer: k), weightIH: wih, fcWeight: file.tensor(.fcWeight), hidden: H,
+        weightHH: whh, weightIH: wih, fcWeight: file.tensor(.fcWeight), hidden: H,
         width: 4, sources: sources, into: foldedPanels)
       placeFoldedBias(
         { slot, i in bih[slot * H + i] + bhh[slot * H + i] }, weightIH: wih, fcBias: file.tensor(.fcBias)[0],
@@ -135,16 +142,16 @@ struct LSTMLayer {
     }
   }
 
-  /// The gates of one block from its four sums, in pairs (i, f) and (g, o); updates its c in place and returns its
-  /// new h. g's tanh and o's sigmoid share one 16-lane tanh: σ(x) = ½ tanh(½x) + ½ on the o half, the same operations
-  /// as `fastSigmoid`, so the results are identical to separate calls.
+  /// The gates of one block from its four sums, in pairs (i, f) and (g, o), i, f and o halved; updates its c in place
+  /// and returns its new h. g's tanh and o's sigmoid share one 16-lane tanh: σ(x) = ½ tanh(x / 2) + ½ on the o half,
+  /// the same operations as `fastSigmoid`, so the results are identical to separate calls.
   @inline(__always)
   func update(_ c: UnsafeMutablePointer<SIMD8<Float>>, _ sif: SIMD16<Float>, _ sgo: SIMD16<Float>) -> SIMD8<Float> {
     let one = SIMD8<Float>(repeating: 1)
     let half = SIMD8<Float>(repeating: 0.5)
     let scale = pair(one, half)
-    let gates = fastSigmoid(sif)  // (i, f)
-    let go = multiplyAdd(fastTanh(sgo * scale), scale, pair(SIMD8(), half))  // (g, o)
+    let gates = multiplyAdd(pair(half, half), fastTanh(sif), pair(half, half))  // (i, f) from halved sums
+    let go = multiplyAdd(fastTanh(sgo), scale, pair(SIMD8(), half))  // (g, o), o from a halved sum
     let cNext = multiplyAdd(gates.highHalf, c.pointee, gates.lowHalf * go.lowHalf)
     c.pointee = cNext
     return go.highHalf * fastTanh(cNext)
