@@ -74,6 +74,10 @@ struct GRULayer {
   }
 
   /// One step on `h`. `input` holds `inputCount` values; `scratch` holds 3·blocks.
+  ///
+  /// Kept small on purpose: with the several-input kernel and the odd-block path inlined here as well, the compiler
+  /// stopped inlining `update` (a call passing 16-lane values through memory on every block pair), so those two sit
+  /// in their own functions.
   @inline(__always)
   func step(
     input: UnsafePointer<Float>, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
@@ -82,53 +86,61 @@ struct GRULayer {
     let nb = blocks
     let terms = scratch  // [3 slots] W_ih x + bias, several inputs only
     let one = inputCount == 1
-    if !one {
-      columnKernel(
-        columns: inputColumns, rowBlocks: 3 * nb, count: inputCount, v: input, initial: inputBias, out: terms,
-        activation: .identity)
-    }
+    if !one { inputTerms(input, into: terms) }
+    let start = UnsafePointer(one ? inputBias : terms)  // [3 slots] r and z start from slots 0 and 1
     let x = input[0]
     let hs = UnsafePointer(scalars(h))
     let pairCount = nb / 2
     let reverse = descending && hidden >= 64
     for i in 0..<pairCount {  // block pairs q, q + 1: 16 lanes
       let q = 2 * (reverse ? pairCount &- 1 &- i : i)
-      let xv = SIMD16<Float>(repeating: x)
-      var (sr, sz, sn): (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+      var (sr, sz, sn) = accumulatePairs3(
+        panels + q * 3 * hidden, count: hidden, v: hs,
+        (load16(start + q), load16(start + nb + q), load16(hiddenBias + q)))
       let xn: SIMD16<Float>
       if one {  // the input columns are plain blocks; x joins after the pass
-        (sr, sz, sn) = accumulatePairs3(
-          panels + q * 3 * hidden, count: hidden, v: hs,
-          (load16(inputBias + q), load16(inputBias + nb + q), load16(hiddenBias + q)))
+        let xv = SIMD16<Float>(repeating: x)
         sr = multiplyAdd(load16(inputColumns + q), xv, sr)
         sz = multiplyAdd(load16(inputColumns + nb + q), xv, sz)
         xn = multiplyAdd(load16(inputColumns + 2 * nb + q), xv, load16(inputBias + 2 * nb + q))
       } else {
-        (sr, sz, sn) = accumulatePairs3(
-          panels + q * 3 * hidden, count: hidden, v: hs,
-          (load16(terms + q), load16(terms + nb + q), load16(hiddenBias + q)))
         xn = load16(terms + 2 * nb + q)
       }
       store16(update(load16(h + q), sr, sz, sn, xn), next + q)
     }
-    if nb % 2 == 1 {  // an odd last block
-      let q = nb - 1
+    if nb % 2 == 1 { stepLastBlock(x: x, h: h, out: next, terms: terms) }
+  }
+
+  /// terms = inputBias + W_ih input (several inputs).
+  @inline(never)
+  func inputTerms(_ input: UnsafePointer<Float>, into terms: UnsafeMutablePointer<SIMD8<Float>>) {
+    columnKernel(
+      columns: inputColumns, rowBlocks: 3 * blocks, count: inputCount, v: input, initial: inputBias, out: terms,
+      activation: .identity)
+  }
+
+  /// The odd last block of `step` (its panel holds one block): `x` is the input when there is one, else `terms`.
+  @inline(never)
+  func stepLastBlock(
+    x: Float, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
+    terms: UnsafeMutablePointer<SIMD8<Float>>
+  ) {
+    let nb = blocks
+    let q = nb - 1
+    let one = inputCount == 1
+    let start = UnsafePointer(one ? inputBias : terms)
+    var (sr, sz, sn) = accumulatePanel3(
+      panels + q * 3 * hidden, count: hidden, v: UnsafePointer(scalars(h)), (start[q], start[nb + q], hiddenBias[q]))
+    let xn: SIMD8<Float>
+    if one {
       let xv = SIMD8<Float>(repeating: x)
-      var (sr, sz, sn): (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
-      let xn: SIMD8<Float>
-      if one {
-        (sr, sz, sn) = accumulatePanel3(
-          panels + q * 3 * hidden, count: hidden, v: hs, (inputBias[q], inputBias[nb + q], hiddenBias[q]))
-        sr = multiplyAdd(inputColumns[q], xv, sr)
-        sz = multiplyAdd(inputColumns[nb + q], xv, sz)
-        xn = multiplyAdd(inputColumns[2 * nb + q], xv, inputBias[2 * nb + q])
-      } else {
-        (sr, sz, sn) = accumulatePanel3(
-          panels + q * 3 * hidden, count: hidden, v: hs, (terms[q], terms[nb + q], hiddenBias[q]))
-        xn = terms[2 * nb + q]
-      }
-      next[q] = update(h[q], sr, sz, sn, xn)
+      sr = multiplyAdd(inputColumns[q], xv, sr)
+      sz = multiplyAdd(inputColumns[nb + q], xv, sz)
+      xn = multiplyAdd(inputColumns[2 * nb + q], xv, inputBias[2 * nb + q])
+    } else {
+      xn = terms[2 * nb + q]
     }
+    next[q] = update(h[q], sr, sz, sn, xn)
   }
 
   /// The gates and the new state of one block from its sums: r and z pre-activations (halved), W_hn h + b_hn, W_in x + b_in.
