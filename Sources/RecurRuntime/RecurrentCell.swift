@@ -106,9 +106,9 @@ public final class RecurrentCell {
   // MARK: Free-running generation
 
   /// Feeds `firstInput`, then each readout back as the next input, writing the readouts. For models with input and
-  /// output size 1. A one-layer model runs its feedback weights after the first step (the readout folded into the
-  /// recurrent matrix, see the cell files), which takes the readout off the critical path; mathematically identical,
-  /// rounding differs by about one ulp per step.
+  /// output size 1. A one-layer vanilla or LSTM model runs its feedback weights after the first step (the readout
+  /// folded into the recurrent matrix, see the cell files), which takes the readout off the critical path;
+  /// mathematically identical, rounding differs by about one ulp per step.
   public func freeRun(firstInput: Float, into out: UnsafeMutableBufferPointer<Float>) {
     guard let base = out.baseAddress, out.count > 0 else { return }
     base[0] = step(firstInput)

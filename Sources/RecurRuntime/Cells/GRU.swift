@@ -16,7 +16,8 @@
 //                                        16-lane pair; an odd last block has a one-block panel
 //   No feedback panels: folding the readout into W_hh (as the other cells do for generation) needs a fourth gate
 //   here (W_in x sits outside r ⊙ ...), and with 16-lane pairs on Zen 5 the plain step measured faster:
-//   generate H = 16 45.4 -> 42.5 ns, 32 85.3 -> 70.2 unfolded (H = 64 folded: 494, its panels overflow L1).
+//   generate H = 16 45.4 -> 42.5 ns, 32 85.3 -> 70.2 unfolded (H = 64 folded: 494, its panels overflow L1). Folding
+//   fc into r and z only, with W_in x from the previous readout, measured slower too (H = 16 46.0 against 40.9).
 //
 // MARK: One stream's state
 //   h [blocks]; scratch: x-terms [3 slots] (several inputs only);
