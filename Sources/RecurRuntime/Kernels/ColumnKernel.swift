@@ -379,6 +379,52 @@ func accumulatePairs3(
   }
 }
 
+/// The four sums of one LSTM block pair (feedback panels), as `accumulatePairs3`.
+@inline(__always)
+func accumulatePairs4(
+  _ panel: UnsafePointer<SIMD8<Float>>,  // [count][4] pairs, 64-byte aligned
+  count: Int, v: UnsafePointer<Float>,  // [count]
+  _ initial: (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
+) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+  @inline(__always) func sums(_ count: Int) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+    var (a0, a1, a2, a3) = initial
+    var c0 = SIMD16<Float>()
+    var c1 = SIMD16<Float>()
+    var c2 = SIMD16<Float>()
+    var c3 = SIMD16<Float>()
+    var col = pairs16(panel)
+    var j = 0
+    while j + 1 < count {
+      let h0 = SIMD16<Float>(repeating: v[j])
+      let h1 = SIMD16<Float>(repeating: v[j + 1])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
+      c0 = multiplyAdd(col[4], h1, c0)
+      c1 = multiplyAdd(col[5], h1, c1)
+      c2 = multiplyAdd(col[6], h1, c2)
+      c3 = multiplyAdd(col[7], h1, c3)
+      col += 8
+      j += 2
+    }
+    if j < count {
+      let h0 = SIMD16<Float>(repeating: v[j])
+      a0 = multiplyAdd(col[0], h0, a0)
+      a1 = multiplyAdd(col[1], h0, a1)
+      a2 = multiplyAdd(col[2], h0, a2)
+      a3 = multiplyAdd(col[3], h0, a3)
+    }
+    return (a0 + c0, a1 + c1, a2 + c2, a3 + c3)
+  }
+  switch count {
+  case 16: return sums(16)
+  case 32: return sums(32)
+  case 64: return sums(64)
+  default: return sums(count)
+  }
+}
+
 /// The three sums of one GRU panel: `initial.k + Σ_j panel[j][k] · v[j]`, two accumulator chains per gate.
 @inline(__always)
 func accumulatePanel3(
