@@ -29,7 +29,7 @@ public final class RecurrentCell {
     let nb = model.blocks
     layerCount = model.architecture.layers
     stateStride = RecurrentModel.stateSlots * nb
-    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1)
+    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1, regions: 3)
     state = arena.take(layerCount * stateStride)
     scratch = arena.take(RecurrentModel.scratchSlots * nb)
     input = scalars(arena.take(1))
@@ -53,8 +53,9 @@ public final class RecurrentCell {
       let next = following(k)
       switch model.layers[k] {
       case .rnn(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
-      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
-      case .lstm(let layer): layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
+      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch, descending: parity == 1)
+      case .lstm(let layer):
+        layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: parity == 1)
       }
       layerInput = UnsafePointer(scalars(next))
     }
@@ -105,9 +106,9 @@ public final class RecurrentCell {
   // MARK: Free-running generation
 
   /// Feeds `firstInput`, then each readout back as the next input, writing the readouts. For models with input and
-  /// output size 1. A one-layer model runs its feedback weights after the first step (the readout folded into the
-  /// recurrent matrix, see the cell files), which takes the readout off the critical path; mathematically identical,
-  /// rounding differs by about one ulp per step.
+  /// output size 1. A one-layer vanilla or LSTM model runs its feedback weights after the first step (the readout
+  /// folded into the recurrent matrix, see the cell files), which takes the readout off the critical path;
+  /// mathematically identical, rounding differs by about one ulp per step.
   public func freeRun(firstInput: Float, into out: UnsafeMutableBufferPointer<Float>) {
     guard let base = out.baseAddress, out.count > 0 else { return }
     base[0] = step(firstInput)
@@ -123,8 +124,8 @@ public final class RecurrentCell {
       let next = following(0)
       switch layer {
       case .rnn(let layer): layer.stepFeedback(h: h, out: next)
-      case .gru(let layer): layer.stepFeedback(h: h, out: next)
-      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c)
+      case .gru: preconditionFailure("GRU feedback is never folded")
+      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c, descending: parity == 1)
       }
       parity = 1 - parity
       base[i] = dot(m.readoutRows, next, blocks: m.blocks, bias: m.readoutBias[0])

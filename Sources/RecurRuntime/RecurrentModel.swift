@@ -25,7 +25,7 @@ public final class RecurrentModel: @unchecked Sendable {
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
   let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [O][blocks]  row o = fc.weight[o, :], zero-padded
   let readoutBias: UnsafeMutablePointer<Float>  // [O]            fc.bias
-  /// True for one-layer models with one input and one output (GRU: hidden ≤ 32): their layer also holds the feedback
+  /// True for one-layer vanilla and LSTM models with one input and one output: their layer also holds the feedback
   /// weights for free-running generation (the readout folded into the recurrent matrix; see the cell files).
   let feedbackFolded: Bool
   private var arena: BlockArena
@@ -58,26 +58,25 @@ public final class RecurrentModel: @unchecked Sendable {
     let H = a.hiddenSize
     let nb = (H + 7) / 8
     blocks = nb
-    // A GRU's feedback panels carry a fourth gate (W_in x sits outside r ⊙ ...): 4/3 of the work per step, which
-    // pays only while latency, not arithmetic, bounds the step (measured: a gain at H = 16, a loss at H = 64).
-    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && (a.kind != .gru || H <= 32)
+    // Not a GRU: its feedback panels would need a fourth gate, which measured slower (GRU.swift).
+    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru
     feedbackFolded = foldable
     var total = a.outputSize * nb
     for k in 0..<a.layers {
       let inputs = k == 0 ? a.inputSize : H
       switch a.kind {
       case .rnn: total += RNNLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
-      case .gru: total += GRULayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
+      case .gru: total += GRULayer.weightBlocks(hidden: H, inputCount: inputs)
       case .lstm: total += LSTMLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
       }
     }
-    arena = BlockArena(blocks: total)
+    arena = BlockArena(blocks: total, regions: 6 * a.layers + 1)  // at most 6 regions a layer, and the readout
     layers = .allocate(capacity: a.layers)
     for k in 0..<a.layers {
       let layer: Layer =
         switch a.kind {
         case .rnn: .rnn(RNNLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
-        case .gru: .gru(GRULayer(file, layer: k, foldFeedback: foldable, arena: &arena))
+        case .gru: .gru(GRULayer(file, layer: k, arena: &arena))
         case .lstm: .lstm(LSTMLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
         }
       layers.initializeElement(at: k, to: layer)

@@ -115,8 +115,8 @@ import Testing
     }
   }
 
-  /// One-layer models generate through their feedback weights (the readout folded into the recurrent matrix; for
-  /// GRU only at H ≤ 32): the continuation matches the reference fed its own outputs.
+  /// One-layer models generate through their feedback weights (the readout folded into the recurrent matrix; not
+  /// for GRU, which generates through its plain step): the continuation matches the reference fed its own outputs.
   @Test(arguments: [(CellKind.rnn, 20), (.gru, 12), (.gru, 32), (.gru, 40), (.lstm, 16), (.lstm, 3)])
   func foldedGenerationMatchesReference(kind: CellKind, hidden: Int) {
     let file = randomModel(Architecture(kind: kind, hiddenSize: hidden), seed: 11, gain: 1.5)
