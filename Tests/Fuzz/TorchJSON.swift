@@ -6,7 +6,8 @@
 // Contract:
 //   - JSON refused: the error is "invalid JSON at byte N: ..." with N inside the input (0...count);
 //   - JSON accepted: writing the value back as JSON (independently, below) and parsing that gives an equal value;
-//   - import refused: a one-line message (an `importFailed` or `invalidOption`), never a crash;
+//   - import refused: one line of printable text (an `importFailed` or `invalidOption`; no control character, so
+//     no key from the input can break the CLI's one-line error or write escape sequences to a terminal);
 //   - import accepted: sizes within the format's limits, every tensor of the table present with its size and
 //     finite, scales positive; `TorchState.json(for:)` of the model re-imports to the same architecture, encoding,
 //     tensors and normalisation bit for bit; and the model's file bytes load back through the runtime's reader to
@@ -125,7 +126,9 @@ func checkImport(_ bytes: [UInt8], window: Int, encoding: Encoding?) {
     file = try TorchState.modelFile(json: bytes, window: window, encoding: encoding)
   } catch {
     let m = message(error)
-    require(!m.isEmpty && !m.contains("\n"), "import error is not one line: \(m)")
+    require(
+      !m.isEmpty && !m.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) },
+      "import error is not one line of printable text: \(m)")
     return
   }
   let a = file.architecture

@@ -80,13 +80,15 @@ let canMountTmpfs: Bool = {
     let dir = try Self.makeDirectory("kill-outside")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/m.recur"
-    let finished = Measured.run(Self.recurTrain, Self.train + ["-o", path])
+    // 30 epochs: long enough (about 0.2 s in release) that most kills land in the run, export included.
+    let train = ["train", "--family", "odd", "--epochs", "30"]
+    let finished = Measured.run(Self.recurTrain, train + ["-o", path])
     #expect(finished.exitStatus == 0, "\(finished.stderr)")
     let new = Self.contents(path)
     var killed = 0
     for delay in [0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32] {
       FileManager.default.createFile(atPath: path, contents: Data(Self.previous))
-      let run = Measured.run(Self.recurTrain, Self.train + ["-o", path], killAfter: delay)
+      let run = Measured.run(Self.recurTrain, train + ["-o", path], killAfter: delay)
       if run.signal == SIGKILL { killed += 1 }
       let file = Self.contents(path)
       #expect(file == Self.previous || file == new, "killed after \(delay) s: a third file")

@@ -60,9 +60,13 @@ public enum AtomicFile {
 
   /// Writes `bytes` to `path` atomically, with permissions 0644.
   public static func write(_ bytes: [UInt8], to path: String) throws(TrainerError) {
+    try write(bytes, to: path, unnamed: true)
+  }
+
+  private static func write(_ bytes: [UInt8], to path: String, unnamed allowUnnamed: Bool) throws(TrainerError) {
     let fault = Fault.current
     var temp: String? = nil  // the name the new bytes have, while they have one that is not `path`
-    var fd = openUnnamed(in: directory(of: path))
+    var fd = allowUnnamed ? openUnnamed(in: directory(of: path)) : -1
     let unnamed = fd >= 0
     if !unnamed {
       let made = makeTemporary(for: path)
@@ -108,7 +112,9 @@ public enum AtomicFile {
         }
         if !linked { failure = "cannot name the new file: \(errnoText())" }
       } else {
-        failure = "cannot name the new file: \(errnoText())"
+        // No /proc to link through (or linkat refused): write it again the named way.
+        close(fd)
+        return try write(bytes, to: path, unnamed: false)
       }
     }
     if close(fd) != 0, failure == nil { failure = "close failed: \(errnoText())" }

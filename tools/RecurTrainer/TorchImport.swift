@@ -70,6 +70,13 @@ public enum TorchState {
       throw .importFailed(
         "expected a JSON object of tensors keyed by state_dict name (optionally under \"tensors\")")
     }
+    // Keys are quoted in error messages: one with a control character (a newline, an escape sequence) would break
+    // the one-line error or write to the terminal (found by the fuzz harness, Fixtures/fuzz/regressions/json).
+    for (key, _) in members
+    where key.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+      let escaped = key.unicodeScalars.map { $0.escaped(asASCII: false) }.joined()
+      throw .importFailed("tensor key \"\(escaped)\" holds a control character (state_dict keys are module paths)")
+    }
     var seen = Set<String>()
     for (key, _) in members where !seen.insert(key).inserted {
       throw .importFailed("tensor '\(key)' appears twice")
