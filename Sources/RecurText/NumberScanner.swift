@@ -262,6 +262,18 @@ public final class InputScanner {
     }
     if names.contains(where: { $0.raw.withUnsafeBufferPointer { isDecimalNumber($0) } }) { return nil }
     for (i, field) in names.enumerated() {
+      // Names are quoted in messages (and in `--inputs` errors): a control character (C0, DEL, or C1 as UTF-8
+      // 0xC2 0x80...0x9F) would reach the terminal.
+      let raw = field.raw
+      if let k = raw.indices.first(where: {
+        raw[$0] < 0x20 || raw[$0] == 0x7F
+          || (raw[$0] == 0xC2 && $0 + 1 < raw.count && (0x80...0x9F).contains(raw[$0 + 1]))
+      }) {
+        let code = raw[k] == 0xC2 ? UInt32(raw[k + 1]) : UInt32(raw[k])
+        throw InputError(
+          line: 1, column: field.column + k,
+          message: "control character U+\(String(code, radix: 16, uppercase: true)) in a column name")
+      }
       guard !field.name.isEmpty, !field.name.contains("\"") else {
         throw InputError(
           line: 1, column: field.column,

@@ -4,7 +4,8 @@
 // Input: the data file's bytes.
 // Contract:
 //   - refused: an `invalidData` error whose message starts "data, line L[, column C]: " with L a line of the file
-//     and C at most that line's length + 1, or is the "no data" message for a file with no number at all;
+//     and C at most that line's length + 1, or is the "no data" message for a file with no number at all; no
+//     message holds a control character (names from the header are quoted in messages);
 //   - accepted: at least one sequence; every sequence has at least one step, `columns` values per step, only
 //     finite values, and starts on a line of the file holding a number, in increasing line order; a header has
 //     one name per column, none empty, none repeated; and writing the table back as a data file (quoted names,
@@ -37,6 +38,9 @@ public func fuzzDataReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
       require(false, "unexpected error kind: \(error)")
       return 0
     }
+    require(
+      !m.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) },
+      "error message holds a control character: \(m.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())")
     if m == "data: no data (the file holds no numbers)" {
       return 0
     }
