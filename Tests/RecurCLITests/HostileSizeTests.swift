@@ -122,7 +122,7 @@ import Testing
       let run = Measured.run(Self.recurTrain, command)
       #expect(run.exitStatus == 2, "\(command[0]): \(run.stderr)")
       #expect(run.stderr.contains("a model file holds (64 MiB)"), "\(command[0]): \(run.stderr)")
-      #expect(run.peakRSSMiB < 48, "\(run.peakRSSMiB) MiB")
+      #expect(run.peakRSSMiB < 64, "\(run.peakRSSMiB) MiB")  // 22 MiB; 50 MiB under AddressSanitizer
       Self.report("recur-train \(command[0]) --cell lstm --layers 8 --hidden 1024 refused", run)
     }
   }

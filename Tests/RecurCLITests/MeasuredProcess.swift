@@ -79,9 +79,25 @@ enum Measured {
     let exited = termSignal == 0
     return MeasuredRun(
       exitStatus: exited ? (status >> 8) & 0xFF : nil, signal: exited ? nil : termSignal, stdout: out,
-      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+      stderr: readText(errPath),
       peakRSSKiB: measuring
-        ? Int(((try? String(contentsOfFile: rssPath, encoding: .utf8)) ?? "").split(separator: "\n").last ?? "") ?? -1
+        ? Int(readText(rssPath).split(separator: "\n").last ?? "") ?? -1
         : 0)
+  }
+
+  /// A small text file, read with POSIX calls (`String(contentsOfFile:)` leaks its buffer under LeakSanitizer in
+  /// this toolchain's FoundationEssentials).
+  static func readText(_ path: String) -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+      if n <= 0 { break }
+      bytes += buffer[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
   }
 }
