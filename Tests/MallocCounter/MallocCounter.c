@@ -13,14 +13,14 @@ static __thread uint64_t allocations __attribute__((tls_model("initial-exec")));
 
 uint64_t recur_thread_allocation_count(void) { return allocations; }
 
-// Under AddressSanitizer (`swift test --sanitize=address`) the sanitizer owns malloc: replacing it here would
+// Under AddressSanitizer or ThreadSanitizer (`swift test --sanitize=address|thread`) the sanitizer owns malloc: replacing it here would
 // bypass its bookkeeping and crash. The counter is then unavailable and the allocation tests say so and skip.
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define RECUR_NO_MALLOC_COUNTER 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define RECUR_NO_MALLOC_COUNTER 1
 #endif
 

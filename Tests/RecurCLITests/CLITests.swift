@@ -114,6 +114,23 @@ import Testing
     #expect(result.stderr == "error: line 1, column 131073: seed has more than 65536 values\n")
   }
 
+  /// The 1 MiB line limit counts the line's bytes, not its newline: a line of exactly 1,048,576 bytes is accepted
+  /// with or without a newline after it, one byte more is refused at column 1,048,577 (the fuzz harness found the
+  /// newline counted; Fixtures/fuzz/regressions/scanner/line-at-limit-then-newline is the input it saved).
+  @Test func lineLimitIsExactlyOneMiB() throws {
+    let limit = 1 << 20
+    func line(_ bytes: Int) -> Data { Data(repeating: UInt8(ascii: " "), count: bytes - 1) + Data("1".utf8) }
+    for tail in ["\n2\n", ""] {
+      let result = try CLI.run(["stream", "--model", Self.modelPath], input: line(limit) + Data(tail.utf8))
+      #expect(result.status == 0, "tail \(tail.debugDescription): \(result.stderr)")
+      #expect(result.stdout.split(separator: "\n").count == (tail.isEmpty ? 1 : 2))
+    }
+    let result = try CLI.run(["stream", "--model", Self.modelPath], input: line(limit + 1) + Data("\n".utf8))
+    #expect(result.status == 1)
+    #expect(result.stderr == "error: line 1, column 1048577: line is longer than 1048576 bytes\n")
+    #expect(result.stdout.isEmpty)
+  }
+
   @Test func closedStdoutEndsQuietly() throws {
     let script =
       "seq 1 2000000 | '\(CLI.recur)' stream --model '\(Self.modelPath)' | head -1; echo \"status ${PIPESTATUS[1]}\""

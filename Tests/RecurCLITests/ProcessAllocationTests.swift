@@ -5,7 +5,12 @@ import Foundation
 import RecurRuntime
 import Testing
 
-@Suite(.serialized) struct ProcessAllocationTests {
+@Suite(
+  .serialized,
+  .enabled(
+    if: !builtWithAllocatorSanitizer,
+    "an LD_PRELOAD malloc counter cannot sit under AddressSanitizer's or ThreadSanitizer's allocator"))
+struct ProcessAllocationTests {
   static let counterSource = """
     #define _GNU_SOURCE
     #include <stdio.h>

@@ -3,6 +3,10 @@
 import Foundation
 import RecurRuntime
 
+/// True when this test binary carries AddressSanitizer's or ThreadSanitizer's runtime (`swift test --sanitize=...`
+/// builds `recur` and `recur-train` alike), whose allocators a malloc-counting LD_PRELOAD library cannot wrap.
+let builtWithAllocatorSanitizer: Bool = dlsym(nil, "__asan_init") != nil || dlsym(nil, "__tsan_init") != nil
+
 struct ProcessResult {
   var status: Int32
   var stdout: String

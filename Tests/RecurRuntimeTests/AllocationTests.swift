@@ -8,7 +8,7 @@ import Testing
 @Suite(
   .enabled(
     if: recur_allocation_counter_available(),
-    "the malloc counter cannot replace malloc under AddressSanitizer; run without --sanitize=address"))
+    "the malloc counter cannot replace malloc under AddressSanitizer or ThreadSanitizer; run without --sanitize"))
 struct AllocationTests {
   /// Warms up (first calls allocate runtime metadata), then counts the allocations of `body`.
   func allocations(_ body: () -> Void) -> UInt64 {

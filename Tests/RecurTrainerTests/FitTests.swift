@@ -49,6 +49,10 @@ struct DataFileTests {
     #expect(message("a,a\n1,2\n") == "d.csv, line 1, column 3: column name 'a' appears twice")
     #expect(message("x,2\n1,2\n") == "d.csv, line 1, column 1: 'x' is not a number")
     #expect(message("1,,2\n") == "d.csv, line 1, column 3: empty value before ','")
+    // Header names are quoted in messages: a control character is refused where it stands (the JSON import's fuzz
+    // finding, applied to the data reader's header; the data harness checks every message for them).
+    #expect(message("a,b\u{1B}[2J\n1,2\n") == "d.csv, line 1, column 4: control character U+1B in a column name")
+    #expect(message("\"a\u{88}\",b\n1,2\n") == "d.csv, line 1, column 3: control character U+88 in a column name")
   }
 
   @Test("columns by name or number; unknown names refused")

@@ -31,6 +31,22 @@ struct TorchImportTests {
     }
   }
 
+  @Test("a key with a control character is refused in one printable line (fuzz regression)")
+  func controlCharacterInKey() throws {
+    #expect(
+      Self.failure(#"{"rnn.weight_ih_l0\n\u001b[2J": [[1]]}"#)
+        == #"tensor key "rnn.weight_ih_l0\n\u{1B}[2J" holds a control character (state_dict keys are module paths)"#)
+    // The input the fuzz harness saved (its first byte is the harness's mode byte).
+    let saved = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../../Fixtures/fuzz/regressions/json/control-character-in-key")
+    let bytes = Array(try Data(contentsOf: saved).dropFirst())
+    #expect {
+      _ = try TorchState.modelFile(json: bytes, window: 4)
+    } throws: { error in
+      "\(error)".hasPrefix("tensor key \"norm.output_mm") && !"\(error)".unicodeScalars.contains { $0.value < 0x20 }
+    }
+  }
+
   @Test("known tensors → import → model file bytes → exactly those floats")
   func roundTripKnownTensors() throws {
     let file = try ModelFile(bytes: try Self.importing(Self.stateJSON, window: 6).encoded())

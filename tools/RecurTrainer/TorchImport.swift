@@ -70,6 +70,21 @@ public enum TorchState {
       throw .importFailed(
         "expected a JSON object of tensors keyed by state_dict name (optionally under \"tensors\")")
     }
+    // Keys are quoted in error messages: one with a control character (a newline, an escape sequence) would break
+    // the one-line error or write to the terminal (found by the fuzz harness, Fixtures/fuzz/regressions/json).
+    for (key, _) in members where key.unicodeScalars.contains(where: isControl) {
+      // (`Unicode.Scalar.escaped(asASCII: false)` leaves C1 controls such as U+0088 as they are: the harness again.)
+      let escaped = key.unicodeScalars.map { c in
+        switch c {
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case _ where isControl(c): "\\u{" + String(c.value, radix: 16, uppercase: true) + "}"
+        default: String(c)
+        }
+      }.joined()
+      throw .importFailed("tensor key \"\(escaped)\" holds a control character (state_dict keys are module paths)")
+    }
     var seen = Set<String>()
     for (key, _) in members where !seen.insert(key).inserted {
       throw .importFailed("tensor '\(key)' appears twice")
@@ -239,6 +254,9 @@ public enum TorchState {
     file.provenance.family = "pytorch-import"
     return file
   }
+
+  /// C0 and C1 control characters (and DEL).
+  static func isControl(_ c: Unicode.Scalar) -> Bool { c.value < 0x20 || (0x7F...0x9F).contains(c.value) }
 
   /// `[i][j]` for flat index `k` in `shape`.
   static func indexText(_ k: Int, shape: [Int]) -> String {
