@@ -35,8 +35,14 @@ struct Generate: ParsableCommand {
 
   static let maxSeedLength = 65536
 
+  /// A bad --steps is a bad command line (exit 2, as for any invalid option), refused before the model is loaded.
+  func validate() throws {
+    guard (1...1_000_000_000).contains(steps) else {
+      throw ValidationError("--steps must be in 1...1000000000, got \(steps)")
+    }
+  }
+
   func run() throws {
-    guard (1...1_000_000_000).contains(steps) else { throw CLIError("--steps must be in 1...1000000000, got \(steps)") }
     let model = try ModelSource.load(options.model)
     // `--` ends the options (ArgumentParser passes it through with the unrecognized arguments).
     let arguments = seed.first == "--" ? Array(seed.dropFirst()) : seed

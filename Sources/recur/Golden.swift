@@ -66,9 +66,15 @@ struct GoldenCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output")], help: "The golden directory to write.")
     var output: String
 
+    /// Bad option values are a bad command line: exit 2 before anything is read.
+    func validate() throws {
+      guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be in 1...100000, got \(steps)") }
+      guard tolerance.isFinite && tolerance >= 0 else {
+        throw ValidationError("--tolerance must be a finite number >= 0")
+      }
+    }
+
     func run() throws {
-      guard (1...100_000).contains(steps) else { throw CLIError("--steps must be in 1...100000, got \(steps)") }
-      guard tolerance.isFinite && tolerance >= 0 else { throw CLIError("--tolerance must be a finite number >= 0") }
       let (model, bytes) = try ModelSource.loadWithBytes(options.model)
       // (name, kind, the file it came from) for each case; inputs are read and every case is run before anything
       // is written, so a bad input leaves no directory behind.

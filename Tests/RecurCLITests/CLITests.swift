@@ -194,8 +194,8 @@ import Testing
 
   @Test func badFlagsGetOneLine() throws {
     var result = try CLI.run(["generate", "--steps", "0", "--model", Self.modelPath, "1"])
-    #expect(result.status == 1)
-    #expect(result.stderr == "error: --steps must be in 1...1000000000, got 0\n")
+    #expect(result.status == 2)
+    #expect(result.stderr == "error: --steps must be in 1...1000000000, got 0 (see 'recur --help')\n")
     result = try CLI.run(["stream", "--bogus"])
     #expect(result.status == 2)
     #expect(result.stderr.split(separator: "\n").count == 1)

@@ -105,8 +105,8 @@ import Testing
     Self.report("generate --steps 1000 ", short)
     Self.report("generate --steps 1000000000 until 8 MiB were read", long)
     let refused = Measured.run(CLI.recur, ["generate", "--model", "odd", "--steps", "1000000001", "1"])
-    #expect(refused.exitStatus == 1)
-    #expect(refused.stderr == "error: --steps must be in 1...1000000000, got 1000000001\n")
+    #expect(refused.exitStatus == 2)
+    #expect(refused.stderr == "error: --steps must be in 1...1000000000, got 1000000001 (see 'recur --help')\n")
   }
 
   @Test("the trainer refuses architectures whose file would exceed 64 MiB before any work")
