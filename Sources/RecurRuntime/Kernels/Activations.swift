@@ -6,6 +6,23 @@
 // 6e-8). Inputs beyond ±9 are clamped to ±9 and return ±(1 − 6e-8) rather than exactly ±1: forcing exact ±1 with two
 // blends cost 5 ns per step at H = 32 (measured), for no change in accuracy. NaN propagates.
 
+/// The [13/6] rational's coefficients, shared by the 8- and 16-lane versions (which stay separate concrete functions:
+/// a generic one left calls in the hot loop). Eigen's names: tanh(x) ≈ x·(α1 + α3 y + α5 y² + ... + α13 y⁶) /
+/// (β0 + β2 y + β4 y² + β6 y³) with y = x², grouped for Estrin's scheme.
+enum TanhRational {
+  static let alpha1: Float = 4.893_524_558_917_86e-03
+  static let alpha3: Float = 6.372_619_288_754_36e-04
+  static let alpha5: Float = 1.485_722_357_179_79e-05
+  static let alpha7: Float = 5.122_297_090_371_14e-08
+  static let alpha9: Float = -8.604_671_522_137_35e-11
+  static let alpha11: Float = 2.000_187_904_824_77e-13
+  static let alpha13: Float = -2.760_768_477_423_55e-16
+  static let beta0: Float = 4.893_525_185_543_85e-03
+  static let beta2: Float = 2.268_434_632_439_00e-03
+  static let beta4: Float = 1.185_347_056_866_54e-04
+  static let beta6: Float = 1.198_258_394_667_02e-06
+}
+
 /// tanh on eight lanes: the activation every Recur model runs. Public so the trainer fits exactly this function.
 @inline(__always)
 public func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> {
@@ -18,14 +35,14 @@ public func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> {
   let y = x * x
   let y2 = y * y
   let y4 = y2 * y2
-  let e0 = multiplyAdd(y, SIMD8(repeating: 6.372_619_288_754_36e-04), SIMD8(repeating: 4.893_524_558_917_86e-03))
-  let e1 = multiplyAdd(y, SIMD8(repeating: 5.122_297_090_371_14e-08), SIMD8(repeating: 1.485_722_357_179_79e-05))
-  let e2 = multiplyAdd(y, SIMD8(repeating: 2.000_187_904_824_77e-13), SIMD8(repeating: -8.604_671_522_137_35e-11))
+  let e0 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha3), SIMD8(repeating: TanhRational.alpha1))
+  let e1 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha7), SIMD8(repeating: TanhRational.alpha5))
+  let e2 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha11), SIMD8(repeating: TanhRational.alpha9))
   let f0 = multiplyAdd(y2, e1, e0)
-  let f1 = multiplyAdd(y2, SIMD8(repeating: -2.760_768_477_423_55e-16), e2)
+  let f1 = multiplyAdd(y2, SIMD8(repeating: TanhRational.alpha13), e2)
   let p = x * multiplyAdd(y4, f1, f0)
-  let g0 = multiplyAdd(y, SIMD8(repeating: 2.268_434_632_439_00e-03), SIMD8(repeating: 4.893_525_185_543_85e-03))
-  let g1 = multiplyAdd(y, SIMD8(repeating: 1.198_258_394_667_02e-06), SIMD8(repeating: 1.185_347_056_866_54e-04))
+  let g0 = multiplyAdd(y, SIMD8(repeating: TanhRational.beta2), SIMD8(repeating: TanhRational.beta0))
+  let g1 = multiplyAdd(y, SIMD8(repeating: TanhRational.beta6), SIMD8(repeating: TanhRational.beta4))
   let q = multiplyAdd(y2, g1, g0)
   return p / q
 }
@@ -39,14 +56,14 @@ func fastTanh(_ input: SIMD16<Float>) -> SIMD16<Float> {
   let y = x * x
   let y2 = y * y
   let y4 = y2 * y2
-  let e0 = multiplyAdd(y, SIMD16(repeating: 6.372_619_288_754_36e-04), SIMD16(repeating: 4.893_524_558_917_86e-03))
-  let e1 = multiplyAdd(y, SIMD16(repeating: 5.122_297_090_371_14e-08), SIMD16(repeating: 1.485_722_357_179_79e-05))
-  let e2 = multiplyAdd(y, SIMD16(repeating: 2.000_187_904_824_77e-13), SIMD16(repeating: -8.604_671_522_137_35e-11))
+  let e0 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha3), SIMD16(repeating: TanhRational.alpha1))
+  let e1 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha7), SIMD16(repeating: TanhRational.alpha5))
+  let e2 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha11), SIMD16(repeating: TanhRational.alpha9))
   let f0 = multiplyAdd(y2, e1, e0)
-  let f1 = multiplyAdd(y2, SIMD16(repeating: -2.760_768_477_423_55e-16), e2)
+  let f1 = multiplyAdd(y2, SIMD16(repeating: TanhRational.alpha13), e2)
   let p = x * multiplyAdd(y4, f1, f0)
-  let g0 = multiplyAdd(y, SIMD16(repeating: 2.268_434_632_439_00e-03), SIMD16(repeating: 4.893_525_185_543_85e-03))
-  let g1 = multiplyAdd(y, SIMD16(repeating: 1.198_258_394_667_02e-06), SIMD16(repeating: 1.185_347_056_866_54e-04))
+  let g0 = multiplyAdd(y, SIMD16(repeating: TanhRational.beta2), SIMD16(repeating: TanhRational.beta0))
+  let g1 = multiplyAdd(y, SIMD16(repeating: TanhRational.beta6), SIMD16(repeating: TanhRational.beta4))
   let q = multiplyAdd(y2, g1, g0)
   return p / q
 }
