@@ -95,24 +95,15 @@ public final class InputScanner {
   public func next() throws(InputError) -> ScanEvent {
     if pendingLineEnd {
       pendingLineEnd = false
-      endedLine = line
-      let blank = numbersOnLine == 0
-      line += 1
-      column = 0
-      numbersOnLine = 0
-      return .endOfLine(blank: blank)
+      return endLine(newline: true)
     }
     while true {
       guard let byte = try nextByte() else {
         if tokenLength > 0 { return .number(try finishToken()) }
         try checkNoDanglingComma()
         if column > 0 || numbersOnLine > 0 {  // final line without a newline
-          let blank = numbersOnLine == 0
           endColumn = column + 1
-          endedLine = line
-          column = 0
-          numbersOnLine = 0
-          return .endOfLine(blank: blank)
+          return endLine(newline: false)
         }
         return .endOfInput
       }
@@ -124,12 +115,7 @@ public final class InputScanner {
           return .number(try finishToken())
         }
         try checkNoDanglingComma()
-        endedLine = line
-        let blank = numbersOnLine == 0
-        line += 1
-        column = 0
-        numbersOnLine = 0
-        return .endOfLine(blank: blank)
+        return endLine(newline: true)
       case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
         if tokenLength > 0 { return .number(try finishToken()) }
       case UInt8(ascii: ","):
@@ -158,6 +144,17 @@ public final class InputScanner {
         throw InputError(line: line, column: column, message: "unexpected byte 0x\(hex2(byte)) (not a number)")
       }
     }
+  }
+
+  /// Ends the current line: it becomes `endedLine`, and a newline starts the next one (the end of input does not).
+  @inline(__always)
+  private func endLine(newline: Bool) -> ScanEvent {
+    endedLine = line
+    let blank = numbersOnLine == 0
+    if newline { line += 1 }
+    column = 0
+    numbersOnLine = 0
+    return .endOfLine(blank: blank)
   }
 
   private func checkNoDanglingComma() throws(InputError) {

@@ -98,6 +98,43 @@ import Testing
     #expect(option.status == 2 && option.stderr.contains("--validation 1.5 must be in [0, 1)"))
   }
 
+  @Test("score: bad rows, options and files get one error line with exit 2 (options) or 1 (files)")
+  func scoreErrors() throws {
+    let model = "Fixtures/fit/sunspots-h8-seed3.recur"
+    let data = "Fixtures/data/sunspots.csv"
+    func score(_ extra: [String]) throws -> ProcessResult {
+      try CLI.run(
+        ["score", "--model", model, data, "--inputs", "SUNACTIVITY"] + extra, executable: Self.recurTrain,
+        directory: Self.root)
+    }
+    let cases: [([String], Int32, String)] = [
+      (["--from", "1"], 2, "error: --from 1 --to 309 must satisfy 2 <= from <= to <= 309 (the first sequence's rows)"),
+      (["--from", "10", "--to", "5"], 2, "error: --from 10 --to 5 must satisfy"),
+      (
+        ["--from", "222", "--baseline-rows", "300"], 2,
+        "error: --baseline-rows 300 must be in 2...221 (rows before --from)"
+      ),
+      (["--from", "222", "--arv-variance", "-1"], 2, "error: --arv-variance -1.0 must be a positive number"),
+      (["--from", "222", "--horizon", "0"], 2, "error: --horizon 0 is out of range 1...10000"),
+      (["--from", "222", "--ar-order", "0"], 2, "error: --ar-order 0 is out of range 1...64"),
+      (["--from", "222", "--inputs", "YEAR,SUNACTIVITY"], 2, "error: the model reads 1 and predicts 1 columns"),
+    ]
+    for (extra, status, prefix) in cases {
+      let result = try score(extra)
+      #expect(result.status == status, "\(extra): \(result.stderr)")
+      #expect(
+        result.stderr.hasPrefix(prefix) && result.stderr.split(separator: "\n").count == 1, "\(extra): \(result.stderr)"
+      )
+      #expect(result.stdout.isEmpty)
+    }
+    let missing = try CLI.run(
+      ["score", "--model", model, "/nonexistent.csv", "--from", "3"], executable: Self.recurTrain, directory: Self.root)
+    #expect(
+      missing.status == 1 && missing.stderr == "error: cannot read '/nonexistent.csv': No such file or directory\n")
+    let ok = try score(["--from", "222", "--to", "256", "--baseline-rows", "221", "--arv-variance", "1495.593765"])
+    #expect(ok.status == 0 && ok.stdout.contains("| AR(9) | 1 | 35 | 13.7598 | 10.3723 | 0.1266 |"), "\(ok.stdout)")
+  }
+
   /// The golden fit: `tools/make-fixtures` writes it with the same command. A trainer or runtime change that moves
   /// it must regenerate it on purpose (and say why).
   @Test("golden fit: the sunspot file, hidden 8, seed 3, reproduces Fixtures/fit byte for byte")

@@ -3,7 +3,8 @@
 // Each epoch: a fresh GSL shuffle of all n example indices (DataLoader(shuffle=True)), minibatches of `batchSize`
 // with the last one partial, and per batch: forward (returns the mean loss), a finite-loss check, the scheduled
 // learning rate, backward and one Adam step. Returns the epoch losses as the notebook prints them:
-// Σ(batch loss × batch size) / n.
+// Σ(batch loss × batch size) / n. `afterEpoch` may end the run early (fit's early stopping); the schedule still spans
+// all `epochs`.
 
 struct EpochLoop {
   let count: Int
@@ -15,11 +16,13 @@ struct EpochLoop {
   var batchesPerEpoch: Int { (count + batchSize - 1) / batchSize }
 
   /// `forward(epoch, batch, indices)` loads the batch and returns its loss (epoch and batch count from 1);
-  /// `backwardAndStep(rate)` computes the gradient of that batch and applies one optimiser step at `rate`.
+  /// `backwardAndStep(rate)` computes the gradient of that batch and applies one optimiser step at `rate`;
+  /// `afterEpoch(epoch, loss)` returns true to stop after that epoch.
   func run(
     rng: GSLRandom, events: TrainingEvents,
     forward: (_ epoch: Int, _ batch: Int, _ indices: ArraySlice<Int>) -> Double,
-    backwardAndStep: (_ rate: Double) -> Void
+    backwardAndStep: (_ rate: Double) -> Void,
+    afterEpoch: (_ epoch: Int, _ loss: Double) throws(TrainerError) -> Bool = { _, _ in false }
   ) throws(TrainerError) -> [Double] {
     let totalBatches = batchesPerEpoch * epochs
     events.started(count, batchesPerEpoch)
@@ -40,6 +43,7 @@ struct EpochLoop {
       }
       epochLosses.append(total / Double(count))
       events.epochFinished(epoch, epochLosses[epochLosses.count - 1])
+      if try afterEpoch(epoch, epochLosses[epochLosses.count - 1]) { break }
     }
     return epochLosses
   }

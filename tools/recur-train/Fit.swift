@@ -145,9 +145,9 @@ struct Fit: ParsableCommand {
           + "at most \(epochs) epochs, patience \(patience)")
       flushOutput()
     }
-    events.batchFinished = { done, total, epoch in
+    events.batchFinished = { done, total in
       guard bar != nil else { return }
-      if let text = bar?.update(done: (epoch - 1) * total + done, total: epochs * total) {
+      if let text = bar?.update(done: done, total: total) {
         writeStandardError(text + (lastLine.isEmpty ? "" : "  last: \(lastLine)"))
       }
     }
@@ -255,6 +255,9 @@ struct Score: ParsableCommand {
     }
     guard (1...10_000).contains(horizon) else {
       throw TrainerError.invalidOption("--horizon \(horizon) is out of range 1...10000")
+    }
+    guard (1...64).contains(arOrder) else {
+      throw TrainerError.invalidOption("--ar-order \(arOrder) is out of range 1...64")
     }
     let scored = DataSequence(
       values: Array(sequence.values[..<(last * sequence.columns)]), columns: sequence.columns,

@@ -138,7 +138,7 @@ public struct DataTable: Sendable, Equatable {
     guard let list else { return Array(0..<columns) }
     var out: [Int] = []
     for item in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-      let name = item.trimmingSpaces
+      let name = item.trimmingCharacters(in: .whitespaces)
       if let names = columnNames, let i = names.firstIndex(of: name) {
         out.append(i)
       } else if let n = Int(name), (1...columns).contains(n) {
@@ -160,13 +160,4 @@ public struct DataTable: Sendable, Equatable {
 
   /// The display name of column `i` (its header name, or "column N").
   public func columnName(_ i: Int) -> String { columnNames?[i] ?? "column \(i + 1)" }
-}
-
-extension String {
-  var trimmingSpaces: String {
-    var s = Substring(self)
-    while s.first == " " { s = s.dropFirst() }
-    while s.last == " " { s = s.dropLast() }
-    return String(s)
-  }
 }

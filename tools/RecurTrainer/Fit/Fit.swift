@@ -91,8 +91,8 @@ public struct FitRun: Sendable {
 public struct FitEvents {
   /// (examples, batches per epoch).
   public var started: (Int, Int) -> Void = { _, _ in }
-  /// (batches done in this epoch, batches per epoch, epoch).
-  public var batchFinished: (Int, Int, Int) -> Void = { _, _, _ in }
+  /// (batches done in the run, batches in a run of every epoch).
+  public var batchFinished: (Int, Int) -> Void = { _, _ in }
   /// (epoch, training loss, validation ARV, best so far).
   public var epochFinished: (Int, Double, Double, Bool) -> Void = { _, _, _, _ in }
   public init() {}
@@ -113,7 +113,7 @@ public enum Fitter {
     if options.horizon > 1 && !task.canFreeRun {
       throw .invalidOption("--horizon \(options.horizon) needs --target equal to --inputs (forecasts are fed back)")
     }
-    let orders = try task.fitAutoregressive(maxOrder: options.maxOrder).map(\.order)  // fails early, before training
+    let autoregressive = try task.fitAutoregressive(maxOrder: options.maxOrder)  // before training: fails early
     let examples = data.examples(window: options.window)
     let rng = try GSLRandom(seed: options.seed)
     var parameters = Parameters<Float>.pytorchDefault(architecture: architecture, rng: rng)
@@ -143,40 +143,39 @@ public enum Fitter {
     }
 
     var best: (epoch: Int, score: Double, file: ModelFile)? = nil
-    var trainingLosses: [Double] = []
     var validationScores: [Double] = []
     let loop = EpochLoop(
-      count: examples.count, batchSize: options.batchSize, epochs: 1, learningRate: options.learningRate,
-      schedule: .constant)
-    events.started(examples.count, loop.batchesPerEpoch)
-    let totalBatches = loop.batchesPerEpoch * options.epochs
-    for epoch in 1...options.epochs {
-      var epochEvents = TrainingEvents()
-      epochEvents.batchFinished = { done, total in events.batchFinished(done, total, epoch) }
-      let losses = try loop.run(
-        rng: rng, events: epochEvents,
-        forward: { _, _, indices in
-          graph.load(examples, indices: indices)
-          return graph.forward(parameters)
-        },
-        backwardAndStep: { _ in
-          graph.backward(parameters, into: &gradient)
-          adam.learningRate = options.schedule.rate(
-            base: options.learningRate, batch: (epoch - 1) * loop.batchesPerEpoch, totalBatches: totalBatches)
-          adam.update(&parameters, gradient: gradient)
-        })
-      guard parameters.allFinite else { throw .nonFiniteWeights(epoch: epoch) }
-      let file = export(epochs: epoch, loss: losses[0])
-      let score = try validationScore(file.encoded())
-      trainingLosses.append(losses[0])
-      validationScores.append(score)
-      let improved = score.isFinite && (best == nil || score < best!.score)
-      if improved { best = (epoch, score, file) }
-      events.epochFinished(epoch, losses[0], score, improved)
-      if let b = best, epoch - b.epoch >= options.patience { break }
-    }
+      count: examples.count, batchSize: options.batchSize, epochs: options.epochs, learningRate: options.learningRate,
+      schedule: options.schedule)
+    var loopEvents = TrainingEvents()
+    loopEvents.started = events.started
+    loopEvents.batchFinished = events.batchFinished
+    let trainingLosses = try loop.run(
+      rng: rng, events: loopEvents,
+      forward: { _, _, indices in
+        graph.load(examples, indices: indices)
+        return graph.forward(parameters)
+      },
+      backwardAndStep: { rate in
+        graph.backward(parameters, into: &gradient)
+        adam.learningRate = rate
+        adam.update(&parameters, gradient: gradient)
+      },
+      afterEpoch: { epoch, loss throws(TrainerError) in
+        guard parameters.allFinite else { throw .nonFiniteWeights(epoch: epoch) }
+        let file = export(epochs: epoch, loss: loss)
+        let score = try validationScore(file.encoded())
+        validationScores.append(score)
+        let improved = score.isFinite && (best == nil || score < best!.score)
+        if improved { best = (epoch, score, file) }
+        events.epochFinished(epoch, loss, score, improved)
+        guard let b = best else { return false }
+        return epoch - b.epoch >= options.patience
+      })
     guard let best else {
-      throw .nonFiniteLoss(epoch: trainingLosses.count, batch: 0, loss: validationScores.last ?? .nan)
+      throw .invalidData(
+        "no epoch gave a finite validation ARV (\(validationScores.count) epochs): the scored values may be constant "
+          + "(variance 0); pass --arv-variance")
     }
 
     // The final table, from the best epoch's bytes through the runtime.
@@ -184,8 +183,8 @@ public enum Fitter {
     var bytes = file.encoded()
     let model: RecurrentModel
     do { model = try RecurrentModel(bytes: bytes) } catch { throw .io("the exported model does not load: \(error)") }
-    let table = try task.report(
-      model: model, maxOrder: options.maxOrder, horizons: options.horizon > 1 ? [1, options.horizon] : [1],
+    let table = task.report(
+      model: model, autoregressive: autoregressive, horizons: options.horizon > 1 ? [1, options.horizon] : [1],
       variance: variance)
     // Statistics in the file: the one-step validation figures (ARV as the "window MSE" slot, encoded units), then the
     // absolute errors.
@@ -199,7 +198,7 @@ public enum Fitter {
     bytes = file.encoded()
     return FitRun(
       bytes: bytes, bestEpoch: best.epoch, epochsRun: trainingLosses.count, trainingLosses: trainingLosses,
-      validationScores: validationScores, table: table, autoregressiveOrders: orders,
+      validationScores: validationScores, table: table, autoregressiveOrders: autoregressive.map(\.order),
       trainingExamples: examples.count)
   }
 }

@@ -60,9 +60,10 @@ public struct ForecastTask: Sendable {
           if origins.contains(t) { for o in 0..<O { out[o].append(Double(prediction[o])) } }
         }
       } else {
-        let k = model.file.encoding.isWindowed ? model.file.contextLength : Int.max - 1
+        let windowed = model.file.encoding.isWindowed
         for t in origins {
-          let start = max(0, t - k)
+          // A windowed prediction reads at most the last k + 1 steps; any other encoding needs the whole history.
+          let start = windowed ? max(0, t - model.file.contextLength) : 0
           var seed: [Float] = []
           for u in start...t { for c in inputColumns { seed.append(s[u, c]) } }
           predictor.begin(steps: seed, count: t - start + 1)
@@ -125,7 +126,7 @@ public struct ForecastTask: Sendable {
 
   /// AR(p) per target column on the lags of `autoregressiveColumns`, order by AIC over 1...maxOrder on the training
   /// parts (common sample).
-  func fitAutoregressive(maxOrder: Int) throws(TrainerError) -> [AutoregressiveModel] {
+  public func fitAutoregressive(maxOrder: Int) throws(TrainerError) -> [AutoregressiveModel] {
     var models: [AutoregressiveModel] = []
     for c in targetColumns {
       let columns = autoregressiveColumns(c)
@@ -174,7 +175,14 @@ extension ForecastTask {
   public func report(
     model: RecurrentModel, maxOrder: Int, horizons: [Int], variance: Double?
   ) throws(TrainerError) -> [(horizon: Int, rows: [ForecastRow])] {
-    let autoregressive = try fitAutoregressive(maxOrder: maxOrder)
+    report(
+      model: model, autoregressive: try fitAutoregressive(maxOrder: maxOrder), horizons: horizons, variance: variance)
+  }
+
+  /// The same with the AR(p) baselines already fitted (`fitAutoregressive`).
+  public func report(
+    model: RecurrentModel, autoregressive: [AutoregressiveModel], horizons: [Int], variance: Double?
+  ) -> [(horizon: Int, rows: [ForecastRow])] {
     let a = model.architecture
     let label = "\(a.kind.name)\(a.layers > 1 ? " \(a.layers)x" : "") h\(a.hiddenSize)"
     return horizons.map { h in
