@@ -138,7 +138,7 @@ public struct DataTable: Sendable, Equatable {
     guard let list else { return Array(0..<columns) }
     var out: [Int] = []
     for item in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-      let name = item.trimmingCharacters(in: .whitespaces)
+      let name = trimmingSpaces(item)
       if let names = columnNames, let i = names.firstIndex(of: name) {
         out.append(i)
       } else if let n = Int(name), (1...columns).contains(n) {
@@ -160,4 +160,13 @@ public struct DataTable: Sendable, Equatable {
 
   /// The display name of column `i` (its header name, or "column N").
   public func columnName(_ i: Int) -> String { columnNames?[i] ?? "column \(i + 1)" }
+}
+
+/// `s` without leading and trailing spaces. Not Foundation's `trimmingCharacters`: this file is also compiled into the
+/// data fuzz harness (`Tests/Fuzz`), which links no Foundation.
+func trimmingSpaces(_ s: String) -> String {
+  var t = Substring(s)
+  while t.first == " " { t = t.dropFirst() }
+  while t.last == " " { t = t.dropLast() }
+  return String(t)
 }
