@@ -1,7 +1,7 @@
 // `recur bench`: per-step latency and throughput of a model on this machine.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 #if canImport(Glibc)
