@@ -9,7 +9,9 @@
 // line (`1,,2`, a leading or a trailing comma is an empty value: an error). A line with no number on it is blank. Limits: a number
 // has at most 64 characters, a line at most 1 MiB. `nan`, `inf`, hex floats and values beyond Float's range
 // (e.g. 1e999) are refused. Numbers are parsed straight to Float with `strtof` (`Float(strtod(...))` would
-// round twice). An optional first line of column names is read by `takeHeader()`. No allocation after `init`.
+// round twice). An optional first line of column names is read by `takeHeader()`. With `namesFirst` (`recur stream
+// --streams`), the first token of every line is a name rather than a number: any token of printable bytes up to 64
+// long (no space, tab or comma), read through `lineName`, and a comma may follow it. No allocation after `init`.
 
 #if canImport(Glibc)
   import Glibc
@@ -60,6 +62,19 @@ public final class InputScanner {
   private var endColumn = 0
   /// Called before a read that could block, so the caller can flush what it has computed.
   public var beforeBlocking: () -> Void = {}
+  /// When true, the first token of each line is the line's name (not returned as an event; see `lineName`).
+  public var namesFirst = false
+  private let name: UnsafeMutablePointer<UInt8>  // [maxTokenLength] the current (or just ended) line's name
+  private var nameLength = 0  // of the current line; 0 until its name is read
+  private var endedNameLength = 0
+  private var eventEndedLine = false  // the most recent event was an endOfLine
+  /// With `namesFirst`: the name of the line of the most recent event (for `endOfLine`, of the line it ended);
+  /// empty for a line with no token at all. Valid until the next call of `next()`.
+  public var lineName: UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(start: name, count: eventEndedLine ? endedNameLength : nameLength)
+  }
+  /// The column where the most recent name started.
+  public private(set) var nameColumn = 0
 
   public init(fd: Int32, lineLimit: Int = InputScanner.maxLineLength) {
     precondition(lineLimit >= 1)
@@ -67,6 +82,7 @@ public final class InputScanner {
     self.lineLimit = lineLimit
     buffer = .allocate(capacity: capacity)
     token = .allocate(capacity: Self.maxTokenLength + 1)
+    name = .allocate(capacity: Self.maxTokenLength)
   }
 
   /// A scanner over bytes in memory (golden files), with the same grammar and positions. `bytes` must outlive it.
@@ -81,6 +97,7 @@ public final class InputScanner {
   deinit {
     buffer.deallocate()
     token.deallocate()
+    name.deallocate()
   }
 
   /// The line number of the most recent event (for messages about a whole line).
@@ -93,13 +110,14 @@ public final class InputScanner {
   public private(set) var endedLine = 0
 
   public func next() throws(InputError) -> ScanEvent {
+    eventEndedLine = false
     if pendingLineEnd {
       pendingLineEnd = false
       return endLine(newline: true)
     }
     while true {
       guard let byte = try nextByte() else {
-        if tokenLength > 0 { return .number(try finishToken()) }
+        if tokenLength > 0, let value = try finishField() { return .number(value) }
         try checkNoDanglingComma()
         if column > 0 || numbersOnLine > 0 {  // final line without a newline
           endColumn = column + 1
@@ -110,20 +128,21 @@ public final class InputScanner {
       switch byte {
       case UInt8(ascii: "\n"):
         endColumn = column
-        if tokenLength > 0 {
+        if tokenLength > 0, let value = try finishField() {
           pendingLineEnd = true
-          return .number(try finishToken())
+          return .number(value)
         }
         try checkNoDanglingComma()
         return endLine(newline: true)
       case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
-        if tokenLength > 0 { return .number(try finishToken()) }
+        if tokenLength > 0, let value = try finishField() { return .number(value) }
       case UInt8(ascii: ","):
         if tokenLength > 0 {
           (afterComma, commaColumn) = (true, column)
-          return .number(try finishToken())
+          if let value = try finishField() { return .number(value) }
+          continue
         }
-        guard !afterComma && numbersOnLine > 0 else {
+        guard !afterComma && (numbersOnLine > 0 || nameLength > 0) else {
           throw InputError(line: line, column: column, message: "empty value before ','")
         }
         (afterComma, commaColumn) = (true, column)
@@ -138,7 +157,8 @@ public final class InputScanner {
         } else {
           // Refuse as soon as the limit is passed: a 10 MB "number" is never buffered.
           throw InputError(
-            line: line, column: tokenColumn, message: "number is longer than \(Self.maxTokenLength) characters")
+            line: line, column: tokenColumn,
+            message: "\(isNameNext ? "name" : "number") is longer than \(Self.maxTokenLength) characters")
         }
       default:
         throw InputError(line: line, column: column, message: "unexpected byte 0x\(hex2(byte)) (not a number)")
@@ -150,6 +170,7 @@ public final class InputScanner {
   @inline(__always)
   private func endLine(newline: Bool) -> ScanEvent {
     endedLine = line
+    (endedNameLength, nameLength, eventEndedLine) = (nameLength, 0, true)
     let blank = numbersOnLine == 0
     if newline { line += 1 }
     column = 0
@@ -285,6 +306,17 @@ public final class InputScanner {
     line = 2
     column = 0
     return names.map(\.name)
+  }
+
+  /// True when the token being read is the line's name.
+  private var isNameNext: Bool { namesFirst && nameLength == 0 && numbersOnLine == 0 }
+
+  /// Ends the current token: the line's name (kept, nil returned) or a number.
+  private func finishField() throws(InputError) -> Float? {
+    guard isNameNext else { return try finishToken() }
+    UnsafeMutableRawPointer(name).copyMemory(from: token, byteCount: tokenLength)
+    (nameLength, nameColumn, tokenLength) = (tokenLength, tokenColumn, 0)
+    return nil
   }
 
   private func finishToken() throws(InputError) -> Float {
