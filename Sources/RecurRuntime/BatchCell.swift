@@ -183,21 +183,21 @@ public final class BatchCell {
 
   public let model: RecurrentModel
   /// Number of streams (a multiple of `lanes`; `init` and `reserve` round up).
-  public private(set) var streams: Int
-  private var groups: Int
-  private let layerCount: Int
-  private let hidden: Int
-  private let layers: UnsafeMutablePointer<BatchLayer>  // [layers]
-  private let readoutRows: UnsafeMutablePointer<Float>  // [O][nb·8] fc.weight, zero padded
-  private var h: UnsafeMutablePointer<StreamLanes>  // [groups][layers][H]: h[j] of streams 16g..16g+15
-  private var c: UnsafeMutablePointer<StreamLanes>  // [groups][layers][H] (LSTM; otherwise unused)
+  public internal(set) var streams: Int
+  var groups: Int
+  let layerCount: Int
+  let hidden: Int
+  let layers: UnsafeMutablePointer<BatchLayer>  // [layers]
+  let readoutRows: UnsafeMutablePointer<Float>  // [O][nb·8] fc.weight, zero padded
+  var h: UnsafeMutablePointer<StreamLanes>  // [groups][layers][H]: h[j] of streams 16g..16g+15
+  var c: UnsafeMutablePointer<StreamLanes>  // [groups][layers][H] (LSTM; otherwise unused)
   // Scratch for the group being stepped.
-  private let x: UnsafeMutablePointer<StreamLanes>  // [I] the group's inputs, transposed
-  private let sums: UnsafeMutablePointer<StreamLanes>  // [G·nb·8] row sums, initial values on entry
-  private let spare: UnsafeMutablePointer<StreamLanes>  // [32] chain partial sums of one tile
-  private let fresh: UnsafeMutablePointer<StreamLanes>  // [2][nb·8] each layer's new h (alternating), zero padded
-  private let freshCell: UnsafeMutablePointer<StreamLanes>  // [H] an LSTM layer's new c
-  private let y: UnsafeMutablePointer<StreamLanes>  // [O] readouts
+  let x: UnsafeMutablePointer<StreamLanes>  // [I] the group's inputs, transposed
+  let sums: UnsafeMutablePointer<StreamLanes>  // [G·nb·8] row sums, initial values on entry
+  let spare: UnsafeMutablePointer<StreamLanes>  // [32] chain partial sums of one tile
+  let fresh: UnsafeMutablePointer<StreamLanes>  // [2][nb·8] each layer's new h (alternating), zero padded
+  let freshCell: UnsafeMutablePointer<StreamLanes>  // [H] an LSTM layer's new c
+  let y: UnsafeMutablePointer<StreamLanes>  // [O] readouts
 
   /// True for every model: all kinds, stacked layers, any input and output size. (`recur stream --streams` feeds it
   /// for the identity and sequence-max-scale encodings; windowed encodings run one predictor per stream there.)
@@ -240,8 +240,8 @@ public final class BatchCell {
     for p in [h, c, x, sums, spare, fresh, freshCell, y] { UnsafeMutableRawPointer(p).deallocate() }
   }
 
-  private var stateStride: Int { layerCount * hidden }  // lanes vectors per group, h and c alike
-  private var isLSTM: Bool { model.architecture.kind == .lstm }
+  var stateStride: Int { layerCount * hidden }  // lanes vectors per group, h and c alike
+  var isLSTM: Bool { model.architecture.kind == .lstm }
 
   /// Makes room for at least `streams` streams, keeping every existing stream's state (new streams start at zero).
   /// Allocates; call it where allocation is acceptable (e.g. when a new stream appears), never per step.
@@ -308,7 +308,7 @@ public final class BatchCell {
 
   // MARK: One group
 
-  private func step(
+  func step(
     group g: Int, inputs: UnsafePointer<Float>, outputs: UnsafeMutablePointer<Float>,
     active: SIMDMask<SIMD16<Int32>>?
   ) {
@@ -347,7 +347,7 @@ public final class BatchCell {
   }
 
   @inline(__always)
-  private func commit(
+  func commit(
     _ new: UnsafeMutablePointer<StreamLanes>, into state: UnsafeMutablePointer<StreamLanes>, count: Int,
     active: SIMDMask<SIMD16<Int32>>?
   ) {
@@ -361,7 +361,7 @@ public final class BatchCell {
   /// One layer of one group: the new h into `out` (`hidden` vectors), an LSTM's new c into `freshCell`. One
   /// function per kind, each kept apart (`@inline(never)`): inlined together, the gate updates became calls.
   @inline(__always)
-  private func stepLayer(
+  func stepLayer(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
@@ -377,7 +377,7 @@ public final class BatchCell {
 
   /// h' = tanh(sum): with one input, fma(w_ih, x, bias) starts the sum (the column kernel's `start`).
   @inline(never)
-  private func stepRNN(
+  func stepRNN(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     out: UnsafeMutablePointer<StreamLanes>
   ) {
@@ -393,7 +393,7 @@ public final class BatchCell {
   /// GRU: r and z sums start from their input terms (several inputs) or biases (one input: W_ih x added after);
   /// the n gate's recurrent sum starts from b_hn and its input term xn stays apart (it sits outside r ⊙ ...).
   @inline(never)
-  private func stepGRU(
+  func stepGRU(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     out: UnsafeMutablePointer<StreamLanes>
   ) {
@@ -427,7 +427,7 @@ public final class BatchCell {
 
   /// LSTM.update (the block version), lane for lane; with one input, W_ih x joins after the recurrent sum.
   @inline(never)
-  private func stepLSTM(
+  func stepLSTM(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
@@ -454,7 +454,7 @@ public final class BatchCell {
   /// y[o] = `dot(fc.weight[o], h)` per stream: eight chains over the hidden units mod 8 (the first a plain product),
   /// then dot's tree, then the bias. `v` holds nb·8 vectors, zero past H (as the single-stream state's padding).
   @inline(__always)
-  private func readout(_ v: UnsafePointer<StreamLanes>) {
+  func readout(_ v: UnsafePointer<StreamLanes>) {
     let nb = model.blocks
     for o in 0..<model.outputSize {
       let w = readoutRows + o * nb * 8
@@ -514,52 +514,46 @@ func batchAffine(
 }
 
 /// One chain of eight rows: columns first, first + stride, ... below `end`, then end ..< leftover; the accumulators
-/// start from `initial` (or zero) and end in `out`. Returns the weights after the ones it read.
+/// start from `initial` (or zero) and end in `out`. Returns the weights after the ones it read. Four rows per pass
+/// over the columns (two passes): four SIMD16 accumulators are eight 256-bit registers on AVX2, whose 16 registers
+/// eight SIMD16 accumulators overflowed.
 @inline(__always)
 func chainPass(
   _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int, leftover: Int,
   initial: UnsafePointer<StreamLanes>?, into out: UnsafeMutablePointer<StreamLanes>
 ) -> UnsafePointer<Float> {
-  var a0 = initial?[0] ?? StreamLanes()
-  var a1 = initial?[1] ?? StreamLanes()
-  var a2 = initial?[2] ?? StreamLanes()
-  var a3 = initial?[3] ?? StreamLanes()
-  var a4 = initial?[4] ?? StreamLanes()
-  var a5 = initial?[5] ?? StreamLanes()
-  var a6 = initial?[6] ?? StreamLanes()
-  var a7 = initial?[7] ?? StreamLanes()
-  var w = weights
-  var j = first
-  // Spelled out twice rather than through a nested function, whose captured accumulators were heap boxes in debug
-  // builds (AllocationTests).
-  while j < end {
-    let hv = v[j]
-    a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
-    a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
-    a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
-    a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
-    a4 = multiplyAdd(StreamLanes(repeating: w[4]), hv, a4)
-    a5 = multiplyAdd(StreamLanes(repeating: w[5]), hv, a5)
-    a6 = multiplyAdd(StreamLanes(repeating: w[6]), hv, a6)
-    a7 = multiplyAdd(StreamLanes(repeating: w[7]), hv, a7)
-    w += 8
-    j &+= stride
+  var after = weights
+  for half in 0..<2 {
+    let r = 4 * half
+    var a0 = initial?[r] ?? StreamLanes()
+    var a1 = initial?[r + 1] ?? StreamLanes()
+    var a2 = initial?[r + 2] ?? StreamLanes()
+    var a3 = initial?[r + 3] ?? StreamLanes()
+    var w = weights + r
+    var j = first
+    // Spelled out twice rather than through a nested function, whose captured accumulators were heap boxes in
+    // debug builds (AllocationTests).
+    while j < end {
+      let hv = v[j]
+      a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
+      a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
+      a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
+      a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
+      w += 8
+      j &+= stride
+    }
+    j = end
+    while j < leftover {
+      let hv = v[j]
+      a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
+      a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
+      a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
+      a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
+      w += 8
+      j &+= 1
+    }
+    (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
+    after = w - r
   }
-  j = end
-  while j < leftover {
-    let hv = v[j]
-    a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
-    a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
-    a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
-    a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
-    a4 = multiplyAdd(StreamLanes(repeating: w[4]), hv, a4)
-    a5 = multiplyAdd(StreamLanes(repeating: w[5]), hv, a5)
-    a6 = multiplyAdd(StreamLanes(repeating: w[6]), hv, a6)
-    a7 = multiplyAdd(StreamLanes(repeating: w[7]), hv, a7)
-    w += 8
-    j &+= 1
-  }
-  (out[0], out[1], out[2], out[3]) = (a0, a1, a2, a3)
-  (out[4], out[5], out[6], out[7]) = (a4, a5, a6, a7)
-  return w
+  return after
 }
