@@ -269,7 +269,7 @@ final class NamedStreams {
     defer { step.deallocate() }
     var filled = 0
     var firstColumn = 0
-    input.namesFirst = true
+    precondition(input.namesFirst, "a scanner reading names")
     while true {
       let event: ScanEvent
       do {

@@ -37,7 +37,7 @@ struct Stream: ParsableCommand {
   func run() throws {
     let model = try ModelSource.load(options.model)
     let output = OutputWriter(fd: 1)
-    let input = InputScanner(fd: 0)
+    let input = InputScanner(fd: 0, namesFirst: streams)
     input.beforeBlocking = { output.flush() }
     let runner = streams ? NamedStreams(model: model, raw: raw, output: output) : nil
     if let runner {  // answer the pending round before blocking, so interactive use sees every answer at once
