@@ -501,25 +501,28 @@ func batchAffine(
     let o = out + 8 * t
     let full = n & ~(k - 1)
     var w = UnsafePointer(m.weights + t * n * 8)
-    w = chainPass(w, v, first: 0, end: full, stride: k, leftover: n, initial: UnsafePointer(o), into: spare)
-    w = chainPass(w, v, first: 1, end: full, stride: k, leftover: full, initial: nil, into: spare + 8)
+    w = chainPass(w, v, first: 0, end: full, stride: k, initial: UnsafePointer(o), into: spare)
+    if full < n {  // chain 0 goes on over the leftover columns (through memory: exact, so the same sums)
+      w = chainPass(w, v, first: full, end: n, stride: 1, initial: UnsafePointer(spare), into: spare)
+    }
+    w = chainPass(w, v, first: 1, end: full, stride: k, initial: nil, into: spare + 8)
     if k == 2 {
       for r in 0..<8 { o[r] = spare[r] + spare[8 + r] }
     } else {
-      w = chainPass(w, v, first: 2, end: full, stride: k, leftover: full, initial: nil, into: spare + 16)
-      w = chainPass(w, v, first: 3, end: full, stride: k, leftover: full, initial: nil, into: spare + 24)
+      w = chainPass(w, v, first: 2, end: full, stride: k, initial: nil, into: spare + 16)
+      w = chainPass(w, v, first: 3, end: full, stride: k, initial: nil, into: spare + 24)
       for r in 0..<8 { o[r] = (spare[r] + spare[8 + r]) + (spare[16 + r] + spare[24 + r]) }
     }
   }
 }
 
-/// One chain of eight rows: columns first, first + stride, ... below `end`, then end ..< leftover; the accumulators
-/// start from `initial` (or zero) and end in `out`. Returns the weights after the ones it read. Four rows per pass
+/// One chain of eight rows over columns first, first + stride, ... below `end`: the accumulators start from
+/// `initial` (or zero; it may be `out`) and end in `out`. Returns the weights after the ones it read. Four rows per pass
 /// over the columns (two passes): four SIMD16 accumulators are eight 256-bit registers on AVX2, whose 16 registers
 /// eight SIMD16 accumulators overflowed.
 @inline(__always)
 func chainPass(
-  _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int, leftover: Int,
+  _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int,
   initial: UnsafePointer<StreamLanes>?, into out: UnsafeMutablePointer<StreamLanes>
 ) -> UnsafePointer<Float> {
   var after = weights
@@ -531,8 +534,6 @@ func chainPass(
     var a3 = initial?[r + 3] ?? StreamLanes()
     var w = weights + r
     var j = first
-    // Spelled out twice rather than through a nested function, whose captured accumulators were heap boxes in
-    // debug builds (AllocationTests).
     while j < end {
       let hv = v[j]
       a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
@@ -541,16 +542,6 @@ func chainPass(
       a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
       w += 8
       j &+= stride
-    }
-    j = end
-    while j < leftover {
-      let hv = v[j]
-      a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
-      a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
-      a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
-      a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
-      w += 8
-      j &+= 1
     }
     (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
     after = w - r

@@ -288,9 +288,7 @@ final class NamedStreams {
         }
         guard filled < I else {
           try runRound()
-          throw CLIError(
-            "line \(input.currentLine), column \(input.lastNumberColumn): more than \(I) values on a line "
-              + "(the model reads \(I) per time step)")
+          throw Stream.tooManyValues(input, inputs: I)
         }
         if filled == 0 { firstColumn = input.lastNumberColumn }
         step[filled] = v
@@ -302,9 +300,7 @@ final class NamedStreams {
         } else if I > 1 {
           guard filled == I else {
             try runRound()
-            throw CLIError(
-              "line \(input.endedLine), column \(input.lineEndColumn): expected \(I) values on the line, "
-                + "found \(filled)")
+            throw Stream.wrongCount(input, inputs: I, found: filled)
           }
           filled = 0
           let s = try stream(named: name, line: input.endedLine, column: input.nameColumn)

@@ -58,6 +58,19 @@ struct Stream: ParsableCommand {
     output.flush()
   }
 
+  /// The error for a value beyond the model's `inputs` on a line.
+  static func tooManyValues(_ input: InputScanner, inputs: Int) -> CLIError {
+    CLIError(
+      "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
+        + "(the model reads \(inputs) per time step)")
+  }
+
+  /// The error for a line that ended with `found` of the model's `inputs` values.
+  static func wrongCount(_ input: InputScanner, inputs: Int, found: Int) -> CLIError {
+    CLIError(
+      "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, found \(found)")
+  }
+
   /// The error for a prediction that overflowed.
   static func nonFinite(line: Int, column: Int, inputs: Int) -> CLIError {
     CLIError(
@@ -110,11 +123,7 @@ struct Stream: ParsableCommand {
           try answer(line: input.currentLine, column: input.lastNumberColumn)
           continue
         }
-        guard filled < inputs else {
-          throw CLIError(
-            "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
-              + "(the model reads \(inputs) per time step)")
-        }
+        guard filled < inputs else { throw tooManyValues(input, inputs: inputs) }
         if filled == 0 { firstColumn = input.lastNumberColumn }
         step[filled] = v
         filled += 1
@@ -122,11 +131,7 @@ struct Stream: ParsableCommand {
         if blank {
           predictor.reset()
         } else if inputs > 1 {  // a line is one time step: answered once it is complete and whole
-          guard filled == inputs else {
-            throw CLIError(
-              "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
-                + "found \(filled)")
-          }
+          guard filled == inputs else { throw wrongCount(input, inputs: inputs, found: filled) }
           filled = 0
           try answer(line: input.endedLine, column: firstColumn)
         }

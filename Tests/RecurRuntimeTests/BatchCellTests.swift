@@ -9,13 +9,7 @@ import RecurRuntime
 import Testing
 
 @Suite struct BatchCellTests {
-  struct Case: Sendable, CustomTestStringConvertible {
-    let architecture: Architecture
-    var testDescription: String {
-      let a = architecture
-      return "\(a.kind.name) L=\(a.layers) I=\(a.inputSize) H=\(a.hiddenSize) O=\(a.outputSize)"
-    }
-  }
+  typealias Case = StackTests.Case  // an architecture, described for the test list
 
   static let cases: [Case] =
     CellKind.allCases.flatMap { kind in

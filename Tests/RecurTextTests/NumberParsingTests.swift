@@ -11,17 +11,14 @@ import Testing
   import Darwin
 #endif
 
-/// SplitMix64, a fixed-seed generator.
+/// A fixed-seed generator (Knuth's MMIX linear congruential constants; the high bits are used).
 struct Random {
   var state: UInt64
   mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
+    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+    return state ^ (state >> 29)
   }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+  mutating func below(_ n: Int) -> Int { Int((next() >> 16) % UInt64(n)) }
 }
 
 func strtofReference(_ text: String) -> Float { text.withCString { strtof($0, nil) } }
