@@ -90,8 +90,10 @@ public final class InputScanner {
   }
 
   /// A scanner over bytes in memory (golden files), with the same grammar and positions. `bytes` must outlive it.
-  public convenience init(bytes: UnsafeRawBufferPointer, lineLimit: Int = InputScanner.maxLineLength) {
-    self.init(fd: -1, lineLimit: lineLimit)
+  public convenience init(
+    bytes: UnsafeRawBufferPointer, lineLimit: Int = InputScanner.maxLineLength, namesFirst: Bool = false
+  ) {
+    self.init(fd: -1, lineLimit: lineLimit, namesFirst: namesFirst)
     source = bytes
   }
 
