@@ -2,9 +2,15 @@
 // Recur: a zero-allocation SIMD runtime for small recurrent sequence models (`Sources/`),
 // and the offline GSL-seeded trainer that produces its model files (`tools/`).
 //
-// No unsafeFlags here: CPU-specific code generation is chosen on the command line, e.g.
-//   swift build -c release -Xswiftc -target-cpu -Xswiftc native   (never a named CPU: see README "Performance")
+// Fast by default, flag-free as a library (README "Performance"): the `RecurRuntime` library product carries no
+// unsafeFlags, so a dependent compiles it with its own flags. The `recur` executable links `RecurRuntimeNative`, the
+// same sources compiled with `-target-cpu native` for the machine that builds it (never a named CPU: a binary built
+// for one dies with SIGILL on another). `RECUR_PORTABLE=1 swift build ...` drops that flag for a binary that runs on
+// any CPU of the architecture (baseline x86-64: slower, see the README).
 import PackageDescription
+
+let portable = !["", "0"].contains(Context.environment["RECUR_PORTABLE"] ?? "")
+let nativeCPU: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux]))]
 
 let package = Package(
   name: "Recur",
@@ -22,10 +28,17 @@ let package = Package(
     .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
     // The one number scanner (stdin, golden files, training data): the CLI and the trainer read numbers alike.
     .target(name: "RecurText"),
+    // The same runtime sources (Sources/RecurRuntimeNative is a symlink to Sources/RecurRuntime), compiled for the
+    // CPU of the machine that builds them, for the `recur` executable only: fast by default (README "Performance").
+    // Not a product: the library product above stays flag-free. Never a named CPU.
+    .target(
+      name: "RecurRuntimeNative",
+      swiftSettings: [.enableExperimentalFeature("BuiltinModule")] + nativeCPU
+    ),
     .executableTarget(
       name: "recur",
       dependencies: [
-        "RecurRuntime", "RecurText",
+        "RecurRuntimeNative", "RecurText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -50,7 +63,7 @@ let package = Package(
     // Test-only: counts malloc-family calls on the calling thread. Never a product dependency.
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
     .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
-    .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntime"]),
+    .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntimeNative"]),
     .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
     .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train"]),
   ],

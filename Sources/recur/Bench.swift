@@ -1,7 +1,7 @@
 // `recur bench`: per-step latency and throughput of a model on this machine.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 #if canImport(Glibc)
@@ -26,6 +26,11 @@ struct Bench: ParsableCommand {
       --json prints one object: model sizes, step_ns, generate_ns, stream_ns (median ns per single-stream step), \
       stream_values_per_s, batch_streams, batch_ns (per stream-step) and batch_values_per_s.
 
+      --machine measures the lower bounds of a vanilla step on this machine instead (README "Performance"): the \
+      latency of one multiply-add, add and tanh, the peak multiply-add rate and the read bandwidth, and from them, \
+      for H = 16 ... 256, the critical path (multiply-add, log2 H adds, tanh), the compute bound (H² multiply-adds \
+      at the peak rate) and the memory bound (the step's weights at the read bandwidth of that working set).
+
       Example:
         swift build -c release && .build/release/recur bench --model fib --json
       """)
@@ -34,12 +39,22 @@ struct Bench: ParsableCommand {
   @Option(help: "Steps per timed run.") var steps: Int = 200_000
   @Option(help: "Timed runs; the median is reported.") var repeats: Int = 9
   @Flag(help: "Print machine-readable JSON.") var json = false
+  @Flag(
+    help: """
+      Measure this machine's lower bounds for a vanilla step instead of a model (the runtime's own primitives, \
+      compiled like the kernels).
+      """)
+  var machine = false
 
   static let batchStreams = 64
 
   func run() throws {
     guard steps >= 1, steps <= 100_000_000 else { throw CLIError("--steps must be in 1...100000000") }
     guard repeats >= 1, repeats <= 1000 else { throw CLIError("--repeats must be in 1...1000") }
+    if machine {
+      MachineBounds.measure(repeats: repeats).print(json: json)
+      return
+    }
     let model = try ModelSource.load(options.model)
     let a = model.architecture
     let univariate = a.inputSize == 1 && a.outputSize == 1

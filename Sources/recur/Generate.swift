@@ -1,7 +1,7 @@
 // `recur generate`: continue seed sequences, feeding each prediction back as the next input.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 struct Generate: ParsableCommand {

@@ -10,7 +10,7 @@
 // value: |actual − expected| ≤ tolerance · max(|expected|, 1), or byte for byte with --exact.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 #if canImport(Glibc)

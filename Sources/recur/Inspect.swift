@@ -1,7 +1,7 @@
 // `recur inspect`: a readable summary of a model file, or all of it as JSON.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 
 #if canImport(Glibc)
   import Glibc

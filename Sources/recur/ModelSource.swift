@@ -1,6 +1,6 @@
 // `--model NAME|PATH`: a model built into the binary (from Fixtures/models, see BuiltinModels.swift) or a file.
 
-import RecurRuntime
+import RecurRuntimeNative
 
 #if canImport(Glibc)
   import Glibc

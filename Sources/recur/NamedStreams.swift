@@ -13,7 +13,7 @@
 // sequence-max-scale models with several inputs or outputs run one SequencePredictor per stream instead.
 // Allocation happens only when a new name appears (tables grow by doubling), never per value.
 
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 /// Stream names → indices 0, 1, 2, ... in order of first appearance: open addressing over FNV-1a hashes, the

@@ -5,7 +5,7 @@
 // difference; 2 bad command line.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 
 #if canImport(Glibc)
   import Glibc

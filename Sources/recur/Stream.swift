@@ -1,7 +1,7 @@
 // `recur stream`: one prediction of the next time step out for every time step in, hidden state carried.
 
 import ArgumentParser
-import RecurRuntime
+import RecurRuntimeNative
 import RecurText
 
 struct Stream: ParsableCommand {

@@ -1,7 +1,7 @@
 // `recur` as a user runs it: real processes, pipes, exit statuses and one-line errors.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @testable import recur

@@ -5,7 +5,7 @@
 // before training starts, by `train` and by `fit`.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 /// Mounting needs root (CAP_SYS_ADMIN): true when a tmpfs can be mounted here.

@@ -3,7 +3,7 @@
 // sunspot file with a fixed seed reproduces Fixtures/fit/ byte for byte.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @Suite struct FitCLITests {

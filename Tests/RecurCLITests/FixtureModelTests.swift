@@ -2,7 +2,7 @@
 // targets of the window-differences models checked against the families' closed-form truth.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 enum FixtureModels {

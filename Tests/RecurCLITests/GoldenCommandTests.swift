@@ -2,7 +2,7 @@
 // a changed model or a damaged golden directory must produce.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @Suite(.serialized) struct GoldenCommandTests {

@@ -4,7 +4,7 @@
 // ("Hardening").
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @Suite(.serialized) struct HostileSizeTests {

@@ -3,7 +3,7 @@
 // order; bad input is reported like the rest of the CLI, after every earlier answer.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @Suite(.serialized) struct NamedStreamsTests {

@@ -2,7 +2,7 @@
 // counter, 1,000 values and 1,000,000 values cost the same number of allocations (likewise generate's steps).
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @Suite(
@@ -97,7 +97,7 @@ struct ProcessAllocationTests {
   }
 
   @Test func generateAllocationsDoNotGrowWithSteps() throws {
-    for encoding in [RecurRuntime.Encoding.sequenceMaxScale, .windowDifferences] {
+    for encoding in [RecurRuntimeNative.Encoding.sequenceMaxScale, .windowDifferences] {
       let model = try CLI.writeModel(sampleModel(hidden: 16, encoding: encoding), name: "alloc-gen-\(encoding).recur")
       let short = try allocations(["generate", "--model", model, "--steps", "10", "1", "3", "5"], input: Data())
       let long = try allocations(["generate", "--model", model, "--steps", "100000", "1", "3", "5"], input: Data())

@@ -1,7 +1,7 @@
 // `recur` with GRU, LSTM and stacked models, several inputs and outputs: stream, generate, inspect, bench.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 @testable import recur

@@ -1,7 +1,7 @@
 // Running the built `recur` binary as a real process with stdin/stdout pipes.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 
 /// True when this test binary carries AddressSanitizer's or ThreadSanitizer's runtime (`swift test --sanitize=...`
 /// builds `recur` and `recur-train` alike), whose allocators a malloc-counting LD_PRELOAD library cannot wrap.
