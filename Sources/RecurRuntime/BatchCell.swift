@@ -366,7 +366,9 @@ public final class BatchCell {
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
     let rows = layer.kind.gates * layer.blocks * 8
-    for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.bias[r]) }
+    if layer.kind != .rnn || layer.input != nil {  // a one-input vanilla layer starts from fma(w_ih, x, bias)
+      for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.bias[r]) }
+    }
     if let m = layer.input { batchAffine(m, v: input, out: sums, spare: spare) }  // bias + W_ih x
     switch layer.kind {
     case .rnn: stepRNN(layer, input: input, h: h, out: out)
@@ -384,7 +386,9 @@ public final class BatchCell {
     let s = sums
     if let w = layer.inputColumn {
       let xv = input[0]
-      for r in 0..<layer.blocks * 8 { s[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, s[r]) }
+      for r in 0..<layer.blocks * 8 {
+        s[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, StreamLanes(repeating: layer.bias[r]))
+      }
     }
     batchAffine(layer.recurrent, v: h, out: s, spare: spare)
     for i in 0..<layer.hidden { out[i] = fastTanh(s[i]) }
