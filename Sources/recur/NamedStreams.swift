@@ -6,11 +6,14 @@
 // as `NAME prediction...`, and is exactly what `recur stream` prints for that stream's lines alone.
 //
 // How: streams run through one BatchCell (16 per SIMD group; bit-identical to one RecurrentCell per stream, see
-// BatchCell.swift). Values are gathered into a round (at most one pending time step per stream) and a round is
-// stepped, and its answers printed in input order, when a stream already in it gets another value or a reset, when
-// input would block (so interactive use sees every answer at once), and at the end. Windowed encodings
+// BatchCell.swift). Time steps and resets are gathered in a window (65,536 entries for one input and output, fewer for
+// wide models), each stream's entries a queue; the window is answered when it is full, when input would block (so
+// interactive use sees every answer at once), before an error and at the end: in rounds that step every stream with
+// a queued time step at once (resets applied in their place), so streams written one after another in blocks fill
+// the SIMD lanes as well as interleaved ones, and then every answer is printed in input order. Windowed encodings
 // (window-differences, standardize, standardize-differences: each prediction reruns the cell over a window) and
-// sequence-max-scale models with several inputs or outputs run one SequencePredictor per stream instead.
+// sequence-max-scale models with several inputs or outputs run one SequencePredictor per stream instead, answered at
+// once.
 // Allocation happens only when a new name appears (tables grow by doubling), never per value.
 
 import RecurRuntimeNative
@@ -117,16 +120,33 @@ final class NamedStreams {
   let scaled: Bool
   private let batch: BatchCell?
   private var predictors: [SequencePredictor] = []  // [streams] when not batched
-  private var capacity = 0  // streams the buffers below hold
-  private var inputs: UnsafeMutablePointer<Float>  // [capacity][I] each pending stream's (encoded) time step
-  private var outputs: UnsafeMutablePointer<Float>  // [capacity][O] the round's readouts
-  private var active: UnsafeMutablePointer<Bool>  // [capacity] stream is in the pending round
-  private var scale: UnsafeMutablePointer<Float>  // [capacity] sequence-max-scale: max(1, |v| so far)
-  private var order: UnsafeMutablePointer<Int>  // [capacity] the round's streams in input order
-  private var orderLine: UnsafeMutablePointer<Int>  // [capacity] line of each, for errors
-  private var orderColumn: UnsafeMutablePointer<Int>  // [capacity] column of each
-  private var pending = 0
   private let prediction: UnsafeMutablePointer<Float>  // [O] one predictor's answer
+
+  // The window: the time steps and resets read but not yet answered, in input order. Each stream's entries form a
+  // queue (linked through `entryNext`), and a round steps every stream whose queue holds a time step, so streams
+  // written one after another in blocks still fill the SIMD lanes.
+  private let window: Int  // entries it holds: 65,536 values of one input, fewer for wide models (about 4 MB)
+  private var entries = 0
+  private let entryStream: UnsafeMutablePointer<Int>  // [window]
+  private let entryLine: UnsafeMutablePointer<Int>  // [window] for errors
+  private let entryColumn: UnsafeMutablePointer<Int>  // [window]
+  private let entryNext: UnsafeMutablePointer<Int>  // [window] the stream's next entry, -1 none
+  private let entryIsReset: UnsafeMutablePointer<Bool>  // [window] a reset (no answer) rather than a time step
+  private let entryInput: UnsafeMutablePointer<Float>  // [window][I]
+  private let entryOutput: UnsafeMutablePointer<Float>  // [window][O] its answer, decoded
+
+  // Per stream (capacity streams; doubled when a new name needs room).
+  private var capacity = 0
+  private var inputs: UnsafeMutablePointer<Float>  // [capacity][I] the round's (encoded) time steps
+  private var outputs: UnsafeMutablePointer<Float>  // [capacity][O] the round's readouts
+  private var active: UnsafeMutablePointer<Bool>  // [capacity] stream steps in this round
+  private var scale: UnsafeMutablePointer<Float>  // [capacity] sequence-max-scale: max(1, |v| so far)
+  private var head: UnsafeMutablePointer<Int>  // [capacity] first unanswered entry, -1 none
+  private var tail: UnsafeMutablePointer<Int>  // [capacity] last entry, -1 none
+  private var stepping: UnsafeMutablePointer<Int>  // [capacity] entry a stream steps in this round
+  private var queued: UnsafeMutablePointer<Int>  // [capacity] streams with entries, in no particular order
+  private var queuedCount = 0
+  private var round: UnsafeMutablePointer<Int>  // [capacity] streams stepping in this round
 
   init(model: RecurrentModel, raw: Bool, output: OutputWriter) {
     self.model = model
@@ -137,37 +157,55 @@ final class NamedStreams {
     scaled = !raw && encoding == .sequenceMaxScale && I == 1 && O == 1
     batched = raw || encoding == .identity || scaled
     batch = batched ? BatchCell(model: model, streams: BatchCell.lanes) : nil
+    prediction = .allocate(capacity: O)
+    window = batched ? max(256, min(1 << 16, (1 << 20) / (I + O))) : 0
+    entryStream = .allocate(capacity: window)
+    entryLine = .allocate(capacity: window)
+    entryColumn = .allocate(capacity: window)
+    entryNext = .allocate(capacity: window)
+    entryIsReset = .allocate(capacity: window)
+    entryInput = .allocate(capacity: window * I)
+    entryOutput = .allocate(capacity: window * O)
     inputs = .allocate(capacity: 0)
     outputs = .allocate(capacity: 0)
     active = .allocate(capacity: 0)
     scale = .allocate(capacity: 0)
-    order = .allocate(capacity: 0)
-    orderLine = .allocate(capacity: 0)
-    orderColumn = .allocate(capacity: 0)
-    prediction = .allocate(capacity: O)
+    head = .allocate(capacity: 0)
+    tail = .allocate(capacity: 0)
+    stepping = .allocate(capacity: 0)
+    queued = .allocate(capacity: 0)
+    round = .allocate(capacity: 0)
   }
 
   deinit {
+    prediction.deallocate()
+    entryStream.deallocate()
+    entryLine.deallocate()
+    entryColumn.deallocate()
+    entryNext.deallocate()
+    entryIsReset.deallocate()
+    entryInput.deallocate()
+    entryOutput.deallocate()
     inputs.deallocate()
     outputs.deallocate()
     active.deallocate()
     scale.deallocate()
-    order.deallocate()
-    orderLine.deallocate()
-    orderColumn.deallocate()
-    prediction.deallocate()
+    head.deallocate()
+    tail.deallocate()
+    stepping.deallocate()
+    queued.deallocate()
+    round.deallocate()
   }
 
   /// The stream named `name`, created (from zero state) if new. Allocates only when the tables grow.
   func stream(named name: UnsafeBufferPointer<UInt8>, line: Int, column: Int) throws(CLIError) -> Int {
     if let s = names.index(of: name) { return s }
     guard names.count < Self.maxStreams else {
-      try runRound()
+      try runPending()
       throw CLIError("line \(line), column \(column): more than \(Self.maxStreams) stream names")
     }
     let s = names.add(name)
     if s == capacity { grow() }
-    scale[s] = 1
     if !batched { predictors.append(SequencePredictor(model: model)) }
     return s
   }
@@ -188,19 +226,36 @@ final class NamedStreams {
     outputs = grown(outputs, O, 0)
     active = grown(active, 1, false)
     scale = grown(scale, 1, 1)
-    order = grown(order, 1, 0)
-    orderLine = grown(orderLine, 1, 0)
-    orderColumn = grown(orderColumn, 1, 0)
+    head = grown(head, 1, -1)
+    tail = grown(tail, 1, -1)
+    stepping = grown(stepping, 1, -1)
+    queued = grown(queued, 1, 0)
+    round = grown(round, 1, 0)
     capacity = new
     batch?.reserve(streams: new)
   }
 
-  /// Ends stream `s`'s sequence: its state and scale start again from zero.
+  /// Appends an entry for stream `s` to the window (answering the window first when it is full).
+  private func enqueue(_ s: Int, reset: Bool, values: UnsafePointer<Float>?, line: Int, column: Int) throws(CLIError) {
+    if entries == window { try runPending() }
+    let e = entries
+    entries += 1
+    (entryStream[e], entryLine[e], entryColumn[e], entryNext[e], entryIsReset[e]) = (s, line, column, -1, reset)
+    if let values { (entryInput + e * model.inputSize).update(from: values, count: model.inputSize) }
+    if tail[s] >= 0 {
+      entryNext[tail[s]] = e
+    } else {
+      head[s] = e
+      queued[queuedCount] = s
+      queuedCount += 1
+    }
+    tail[s] = e
+  }
+
+  /// Ends stream `s`'s sequence: its state and scale start again from zero (after its earlier time steps).
   func reset(_ s: Int) throws(CLIError) {
     if batched {
-      if active[s] { try runRound() }
-      batch!.reset(stream: s)
-      scale[s] = 1
+      try enqueue(s, reset: true, values: nil, line: 0, column: 0)
     } else {
       predictors[s].reset()
     }
@@ -208,7 +263,6 @@ final class NamedStreams {
 
   /// Feeds one time step (`inputSize` values) to stream `s`; its answer is printed in input order.
   func observe(_ s: Int, _ values: UnsafePointer<Float>, line: Int, column: Int) throws(CLIError) {
-    let I = model.inputSize
     guard batched else {
       if raw {
         predictors[s].cell.step(values, into: prediction)
@@ -218,32 +272,58 @@ final class NamedStreams {
       try write(s, prediction, line: line, column: column)
       return
     }
-    if active[s] { try runRound() }
-    let x = inputs + s * I
-    if scaled {
-      scale[s] = max(scale[s], abs(values[0]))
-      x[0] = values[0] / scale[s]
-    } else {
-      x.update(from: values, count: I)
-    }
-    active[s] = true
-    (order[pending], orderLine[pending], orderColumn[pending]) = (s, line, column)
-    pending += 1
+    try enqueue(s, reset: false, values: values, line: line, column: column)
   }
 
-  /// Steps the pending round and prints its answers in input order.
-  func runRound() throws(CLIError) {
-    guard pending > 0, let batch else { return }
-    batch.step(inputs, into: outputs, active: active)
-    let count = pending
-    pending = 0
-    for e in 0..<count { active[order[e]] = false }
-    let O = model.outputSize
-    for e in 0..<count {
-      let s = order[e]
-      let y = outputs + s * O
-      if scaled { y[0] *= scale[s] }
-      try write(s, y, line: orderLine[e], column: orderColumn[e])
+  /// Answers every entry of the window: rounds of one time step for every stream with one queued (resets applied on
+  /// the way, in their place), then every answer printed in input order.
+  func runPending() throws(CLIError) {
+    guard entries > 0, let batch else { return }
+    let (I, O) = (model.inputSize, model.outputSize)
+    while queuedCount > 0 {
+      var stepCount = 0
+      var k = 0
+      while k < queuedCount {
+        let s = queued[k]
+        var e = head[s]
+        while e >= 0 && entryIsReset[e] {
+          batch.reset(stream: s)
+          scale[s] = 1
+          e = entryNext[e]
+        }
+        guard e >= 0 else {  // drained: off the list (the last one takes its place)
+          (head[s], tail[s]) = (-1, -1)
+          queuedCount -= 1
+          queued[k] = queued[queuedCount]
+          continue
+        }
+        let x = inputs + s * I
+        let v = entryInput + e * I
+        if scaled {
+          scale[s] = max(scale[s], abs(v[0]))
+          x[0] = v[0] / scale[s]
+        } else {
+          x.update(from: v, count: I)
+        }
+        (active[s], stepping[s], head[s]) = (true, e, entryNext[e])
+        round[stepCount] = s
+        stepCount += 1
+        k += 1
+      }
+      guard stepCount > 0 else { break }
+      batch.step(inputs, into: outputs, active: active)
+      for r in 0..<stepCount {
+        let s = round[r]
+        let y = entryOutput + stepping[s] * O
+        y.update(from: outputs + s * O, count: O)
+        if scaled { y[0] *= scale[s] }
+        active[s] = false
+      }
+    }
+    let count = entries
+    entries = 0
+    for e in 0..<count where !entryIsReset[e] {
+      try write(entryStream[e], entryOutput + e * O, line: entryLine[e], column: entryColumn[e])
     }
   }
 
@@ -275,7 +355,7 @@ final class NamedStreams {
       do {
         event = try input.next()
       } catch {
-        try runRound()  // the answers before the bad token come first
+        try runPending()  // the answers before the bad token come first
         throw CLIError(error.description)
       }
       switch event {
@@ -287,7 +367,7 @@ final class NamedStreams {
           continue
         }
         guard filled < I else {
-          try runRound()
+          try runPending()
           throw Stream.tooManyValues(input, inputs: I)
         }
         if filled == 0 { firstColumn = input.lastNumberColumn }
@@ -299,7 +379,7 @@ final class NamedStreams {
           if !name.isEmpty, let s = names.index(of: name) { try reset(s) }
         } else if I > 1 {
           guard filled == I else {
-            try runRound()
+            try runPending()
             throw Stream.wrongCount(input, inputs: I, found: filled)
           }
           filled = 0
@@ -307,7 +387,7 @@ final class NamedStreams {
           try observe(s, step, line: input.endedLine, column: firstColumn)
         }
       case .endOfInput:
-        try runRound()
+        try runPending()
         return
       }
     }

@@ -42,7 +42,7 @@ struct Stream: ParsableCommand {
     let runner = streams ? NamedStreams(model: model, raw: raw, output: output) : nil
     if let runner {  // answer the pending round before blocking, so interactive use sees every answer at once
       input.beforeBlocking = { [unowned runner] in
-        do throws(CLIError) { try runner.runRound() } catch { fail(output, error.message) }
+        do throws(CLIError) { try runner.runPending() } catch { fail(output, error.message) }
         output.flush()
       }
     }

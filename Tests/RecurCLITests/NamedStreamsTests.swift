@@ -86,6 +86,32 @@ import Testing
     }
   }
 
+  /// Streams written one after another in blocks, over more lines than the answer window holds (65,536 entries):
+  /// the same answers as each stream alone.
+  @Test func blocksOfStreamsBeyondTheWindow() throws {
+    let model = try CLI.writeModel(
+      stackModel(Architecture(kind: .lstm, hiddenSize: 16), seed: 8), name: "named-blocks.recur")
+    var lines: [String] = []
+    var parts: [String: [String]] = [:]
+    for k in 0..<90_000 {
+      let name = "b\((k / 2_500) % 20)"
+      let line = k % 997 == 0 ? name : "\(name) \(Float(k % 37) / 10 - 1.5)"
+      lines.append(line)
+      parts[name, default: []].append(String(line.dropFirst(name.count + (line == name ? 0 : 1))))
+    }
+    let together = try CLI.run(["stream", "--streams", "--model", model], stdin: lines.joined(separator: "\n") + "\n")
+    #expect(together.status == 0, "\(together.stderr)")
+    var byName: [String: [String]] = [:]
+    for line in together.stdout.split(separator: "\n") {
+      let name = String(line.prefix { $0 != " " })
+      byName[name, default: []].append(String(line.dropFirst(name.count + 1)))
+    }
+    for (name, input) in parts {
+      let alone = try CLI.run(["stream", "--model", model], stdin: input.joined(separator: "\n") + "\n")
+      #expect(byName[name, default: []] == alone.stdout.split(separator: "\n").map(String.init), "stream \(name)")
+    }
+  }
+
   @Test func badInputIsReportedAfterEveryEarlierAnswer() throws {
     let model = try CLI.writeModel(sampleModel(hidden: 16, seed: 3), name: "named-errors.recur")
     let alone = try CLI.run(["stream", "--model", model], stdin: "1\n3\n")
