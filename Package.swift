@@ -64,6 +64,7 @@ let package = Package(
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
     .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
     .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntimeNative"]),
+    .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
     .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train"]),
   ],
   swiftLanguageModes: [.v6]

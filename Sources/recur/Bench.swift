@@ -19,8 +19,8 @@ struct Bench: ParsableCommand {
       Prints medians over --repeats runs. 'generate' is single-stream free-running generation (the output fed back \
       as the next input; models with input size = output size), 'step' is RecurrentCell.step with a \
       data-dependent input (any model), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
-      parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (one-layer \
-      vanilla models with one input and output). Workloads a model cannot run are omitted (null in --json). Build \
+      parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (any \
+      model). Workloads a model cannot run are omitted (null in --json). Build \
       with release flags for meaningful figures (README "Performance").
 
       --json prints one object: model sizes, step_ns, generate_ns, stream_ns (median ns per single-stream step), \
@@ -148,13 +148,13 @@ struct Bench: ParsableCommand {
       // Many independent streams vectorised across SIMD lanes; reported per stream-step.
       let streams = Self.batchStreams
       let batch = BatchCell(model: model, streams: streams)
-      let batchIn = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams)  // [streams] one input each
-      let batchOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams)  // [streams] one readout each
+      let batchIn = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams * a.inputSize)  // [streams][I]
+      let batchOut = UnsafeMutableBufferPointer<Float>.allocate(capacity: streams * a.outputSize)  // [streams][O]
       defer {
         batchIn.deallocate()
         batchOut.deallocate()
       }
-      for s in 0..<streams { batchIn[s] = Float(s % 9) * 0.1 }
+      for i in batchIn.indices { batchIn[i] = Float(i % 9) * 0.1 }
       let batchSteps = max(1, steps / streams)
       batched =
         median {

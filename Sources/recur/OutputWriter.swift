@@ -36,6 +36,10 @@ final class OutputWriter {
     count += 1
   }
 
+  func bytes(_ b: UnsafeBufferPointer<UInt8>) {
+    for x in b { byte(x) }
+  }
+
   func text(_ s: String) {
     var s = s
     s.withUTF8 { bytes in for b in bytes { byte(b) } }

@@ -16,26 +16,66 @@ struct Stream: ParsableCommand {
       values as they are. --raw feeds values to the cell unchanged and prints its readout: a pure function of the \
       weights, for every kind of model.
 
+      --streams runs many independent sequences in one process: the first token of every line names its stream \
+      (any token up to 64 printable characters without spaces, tabs or commas; up to 65536 names), the rest of the \
+      line is that stream's input as above, and each answer line is 'NAME prediction...', in input order. A new \
+      name starts from zero state; a line holding only a name resets that stream; a line with no token is skipped. \
+      Each stream's answers are exactly those `recur stream` prints for its lines alone (the streams run through \
+      one BatchCell, 16 per SIMD vector; windowed encodings run one predictor per stream).
+
       Examples:
         seq 1 2 39 | recur stream
         printf '1 1 2 3 5 8\\n\\n2 3 5\\n' | recur stream --model fib
         printf '0.1,0.2,0.3\\n0.2,0.1,0.0\\n' | recur stream --model three-inputs.recur
+        printf 'a 1\\nb 10\\na 3\\nb 20\\n' | recur stream --streams
       """)
 
   @OptionGroup var options: ModelOption
   @Flag(help: "No normalisation: output = readout after feeding the raw values.") var raw = false
+  @Flag(help: "Many streams: the first token of each line names the line's stream.") var streams = false
 
   func run() throws {
     let model = try ModelSource.load(options.model)
     let output = OutputWriter(fd: 1)
-    let input = InputScanner(fd: 0)
+    let input = InputScanner(fd: 0, namesFirst: streams)
     input.beforeBlocking = { output.flush() }
-    do {
-      try Self.stream(model: model, raw: raw, input: input, output: output)
+    let runner = streams ? NamedStreams(model: model, raw: raw, output: output) : nil
+    if let runner {  // answer the pending round before blocking, so interactive use sees every answer at once
+      input.beforeBlocking = { [unowned runner] in
+        do throws(CLIError) { try runner.runPending() } catch { fail(output, error.message) }
+        output.flush()
+      }
+    }
+    do throws(CLIError) {
+      if let runner {
+        try runner.run(input)
+      } else {
+        try Self.stream(model: model, raw: raw, input: input, output: output)
+      }
     } catch {
       fail(output, error.message)
     }
     output.flush()
+  }
+
+  /// The error for a value beyond the model's `inputs` on a line.
+  static func tooManyValues(_ input: InputScanner, inputs: Int) -> CLIError {
+    CLIError(
+      "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
+        + "(the model reads \(inputs) per time step)")
+  }
+
+  /// The error for a line that ended with `found` of the model's `inputs` values.
+  static func wrongCount(_ input: InputScanner, inputs: Int, found: Int) -> CLIError {
+    CLIError(
+      "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, found \(found)")
+  }
+
+  /// The error for a prediction that overflowed.
+  static func nonFinite(line: Int, column: Int, inputs: Int) -> CLIError {
+    CLIError(
+      "line \(line), column \(column): the prediction after this \(inputs == 1 ? "value" : "step") is not finite "
+        + "(overflow)")
   }
 
   /// Reads every time step from `input` and writes one prediction line per step to `output` (the whole of `recur
@@ -65,9 +105,7 @@ struct Stream: ParsableCommand {
       for o in 0..<outputs {
         guard prediction[o].isFinite else {
           if o > 0 { output.byte(UInt8(ascii: "\n")) }
-          throw CLIError(
-            "line \(line), column \(column): the prediction after this \(inputs == 1 ? "value" : "step") is not "
-              + "finite (overflow)")
+          throw nonFinite(line: line, column: column, inputs: inputs)
         }
         if o > 0 { output.byte(UInt8(ascii: " ")) }
         output.float(prediction[o])
@@ -85,11 +123,7 @@ struct Stream: ParsableCommand {
           try answer(line: input.currentLine, column: input.lastNumberColumn)
           continue
         }
-        guard filled < inputs else {
-          throw CLIError(
-            "line \(input.currentLine), column \(input.lastNumberColumn): more than \(inputs) values on a line "
-              + "(the model reads \(inputs) per time step)")
-        }
+        guard filled < inputs else { throw tooManyValues(input, inputs: inputs) }
         if filled == 0 { firstColumn = input.lastNumberColumn }
         step[filled] = v
         filled += 1
@@ -97,11 +131,7 @@ struct Stream: ParsableCommand {
         if blank {
           predictor.reset()
         } else if inputs > 1 {  // a line is one time step: answered once it is complete and whole
-          guard filled == inputs else {
-            throw CLIError(
-              "line \(input.endedLine), column \(input.lineEndColumn): expected \(inputs) values on the line, "
-                + "found \(filled)")
-          }
+          guard filled == inputs else { throw wrongCount(input, inputs: inputs, found: filled) }
           filled = 0
           try answer(line: input.endedLine, column: firstColumn)
         }

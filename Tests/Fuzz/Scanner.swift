@@ -16,7 +16,11 @@
 //     grammar, out of Float's range or longer than 64 bytes, a byte that is neither printable ASCII nor a
 //     separator, a misplaced comma, a line over the limit, not counting its newline), and the error's line and column
 //     lie inside the text (column at most the line's length + 1);
-//   - a header returned by `takeHeader()` is the first line's fields, none of them a number.
+//   - a header returned by `takeHeader()` is the first line's fields, none of them a number;
+//   - `namesFirst` (recur stream --streams) changes nothing but the names: the text with every line prefixed by a
+//     name, `n ` (or `n,` where the line's first non-blank byte is a comma, which may follow a name but not start a
+//     line), gives the same events, values, lines and messages, columns 2 further right, and `lineName` "n" (without
+//     a header, whose line has no name).
 
 import RecurText
 
@@ -31,8 +35,63 @@ public func fuzzScanner(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   guard size >= 1, let data else { return 0 }
   let mode = data[0]
   let limit = mode >> 1 == 0 ? InputScanner.maxLineLength : 8 + Int(mode >> 1)
-  check(Array(UnsafeBufferPointer(start: data + 1, count: size - 1)), header: mode & 1 == 1, limit: limit)
+  let text = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+  check(text, header: mode & 1 == 1, limit: limit)
+  if mode & 1 == 0 { checkNames(text, limit: limit) }
   return 0
+}
+
+/// The `namesFirst` contract (file comment): every line prefixed by a two-byte name, read in names mode, against
+/// the text read plainly.
+func checkNames(_ text: [UInt8], limit: Int) {
+  var named: [UInt8] = []
+  for (k, l) in lines(text).enumerated() {
+    if k > 0 { named.append(0x0A) }
+    let line = text[l.start..<(l.start + l.length)]
+    let first = line.first { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }
+    named += [0x6E, first == 0x2C ? 0x2C : 0x20]
+    named += line
+  }
+  if text.last == 0x0A { named.append(0x0A) }
+  text.withUnsafeBytes { plainBytes in
+    named.withUnsafeBytes { namedBytes in
+      let plain = InputScanner(bytes: plainBytes, lineLimit: limit)
+      let names = InputScanner(bytes: namedBytes, lineLimit: limit + 2, namesFirst: true)
+      while true {
+        let a: Result<ScanEvent, InputError>
+        let b: Result<ScanEvent, InputError>
+        do throws(InputError) { a = .success(try plain.next()) } catch { a = .failure(error) }
+        do throws(InputError) { b = .success(try names.next()) } catch { b = .failure(error) }
+        switch (a, b) {
+        case (.failure(let e), .failure(let f)):
+          // The line limit is 2 more in names mode, and its message says so.
+          let sameMessage =
+            e.message == f.message
+            || e.message == "line is longer than \(limit) bytes"
+              && f.message == "line is longer than \(limit + 2) bytes"
+          require(
+            e.line == f.line && e.column + 2 == f.column && sameMessage,
+            "names mode error \(f.description), plain \(e.description)")
+          return
+        case (.success(.number(let v)), .success(.number(let w))):
+          require(v.bitPattern == w.bitPattern, "names mode read \(w), plain \(v)")
+          require(plain.currentLine == names.currentLine, "names mode line \(names.currentLine)")
+          require(plain.lastNumberColumn + 2 == names.lastNumberColumn, "names mode column \(names.lastNumberColumn)")
+          require(Array(names.lineName) == [0x6E], "line name \(Array(names.lineName))")
+        case (.success(.endOfLine(let x)), .success(.endOfLine(let y))):
+          require(x == y, "names mode blank \(y), plain \(x)")
+          require(plain.endedLine == names.endedLine, "names mode ended line \(names.endedLine)")
+          require(plain.lineEndColumn + 2 == names.lineEndColumn, "names mode line end \(names.lineEndColumn)")
+          require(Array(names.lineName) == [0x6E], "ended line's name \(Array(names.lineName))")
+        case (.success(.endOfInput), .success(.endOfInput)):
+          return
+        default:
+          require(false, "names mode gave \(b), plain \(a)")
+          return
+        }
+      }
+    }
+  }
 }
 
 func isSeparator(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == 0x2C }

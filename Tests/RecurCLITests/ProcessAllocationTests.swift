@@ -70,6 +70,17 @@ struct ProcessAllocationTests {
     #expect(large == small)
   }
 
+  @Test func namedStreamsAllocationsDoNotGrowWithInput() throws {
+    let a = Architecture(kind: .gru, layers: 2, inputSize: 1, hiddenSize: 16, outputSize: 1)
+    let model = try CLI.writeModel(stackModel(a), name: "alloc-named.recur")
+    // 40 streams, interleaved; every name is new within the first 40 lines, so both runs grow the tables alike.
+    func lines(_ n: Int) -> Data { Data((0..<n).map { "s\(($0 * 7) % 40) \($0 % 1000)\n" }.joined().utf8) }
+    let small = try allocations(["stream", "--streams", "--model", model], input: lines(1000))
+    let large = try allocations(["stream", "--streams", "--model", model], input: lines(300_000))
+    print("recur stream --streams allocations (40 streams): 1,000 values \(small), 300,000 values \(large)")
+    #expect(large == small)
+  }
+
   @Test func gatedStackStreamAllocationsDoNotGrowWithInput() throws {
     for kind in [CellKind.gru, .lstm] {
       let a = Architecture(kind: kind, layers: 2, inputSize: 3, hiddenSize: 16, outputSize: 3)

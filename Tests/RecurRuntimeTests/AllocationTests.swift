@@ -112,21 +112,29 @@ struct AllocationTests {
     }
   }
 
-  @Test func batchStepDoesNotAllocate() {
-    let batch = BatchCell(model: RecurrentModel(randomModel(hidden: 32, seed: 2)), streams: 64)
-    let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
-    let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64)
-    defer {
-      x.deallocate()
-      y.deallocate()
+  @Test(arguments: CellKind.allCases)
+  func batchStepDoesNotAllocate(kind: CellKind) {
+    for (layers, inputs) in [(1, 1), (2, 3)] {
+      let a = Architecture(kind: kind, layers: layers, inputSize: inputs, hiddenSize: 32, outputSize: inputs)
+      let batch = BatchCell(model: RecurrentModel(randomModel(a, seed: 2)), streams: 64)
+      let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 * inputs)
+      let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: 64 * inputs)
+      let active = UnsafeMutableBufferPointer<Bool>.allocate(capacity: 64)
+      defer {
+        x.deallocate()
+        y.deallocate()
+        active.deallocate()
+      }
+      x.initialize(repeating: 0.5)
+      for s in 0..<64 { active[s] = s % 3 == 0 }
+      let count = allocations {
+        for _ in 0..<100 { batch.step(UnsafeBufferPointer(x), into: y) }
+        batch.step(x.baseAddress!, into: y.baseAddress!, active: active.baseAddress!)
+        batch.reset(stream: 3)
+        batch.reset()
+      }
+      #expect(count == 0, "\(kind) L=\(layers) I=\(inputs): \(count) allocations")
     }
-    x.initialize(repeating: 0.5)
-    let count = allocations {
-      for _ in 0..<100 { batch.step(UnsafeBufferPointer(x), into: y) }
-      batch.reset(stream: 3)
-      batch.reset()
-    }
-    #expect(count == 0)
   }
 
   @Test func counterSeesAllocations() {

@@ -88,32 +88,3 @@ import Testing
     }
   }
 }
-
-@Suite struct BatchCellTests {
-  /// 19 streams (three groups, the last partly used) with different inputs each, against one scalar Double
-  /// reference per stream; one stream is reset midway.
-  @Test(arguments: [1, 5, 16, 33])
-  func batchMatchesPerStreamReference(hidden: Int) {
-    let file = randomModel(hidden: hidden, seed: UInt64(50 + hidden))
-    let batch = BatchCell(model: RecurrentModel(file), streams: 19)
-    #expect(batch.streams == 24)
-    var references = [ReferenceRNN](repeating: ReferenceRNN(file), count: batch.streams)
-    var inputs = [Float](repeating: 0, count: batch.streams)
-    var outputs = [Float](repeating: 0, count: batch.streams)
-    var rng = TestRandom(7)
-    var worst = 0.0
-    for t in 0..<300 {
-      if t == 150 {
-        batch.reset(stream: 9)
-        references[9].reset()
-      }
-      for s in 0..<batch.streams { inputs[s] = rng.uniform(-1.5, 1.5) }
-      inputs.withUnsafeBufferPointer { x in outputs.withUnsafeMutableBufferPointer { batch.step(x, into: $0) } }
-      for s in 0..<batch.streams {
-        let expected = references[s].step(Double(inputs[s]))
-        worst = max(worst, relativeError(Double(outputs[s]), expected, floor: 0.1))
-      }
-    }
-    #expect(worst <= 1e-5, "H=\(hidden): worst relative error \(worst)")
-  }
-}

@@ -18,6 +18,11 @@
 // two 16-lane pairs (one 512-bit register each on AVX-512; AVX2 splits them back into the 256-bit code). `out` may
 // alias `initial` (each block reads its initial value before it is written);
 // `v` must not alias `out`.
+//
+// The order of the sums matters beyond this file: BatchCell.swift repeats, per stream, the chains of this kernel,
+// of the gate panels below and of `dot`, so that many streams give bit for bit the answers of one cell each
+// (`recur stream --streams` relies on it; BatchCellTests checks it). A change to a chain here changes `chainCount`
+// or `readout` there.
 
 /// Index, in SIMD8 blocks, of row block `block` of column `column` in panel layout (see above).
 @inline(__always)
