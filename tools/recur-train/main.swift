@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
       fib = hidden 32, window 6, 12 epochs, lr 0.005 (both the notebook's vanilla RNN, sequence-max-scale, \
       batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
       window-differences over 4 differences, 20000 sequences, batch 64, 3000 epochs, lr 0.003 \
-      annealed by cosine (about LINEAR_MINUTES minutes on one core).
+      annealed by cosine (about 40 minutes of CPU).
 
       Examples:
         recur-train train --family odd -o odd.recur
