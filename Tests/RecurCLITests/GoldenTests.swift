@@ -9,7 +9,7 @@ import Testing
 enum Golden {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../Fixtures").standardized
-  static let models = ["odd", "fib", "odd-ext", "fib-ext"]
+  static let models = ["odd", "fib", "odd-ext", "fib-ext", "linear"]
 
   static func read(_ relative: String) throws -> String {
     try String(contentsOf: root.appendingPathComponent(relative), encoding: .utf8)

@@ -34,6 +34,16 @@ struct OptionsTests {
     #expect(fib.batchSize == 128 && fib.sequences == 2000 && fib.validationSequences == 400)
     #expect(fib.seed == 0 && fib.encoding == .sequenceMaxScale)
     #expect(fib.cell == .rnn && fib.layers == 1 && fib.architecture == Architecture(hiddenSize: 32))
+    // linear2: the built-in `linear` model's recipe; every part of it can still be overridden.
+    let linear = try TrainingOptions.fromCommandLine(family: "linear2")
+    #expect(linear.encoding == .windowDifferences && linear.cell == .gru && linear.layers == 1)
+    #expect(linear.hiddenSize == 64 && linear.window == 4 && linear.schedule == .cosine)
+    #expect(linear.epochs == 3000 && linear.learningRate == 0.003 && linear.batchSize == 64)
+    #expect(linear.sequences == 20_000 && linear.validationSequences == 400 && linear.seed == 0)
+    let plain = try TrainingOptions.fromCommandLine(
+      family: "linear2", encoding: .sequenceMaxScale, cell: .rnn, batch: 128, sequences: 2000, schedule: .constant)
+    #expect(plain.encoding == .sequenceMaxScale && plain.cell == .rnn && plain.schedule == .constant)
+    #expect(plain.batchSize == 128 && plain.sequences == 2000)
     let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
     #expect(diff.encoding == .windowDifferences)
     let lstm = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, layers: 3, hidden: 7)

@@ -34,6 +34,15 @@ public struct TrainingOptions: Sendable, Equatable {
   public init(family: SequenceFamily) {
     self.family = family
     (hiddenSize, window, epochs, learningRate) = family.defaults
+    if family == .linear2 {
+      // The built-in `linear` model's recipe (README, "The linear model"): the class is only learnable through
+      // window-differences, and needs a gated cell, ten times the notebook's data and an annealed rate.
+      encoding = .windowDifferences
+      cell = .gru
+      batchSize = 64
+      sequences = 20_000
+      schedule = .cosine
+    }
   }
 
   /// Upper bounds that keep a run's memory and the model file's fields in range.
