@@ -4,7 +4,7 @@
 // is below 10^9) and compared in Double, independently of the trainer and the runtime.
 
 import Foundation
-import RecurRuntime
+import RecurRuntimeNative
 import Testing
 
 /// The grid: for each (p, q) with p in -2...3, q in -2...2, the first `perClass` start pairs of `candidates` (then,
