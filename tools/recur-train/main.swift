@@ -275,7 +275,9 @@ struct Baseline: ParsableCommand {
   @Option(parsing: .unconditional, help: "tanh units, 1...1024. (default: 16 for odd, 32 for fib)")
   var width: Int?
 
-  @Option(parsing: .unconditional, help: "Training epochs. (default: the family's RNN recipe: 8 for odd, 12 for fib, 3000 for linear2)")
+  @Option(
+    parsing: .unconditional,
+    help: "Training epochs. (default: the family's RNN recipe: 8 for odd, 12 for fib, 3000 for linear2)")
   var epochs: Int?
 
   @Option(parsing: .unconditional, help: "Adam learning rate, > 0. (default: 0.01 for odd, 0.005 for fib)")
