@@ -129,7 +129,28 @@ func columnKernel(
     var e1 = SIMD8<Float>()
     var col = panel + (b - tailStart)  // this block's offset in the panel's columns
     var j = 0
-    if two {
+    if two && count == 16 && width == 2 {
+      // H = 9 ... 16 in a vanilla cell: the same operations with every size a constant, so the compiler unrolls
+      // them completely (the loop below spilled its strides and kept its overflow checks).
+      for q in 0..<4 {
+        let k = 4 * q
+        let h0 = SIMD8<Float>(repeating: v[k])
+        let h1 = SIMD8<Float>(repeating: v[k + 1])
+        let h2 = SIMD8<Float>(repeating: v[k + 2])
+        let h3 = SIMD8<Float>(repeating: v[k + 3])
+        a0 = multiplyAdd(col[2 * k], h0, a0)
+        a1 = multiplyAdd(col[2 * k + 1], h0, a1)
+        c0 = multiplyAdd(col[2 * k + 2], h1, c0)
+        c1 = multiplyAdd(col[2 * k + 3], h1, c1)
+        d0 = multiplyAdd(col[2 * k + 4], h2, d0)
+        d1 = multiplyAdd(col[2 * k + 5], h2, d1)
+        e0 = multiplyAdd(col[2 * k + 6], h3, e0)
+        e1 = multiplyAdd(col[2 * k + 7], h3, e1)
+      }
+      out[b] = activation.apply((a0 + c0) + (d0 + e0))
+      out[b + 1] = activation.apply((a1 + c1) + (d1 + e1))
+      b += 2
+    } else if two {
       while j < quads {
         let h0 = SIMD8<Float>(repeating: v[j])
         let h1 = SIMD8<Float>(repeating: v[j + 1])
