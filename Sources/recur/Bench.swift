@@ -29,7 +29,8 @@ struct Bench: ParsableCommand {
       --machine measures the lower bounds of a vanilla step on this machine instead (README "Performance"): the \
       latency of one multiply-add, add and tanh, the peak multiply-add rate and the read bandwidth, and from them, \
       for H = 16 ... 256, the critical path (multiply-add, log2 H adds, tanh), the compute bound (H² multiply-adds \
-      at the peak rate) and the memory bound (the step's weights at the read bandwidth of that working set).
+      at the peak rate) and the memory bound (the step's weights at the read bandwidth of that working set). It \
+      uses no model (--model and --steps do not apply); --repeats sets its timed runs (at least 3).
 
       Example:
         swift build -c release && .build/release/recur bench --model fib --json

@@ -158,4 +158,29 @@ func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .ident
     }
     #expect(v["batch_streams"] as? Int == 64)
   }
+
+  /// `bench --machine --json`: the documented fields, every bound positive, the reported bound the largest of the
+  /// three, and the latency bound growing with H (one more add level per doubling). No timing is asserted.
+  @Test func benchMachineJSONHasConsistentBounds() throws {
+    let result = try CLI.run(["bench", "--machine", "--json", "--repeats", "1"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    for key in ["multiply_add_ns", "add_ns", "tanh_ns", "peak_lanes_per_ns"] {
+      #expect((object[key] as? Double ?? 0) > 0, "\(key)")
+    }
+    let rows = object["vanilla_bounds"] as? [[String: Any]] ?? []
+    #expect(rows.map { $0["hidden"] as? Int ?? 0 } == [16, 32, 64, 128, 256])
+    var previous = 0.0
+    for row in rows {
+      let (latency, compute, memory) = (
+        row["latency_ns"] as! Double, row["compute_ns"] as! Double, row["memory_ns"] as! Double
+      )
+      #expect(latency > 0 && compute > 0 && memory > 0)
+      #expect(abs((row["bound_ns"] as! Double) - max(latency, compute, memory)) < 0.011)  // printed to 2 decimals
+      #expect(latency > previous)
+      previous = latency
+    }
+    let bad = try CLI.run(["bench", "--machine", "--repeats", "0"])
+    #expect(bad.status != 0 && bad.stderr.contains("--repeats"))
+  }
 }

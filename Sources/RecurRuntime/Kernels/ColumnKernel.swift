@@ -131,7 +131,8 @@ func columnKernel(
     var j = 0
     if two && count == 16 && width == 2 {
       // H = 9 ... 16 in a vanilla cell: the same operations with every size a constant, so the compiler unrolls
-      // them completely (the loop below spilled its strides and kept its overflow checks).
+      // them completely (the loop below spilled its strides and kept its overflow checks). Spelled out: the loop
+      // below as a nested function called with constants measured 21 ns instead of 16.5 (captured accumulators).
       for q in 0..<4 {
         let k = 4 * q
         let h0 = SIMD8<Float>(repeating: v[k])
