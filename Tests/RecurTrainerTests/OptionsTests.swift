@@ -57,6 +57,49 @@ struct OptionsTests {
     #expect(Self.refusal(cell: .lstm, layers: 2, hidden: 1024) == nil)
   }
 
+  @Test(
+    "--init: the model's cell, layers, hidden size, encoding and window become the run's; contradicting flags are refused"
+  )
+  func warmStartOptions() throws {
+    var trained = TrainingOptions(family: .fib)
+    trained.cell = .lstm
+    trained.layers = 2
+    trained.hiddenSize = 6
+    trained.encoding = .windowDifferences
+    trained.window = 3
+    let file = Parameters<Float>(zeros: trained.architecture).modelFile(contextLength: 3, encoding: .windowDifferences)
+    let adopted = try TrainingOptions.fromCommandLine(family: "odd", initial: (file, "m.recur"))
+    #expect(adopted.architecture == trained.architecture && adopted.encoding == .windowDifferences)
+    #expect(adopted.window == 3 && adopted.family == .odd && adopted.epochs == 8)
+    // Repeating the model's own values is fine; changing one names the flag, the model and its value.
+    _ = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, hidden: 6, window: 3, initial: (file, "m"))
+    func refusal(_ make: () throws(TrainerError) -> TrainingOptions) -> String? {
+      do {
+        _ = try make()
+        return nil
+      } catch {
+        guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
+        return message
+      }
+    }
+    #expect(
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", hidden: 8, initial: (file, "m.recur")) }
+        == "--hidden 8 does not match --init 'm.recur' (--hidden 6)")
+    #expect(
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", cell: .gru, initial: (file, "m")) }
+        == "--cell gru does not match --init 'm' (--cell lstm)")
+    #expect(
+      refusal { () throws(TrainerError) in
+        try .fromCommandLine(family: "odd", encoding: .sequenceMaxScale, initial: (file, "m"))
+      } == "--encoding sequence-max-scale does not match --init 'm' (--encoding window-differences)")
+    // A model with several inputs (a `fit` model) cannot continue on a univariate family.
+    let wide = Parameters<Float>(zeros: Architecture(inputSize: 3, hiddenSize: 4)).modelFile(
+      contextLength: 5, encoding: .sequenceMaxScale)
+    #expect(
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", initial: (wide, "w")) }
+        == "--init 'w' has input size 3 and output size 1; the sequence families train 1 and 1")
+  }
+
   @Test("invalid options are refused with a message naming the option and the accepted range")
   func refusals() {
     #expect(Self.refusal(hidden: 0) == "--hidden 0 is out of range 1...1024")
@@ -166,6 +209,10 @@ struct CLITests {
           + "'sequence-max-scale' and 'window-differences'."
       ),
       (
+        ["train", "--family", "odd", "--init", fixturePath("models/odd.recur"), "--hidden", "8", "-o", out],
+        "error: --hidden 8 does not match --init '\(fixturePath("models/odd.recur"))' (--hidden 16)"
+      ),
+      (
         ["train", "--family", "odd", "--lr-schedule", "step", "-o", out],
         "error: The value 'step' is invalid for '--lr-schedule <lr-schedule>'. Please provide one of 'constant' "
           + "and 'cosine'."
@@ -177,6 +224,33 @@ struct CLITests {
       #expect(result.stderr.hasPrefix(expected), "\(arguments): \(result.stderr)")
       #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
       #expect(result.stdout.isEmpty, "\(arguments): work started: \(result.stdout)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+  }
+
+  @Test("--init of a missing or corrupt file: one error line naming it, exit 1, nothing written")
+  func badInitialModel() throws {
+    let dir = try makeTemporaryDirectory()
+    let inputs = try makeTemporaryDirectory()
+    defer {
+      try? FileManager.default.removeItem(at: dir)
+      try? FileManager.default.removeItem(at: inputs)
+    }
+    let out = dir.appendingPathComponent("m.recur").path
+    let corrupt = inputs.appendingPathComponent("corrupt.recur")
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: fixturePath("models/odd.recur")))
+    bytes[bytes.count / 2] ^= 0xFF
+    try bytes.write(to: corrupt)
+    let cases: [(String, String)] = [
+      (inputs.path + "/missing.recur", "error: cannot read '\(inputs.path)/missing.recur'"),
+      (corrupt.path, "error: cannot load --init '\(corrupt.path)': "),
+    ]
+    for (model, expected) in cases {
+      let result = try runRecurTrain(["train", "--family", "odd", "--init", model, "-o", out])
+      #expect(result.status == 1, "\(model): status \(result.status)")
+      #expect(result.stderr.hasPrefix(expected), "\(result.stderr)")
+      #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+      #expect(result.stdout.isEmpty)
     }
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
   }

@@ -64,3 +64,9 @@ func runRecurTrain(_ arguments: [String]) throws -> ProcessResult {
     status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
     stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// The path of a file under Fixtures/ (e.g. "models/odd.recur").
+func fixturePath(_ relative: String) -> String {
+  URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../Fixtures/\(relative)").standardized.path
+}

@@ -129,6 +129,31 @@ struct TrainingTests {
     #expect(run.trainingExamples == sequences.map { $0.count - 3 }.reduce(0, +))
   }
 
+  @Test(
+    "--init continues from the model's weights: a vanishing rate leaves them in place, a normal one lowers the loss")
+  func warmStart() throws {
+    var options = smallOptions(.fib)
+    options.epochs = 3
+    let first = try Trainer.train(options)
+    // Adam moves each weight by at most about lr per step: at 1e-9 the warm start must return the initial weights
+    // (a fresh draw would differ by the weights' own size, about 0.1 to 0.3).
+    var frozen = options
+    frozen.learningRate = 1e-9
+    frozen.epochs = 1
+    let kept = try Trainer.train(frozen, initial: first.model)
+    let drift = zip(kept.parameters.values, first.parameters.values).map { abs($0 - $1) }.max()!
+    #expect(drift < 1e-6, "largest weight change \(drift)")
+    // Training on from the first run at its own rate starts where it ended: the warm start's first epoch is below
+    // the fresh run's first epoch.
+    let continued = try Trainer.train(options, initial: first.model)
+    #expect(continued.epochLosses[0] < first.epochLosses[0])
+    #expect(continued.epochLosses[0] < 1.5 * first.epochLosses[2])
+    // A model of another shape is refused before any work.
+    var other = options
+    other.hiddenSize = 9
+    #expect(throws: TrainerError.self) { try Trainer.train(other, initial: first.model) }
+  }
+
   @Test("validation sequences are drawn after the training sequences and are not the same data")
   func validationIsHeldOut() throws {
     let rng = try GSLRandom(seed: 0)

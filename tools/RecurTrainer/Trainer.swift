@@ -151,18 +151,25 @@ public func epochLine(_ epoch: Int, loss: Double) -> String {
 
 public enum Trainer {
   /// Trains, exports, reloads the export through the runtime and measures it on held-out data.
-  public static func train(_ options: TrainingOptions, events: TrainingEvents = .init())
+  /// `initial`: a warm start, training continues from its weights instead of a fresh PyTorch-like draw (its
+  /// architecture, encoding and window must be the options'; `TrainingOptions.fromCommandLine(initial:)` takes them
+  /// from it).
+  public static func train(
+    _ options: TrainingOptions, initial: ModelFile? = nil, events: TrainingEvents = .init()
+  )
     throws(TrainerError)
     -> TrainingRun
   {
-    try train(options, events: events, lossHook: nil)
+    try train(options, initial: initial, events: events, lossHook: nil)
   }
 
   /// `lossHook(epoch, batch, loss)` may replace a batch loss before it is checked (tests inject NaN with it).
   static func train(
-    _ options: TrainingOptions, events: TrainingEvents, lossHook: ((Int, Int, Double) -> Double)?
+    _ options: TrainingOptions, initial: ModelFile? = nil, events: TrainingEvents,
+    lossHook: ((Int, Int, Double) -> Double)?
   ) throws(TrainerError) -> TrainingRun {
     try options.validate()
+    if let initial { try options.checkWarmStart(initial) }
     let rng = try GSLRandom(seed: options.seed)
 
     // Data: training sequences first, then the held-out ones, from the same generator.
@@ -177,8 +184,10 @@ public enum Trainer {
           + "\(options.window); use more sequences or a shorter window")
     }
 
-    // Model and optimiser.
-    var parameters = Parameters<Float>.pytorchDefault(architecture: options.architecture, rng: rng)
+    // Model and optimiser (a warm start draws no weights: the generator then drives only the shuffles).
+    var parameters =
+      initial.map { Parameters<Float>($0) }
+      ?? Parameters<Float>.pytorchDefault(architecture: options.architecture, rng: rng)
     var gradient = Parameters<Float>(zeros: options.architecture)
     var adam = Adam<Float>(
       parameterCount: parameters.values.count, learningRate: options.learningRate)
@@ -248,7 +257,8 @@ extension TrainingOptions {
   public static func fromCommandLine(
     family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
-    validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil
+    validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil,
+    initial: (file: ModelFile, name: String)? = nil
   ) throws(TrainerError) -> TrainingOptions {
     let names = SequenceFamily.nameList
     guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
@@ -263,6 +273,25 @@ extension TrainingOptions {
       }
       options.encoding = encoding
     }
+    if let (file, name) = initial {
+      // A warm start: the model's shape, encoding and window are the run's; a flag may repeat them, not change them.
+      let a = file.architecture
+      func differs(_ flag: String, _ given: String?, _ recorded: String) throws(TrainerError) {
+        if let given, given != recorded {
+          throw .invalidOption("\(flag) \(given) does not match --init '\(name)' (\(flag) \(recorded))")
+        }
+      }
+      try differs("--cell", cell?.name, a.kind.name)
+      try differs("--layers", layers.map(String.init), String(a.layers))
+      try differs("--hidden", hidden.map(String.init), String(a.hiddenSize))
+      try differs("--window", window.map(String.init), String(file.contextLength))
+      try differs("--encoding", encoding?.name, file.encoding.name)
+      options.cell = a.kind
+      options.layers = a.layers
+      options.hiddenSize = a.hiddenSize
+      options.window = file.contextLength
+      options.encoding = file.encoding
+    }
     if let cell { options.cell = cell }
     if let layers { options.layers = layers }
     if let hidden { options.hiddenSize = hidden }
@@ -275,6 +304,30 @@ extension TrainingOptions {
     if let seed { options.seed = seed }
     if let schedule { options.schedule = schedule }
     try options.validate()
+    if let (file, name) = initial { try options.checkWarmStart(file, name: name) }
     return options
+  }
+
+  /// Refuses a warm start from a model these options cannot continue: another architecture (the families are
+  /// univariate: input and output 1), encoding or window.
+  public func checkWarmStart(_ file: ModelFile, name: String = "the initial model") throws(TrainerError) {
+    let a = file.architecture
+    guard a.inputSize == 1, a.outputSize == 1 else {
+      throw .invalidOption(
+        "--init '\(name)' has input size \(a.inputSize) and output size \(a.outputSize); the sequence families train 1 and 1"
+      )
+    }
+    guard a == architecture else {
+      throw .invalidOption(
+        "--init '\(name)' is \(a.kind.name) \(a.layers)x\(a.hiddenSize); the run trains \(modelLabel)")
+    }
+    guard file.encoding == encoding, Self.trainableEncodings.contains(file.encoding) else {
+      throw .invalidOption(
+        "--init '\(name)' uses encoding \(file.encoding.name); train continues only "
+          + Self.trainableEncodings.map(\.name).joined(separator: " or ") + " models, with the same encoding")
+    }
+    guard file.contextLength == window else {
+      throw .invalidOption("--init '\(name)' has window \(file.contextLength); the run's is \(window)")
+    }
   }
 }

@@ -109,6 +109,13 @@ struct Train: ParsableCommand {
   )
   var lrSchedule: LearningRateSchedule?
 
+  @Option(
+    name: .customLong("init"),
+    help: ArgumentHelp(
+      "Warm start: continue training from this model file's weights (its cell, layers, hidden size, encoding and "
+        + "window are the run's; flags may repeat them, not change them).", valueName: "model"))
+  var initial: String?
+
   @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
   var output: String?
 
@@ -117,10 +124,19 @@ struct Train: ParsableCommand {
 
   func run() throws {
     // Everything is checked before any work.
+    var start: ModelFile? = nil
+    if let initial {
+      let bytes = try readModelBytes(initial)
+      do {
+        start = try ModelFile(bytes: bytes)
+      } catch {
+        throw TrainerError.io("cannot load --init '\(initial)': \(error)")
+      }
+    }
     let options = try TrainingOptions.fromCommandLine(
       family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
       epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-      seed: seed, schedule: lrSchedule)
+      seed: seed, schedule: lrSchedule, initial: start.map { ($0, initial!) })
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     try AtomicFile.checkDestination(output)
     if let plots { try PlotDirectory.prepare(plots) }
@@ -129,7 +145,8 @@ struct Train: ParsableCommand {
     var bar: ProgressBar? = isatty(2) == 1 ? ProgressBar() : nil
     events.started = { examples, batches in
       print(
-        "Training \(options.family.rawValue) (\(options.encoding.name)): \(options.sequences) sequences, "
+        "Training \(options.family.rawValue) (\(options.encoding.name))"
+          + (initial.map { " from \($0)" } ?? "") + ": \(options.sequences) sequences, "
           + "\(examples) windows of \(options.window), \(batches) batches of \(options.batchSize), "
           + "\(options.modelLabel), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
       )
@@ -143,7 +160,7 @@ struct Train: ParsableCommand {
       print(epochLine(epoch, loss: loss))
       flushOutput()
     }
-    let run = try Trainer.train(options, events: events)
+    let run = try Trainer.train(options, initial: start, events: events)
     if bar != nil { writeStandardError(ProgressBar.clear) }
     bar = nil
     print("")
