@@ -51,7 +51,8 @@ struct Generate: ParsableCommand {
     input.beforeBlocking = { output.flush() }
     do {
       try Self.generate(
-        model: model, steps: steps, withSeed: withSeed, arguments: arguments, input: input, output: output)
+        model: model, steps: steps, withSeed: withSeed, arguments: arguments, input: input, output: output,
+        shortSeedNote: true)
     } catch {
       if !error.afterOutput { throw error }  // a usage error, found before anything was written
       fail(output, error.message)
@@ -62,8 +63,10 @@ struct Generate: ParsableCommand {
   /// Continues every seed (from `arguments`, or else from `input`) and writes the continuations to `output` (the
   /// whole of `recur generate`; `recur golden` runs it on files). Throws after writing every earlier answer to
   /// `output` (unflushed).
+  /// `shortSeedNote`: say once on stderr when a window-differences seed is shorter than the model's window.
   static func generate(
-    model: RecurrentModel, steps: Int, withSeed: Bool, arguments: [String], input: InputScanner, output: OutputWriter
+    model: RecurrentModel, steps: Int, withSeed: Bool, arguments: [String], input: InputScanner, output: OutputWriter,
+    shortSeedNote: Bool = false
   ) throws(CLIError) {
     let width = model.inputSize
     guard model.outputSize == width else {
@@ -79,9 +82,21 @@ struct Generate: ParsableCommand {
       chunk.deallocate()
     }
 
+    // A window-differences model reads the last k + 1 values; a shorter seed leaves its window partly zero, which
+    // the built-in `linear` model never saw in training (from fewer than 5 values no order-2 rule is determined).
+    let window = model.file.contextLength + 1
+    var noted = !shortSeedNote || model.file.encoding != .windowDifferences
     /// One line per seed for univariate models.
     func emitValues(seedCount: Int, where place: String) throws(CLIError) {
       let seed = UnsafeBufferPointer(rebasing: seedValues[0..<seedCount])
+      if !noted && seedCount < window {
+        noted = true
+        output.flush()  // the note follows every answer already computed
+        writeStandardError(
+          "note: \(place)a seed of \(seedCount) value\(seedCount == 1 ? "" : "s") fills \(max(seedCount - 1, 0)) of the "
+            + "\(window - 1) differences the model reads (the rest are zeros): give \(window) values for a full window\n"
+        )
+      }
       var separator = false
       if withSeed {
         for v in seed {

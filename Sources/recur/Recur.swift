@@ -26,7 +26,7 @@ struct Recur: ParsableCommand {
       is read as a .recur file.
 
       Examples:
-        recur generate 1 3 5 7 9                    continue a sequence with the built-in 'odd' model
+        recur generate 1 3 5 7 9                    continue a sequence with the built-in 'linear' model
         recur generate --model fib --steps 20 1 1 2 3 5 8
         printf '1 3 5\\n2 4 6\\n' | recur generate   one continuation per stdin line
         seq 1 2 99 | recur stream                   one prediction of the next value per value in
@@ -63,7 +63,7 @@ struct Recur: ParsableCommand {
 
 struct ModelOption: ParsableArguments {
   @Option(name: .long, help: "A built-in model name or a .recur file path.")
-  var model: String = "odd"
+  var model: String = "linear"
 }
 
 /// Writes what was computed, then the error line, then exits 1.

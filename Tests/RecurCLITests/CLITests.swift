@@ -38,6 +38,38 @@ import Testing
     #expect(result.stdout.filter { $0 == "\n" }.count == 1)
   }
 
+  /// The README's first command: without --model, generate and stream run the built-in `linear` model, and its
+  /// continuation of the odd run is the closed form's (a(n+1) = 2a(n) - a(n-1)) within the max(1%, 0.5).
+  @Test func theDefaultModelIsLinear() throws {
+    let result = try CLI.run(["generate", "1", "3", "5", "7", "9"])
+    #expect(result.status == 0 && result.stderr.isEmpty, "\(result.stderr)")
+    #expect(result.stdout == (try CLI.run(["generate", "--model", "linear", "1", "3", "5", "7", "9"])).stdout)
+    let values = floats(result.stdout.dropLast())
+    #expect(values.count == 8)
+    for (n, v) in values.enumerated() { #expect(abs(Double(v) - Double(11 + 2 * n)) <= 0.5, "step \(n + 1): \(v)") }
+    let stream = try CLI.run(["stream"], stdin: "1\n1\n2\n3\n5\n8\n")
+    #expect(stream.status == 0)
+    #expect(stream.stdout == (try CLI.run(["stream", "--model", "linear"], stdin: "1\n1\n2\n3\n5\n8\n")).stdout)
+    let predictions = stream.stdout.split(separator: "\n").map { Double(String($0))! }
+    #expect(predictions.count == 6 && abs(predictions[5] - 13) <= 0.5, "\(predictions)")
+  }
+
+  /// A window-differences seed shorter than the model's window: the answers as usual, and one note on stderr (the
+  /// first short seed's line), not repeated; full windows and other encodings get none.
+  @Test func aShortSeedGetsOneNote() throws {
+    let short = try CLI.run(["generate", "--steps", "2"], stdin: "1 2 3 4 5\n7 9\n4 6 8\n")
+    #expect(short.status == 0)
+    #expect(short.stdout.split(separator: "\n").count == 3)
+    #expect(
+      short.stderr
+        == "note: line 2: a seed of 2 values fills 1 of the 4 differences the model reads (the rest are zeros): give 5 "
+        + "values for a full window\n")
+    let arguments = try CLI.run(["generate", "--model", "odd-ext", "7", "9", "11"])
+    #expect(arguments.status == 0 && arguments.stderr.hasPrefix("note: a seed of 3 values fills 2 of the 4"))
+    #expect(try CLI.run(["generate", "1", "2", "3", "4", "5"]).stderr.isEmpty)
+    #expect(try CLI.run(["generate", "--model", "odd", "7", "9"]).stderr.isEmpty)
+  }
+
   @Test func generateWithSeedAndNegativeArguments() throws {
     let result = try CLI.run([
       "generate", "--model", Self.modelPath, "--with-seed", "--steps", "2", "-1", "2.5", "-3e1",
