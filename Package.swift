@@ -54,7 +54,7 @@ let package = Package(
     .executableTarget(
       name: "recur-train",
       dependencies: [
-        "RecurTrainer", "RecurRuntime",
+        "RecurTrainer", "RecurRuntime", "RecurText",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "tools/recur-train"

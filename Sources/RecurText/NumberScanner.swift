@@ -399,18 +399,10 @@ public final class InputScanner {
     let bytes = UnsafeBufferPointer(
       start: UnsafeRawPointer(token).assumingMemoryBound(to: UInt8.self), count: tokenLength)
     guard isDecimalNumber(bytes) else {
-      let lowered = String(decoding: bytes, as: UTF8.self).lowercased()
-      let what =
-        ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(lowered)
-        ? "is not a finite number" : "is not a number"
-      throw InputError(line: line, column: tokenColumn, message: "'\(String(decoding: bytes, as: UTF8.self))' \(what)")
+      throw InputError(line: line, column: tokenColumn, message: notANumberMessage(bytes))
     }
     let value = strtof(token, nil)
-    guard value.isFinite else {
-      throw InputError(
-        line: line, column: tokenColumn,
-        message: "'\(String(decoding: bytes, as: UTF8.self))' is out of range for a 32-bit float")
-    }
+    guard value.isFinite else { throw InputError(line: line, column: tokenColumn, message: outOfRangeMessage(bytes)) }
     return value
   }
 }
@@ -540,17 +532,43 @@ public func isDecimalNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
   return i == n
 }
 
-/// Parses one command-line argument with the same grammar as stdin.
-public func parseNumberArgument(_ text: String) -> Float? {
+// The scanner's messages for a token that is not a number, shared with command-line arguments.
+
+/// "'abc' is not a number", or "is not a finite number" for the spellings of NaN and infinity.
+func notANumberMessage(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+  let text = String(decoding: bytes, as: UTF8.self)
+  let nonFinite = ["nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"]
+  return "'\(text)' \(nonFinite.contains(text.lowercased()) ? "is not a finite number" : "is not a number")"
+}
+
+/// "'1e999' is out of range for a 32-bit float".
+func outOfRangeMessage(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+  "'\(String(decoding: bytes, as: UTF8.self))' is out of range for a 32-bit float"
+}
+
+/// What is wrong with a command-line number: the message stdin would give for the same token.
+public struct NumberArgumentError: Error {
+  public let message: String
+}
+
+/// Parses one command-line argument with the same grammar, limits and messages as stdin.
+public func parseNumberArgument(_ text: String) throws(NumberArgumentError) -> Float {
   var utf8 = Array(text.utf8)
-  guard !utf8.isEmpty, utf8.count <= InputScanner.maxTokenLength,
-    utf8.withUnsafeBufferPointer({ isDecimalNumber($0) })
-  else { return nil }
+  guard utf8.count <= InputScanner.maxTokenLength else {
+    throw NumberArgumentError(message: "number is longer than \(InputScanner.maxTokenLength) characters")
+  }
+  guard utf8.withUnsafeBufferPointer({ isDecimalNumber($0) }) else {
+    throw NumberArgumentError(message: utf8.withUnsafeBufferPointer { notANumberMessage($0) })
+  }
   utf8.append(0)
   let value = utf8.withUnsafeBufferPointer { p in
     strtof(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self), nil)
   }
-  return value.isFinite ? value : nil
+  guard value.isFinite else {
+    throw NumberArgumentError(
+      message: utf8.withUnsafeBufferPointer { outOfRangeMessage(.init(rebasing: $0.dropLast())) })
+  }
+  return value
 }
 
 public func hex2(_ b: UInt8) -> String {

@@ -23,7 +23,7 @@ struct Generate: ParsableCommand {
       Examples:
         recur generate 1 3 5 7 9
         recur generate --model fib --steps 20 --with-seed 1 1 2 3 5 8
-        recur generate --steps 3 -- -50 -48 -46
+        recur generate --steps 3 -- -50 -48 -46 -44 -42
         printf '1 3 5 7 9\\n21 23 25 27 29\\n' | recur generate --model odd-ext
       """)
 
@@ -174,10 +174,11 @@ struct Generate: ParsableCommand {
         throw CLIError("seed has more than \(Self.maxSeedLength) values")
       }
       for (index, text) in arguments.enumerated() {
-        guard let v = parseNumberArgument(text) else {
-          throw CLIError("argument \(index + 1): '\(text)' is not a finite decimal number")
+        do {
+          seedValues[index] = try parseNumberArgument(text)
+        } catch {
+          throw CLIError("argument \(index + 1): \(error.message)")
         }
-        seedValues[index] = v
       }
       guard arguments.count % width == 0 else {
         throw CLIError(

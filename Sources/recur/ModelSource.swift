@@ -1,6 +1,7 @@
 // `--model NAME|PATH`: a model built into the binary (from Fixtures/models, see BuiltinModels.swift) or a file.
 
 import RecurRuntimeNative
+import RecurText
 
 #if canImport(Glibc)
   import Glibc

@@ -28,7 +28,7 @@ struct Recur: ParsableCommand {
       Examples:
         recur generate 1 3 5 7 9                    continue a sequence with the built-in 'linear' model
         recur generate --model fib --steps 20 1 1 2 3 5 8
-        printf '1 3 5\\n2 4 6\\n' | recur generate   one continuation per stdin line
+        printf '1 3 5 7 9\\n2 4 6 8 10\\n' | recur generate   one continuation per stdin line
         seq 1 2 99 | recur stream                   one prediction of the next value per value in
         recur inspect --model fib --json            sizes, provenance, statistics and all weights
         recur bench --model odd                     per-step latency and streaming throughput here

@@ -232,8 +232,28 @@ import Testing
     #expect(result.status == 2)
     #expect(result.stderr.split(separator: "\n").count == 1)
     #expect(result.stderr.hasPrefix("error: "))
-    result = try CLI.run(["generate", "--model", Self.modelPath, "1", "x2"])
-    #expect(result.stderr == "error: argument 2: 'x2' is not a finite decimal number\n")
+    // Seed arguments are input: stdin's messages for the same tokens, exit status 1, nothing printed.
+    let long = "1" + String(repeating: "0", count: 64)
+    let arguments: [([String], String)] = [
+      (["1", "x2"], "argument 2: 'x2' is not a number"),
+      (["nan"], "argument 1: 'nan' is not a finite number"),
+      (["1", "2", "-Infinity"], "argument 3: '-Infinity' is not a finite number"),
+      (["1e999"], "argument 1: '1e999' is out of range for a 32-bit float"),
+      ([long], "argument 1: number is longer than 64 characters"),
+      (["--", "--"], "argument 1: '--' is not a number"),
+      (["--", ""], "argument 1: '' is not a number"),
+    ]
+    for (seed, message) in arguments {
+      result = try CLI.run(["generate", "--model", Self.modelPath] + seed)
+      #expect(result.status == 1 && result.stdout.isEmpty, "\(seed)")
+      #expect(result.stderr == "error: \(message)\n")
+      let stdin = try CLI.run(
+        ["generate", "--model", Self.modelPath],
+        stdin: (seed.first == "--" ? Array(seed.dropFirst()) : seed).joined(separator: " "))
+      if !(seed.last ?? "").isEmpty {  // the same token on stdin: the same words after its line and column
+        #expect(stdin.stderr.hasSuffix(message.split(separator: ":", maxSplits: 1)[1] + "\n"), "\(stdin.stderr)")
+      }
+    }
   }
 
   @Test func inspectJSONHoldsEveryTensorInPyTorchShapes() throws {

@@ -293,9 +293,12 @@ struct EvaluationCLITests {
     let cases: [([String], Int32, String)] = [
       (["eval", "--family", "odd"], 2, "error: missing --model FILE"),
       (["eval", "--model", file, "--family", "even"], 2, "error: unknown family 'even'"),
-      (["eval", "--model", dir.path + "/missing.recur", "--family", "odd"], 1, "error: cannot read"),
-      (["eval", "--model", file, "--family", "odd"], 1, "error: cannot load the model:"),
-      (["eval", "--model", file], 1, "error: cannot load the model:"),
+      (
+        ["eval", "--model", dir.path + "/missing.recur", "--family", "odd"], 1,
+        "error: --model '\(dir.path)/missing.recur': cannot open: No such file or directory"
+      ),
+      (["eval", "--model", file, "--family", "odd"], 1, "error: --model '\(file)': byte 0: not a Recur model file"),
+      (["eval", "--model", file], 1, "error: --model '\(file)': byte 0: not a Recur model file"),
       (
         ["eval", "--model", imported], 2,
         "error: missing --family (odd, fib or linear2): the model records family 'pytorch-import'"

@@ -212,6 +212,20 @@ struct CLITests {
         ["train", "--family", "odd", "--init", fixturePath("models/odd.recur"), "--hidden", "8", "-o", out],
         "error: --hidden 8 does not match --init '\(fixturePath("models/odd.recur"))' (--hidden 16)"
       ),
+      (  // the flags' ranges are checked before the model
+        ["train", "--family", "odd", "--init", fixturePath("models/odd.recur"), "--hidden", "0", "-o", out],
+        "error: --hidden 0 is out of range 1...1024"
+      ),
+      (
+        ["train", "--family", "odd", "--init", fixturePath("fit/sunspots-h8-seed3.recur"), "-o", out],
+        "error: --init '\(fixturePath("fit/sunspots-h8-seed3.recur"))' uses encoding standardize-differences; train "
+          + "continues only sequence-max-scale or window-differences models"
+      ),
+      (
+        ["train", "--family", "odd", "--init", fixturePath("firmware/lstm16x2.recur"), "-o", out],
+        "error: --init '\(fixturePath("firmware/lstm16x2.recur"))' has window 8, longer than the shortest odd "
+          + "sequence (5 values)"
+      ),
       (
         ["train", "--family", "odd", "--lr-schedule", "step", "-o", out],
         "error: The value 'step' is invalid for '--lr-schedule <lr-schedule>'. Please provide one of 'constant' "
@@ -242,8 +256,12 @@ struct CLITests {
     bytes[bytes.count / 2] ^= 0xFF
     try bytes.write(to: corrupt)
     let cases: [(String, String)] = [
-      (inputs.path + "/missing.recur", "error: cannot read '\(inputs.path)/missing.recur'"),
-      (corrupt.path, "error: cannot load --init '\(corrupt.path)': "),
+      (
+        inputs.path + "/missing.recur",
+        "error: --init '\(inputs.path)/missing.recur': cannot open: No such file or directory"
+      ),
+      (inputs.path, "error: --init '\(inputs.path)': not a regular file"),
+      (corrupt.path, "error: --init '\(corrupt.path)': byte "),
     ]
     for (model, expected) in cases {
       let result = try runRecurTrain(["train", "--family", "odd", "--init", model, "-o", out])

@@ -276,6 +276,7 @@ extension TrainingOptions {
     if let (file, name) = initial {
       // A warm start: the model's shape, encoding and window are the run's; a flag may repeat them, not change them.
       let a = file.architecture
+      try checkContinuable(file, name: name)
       func differs(_ flag: String, _ given: String?, _ recorded: String) throws(TrainerError) {
         if let given, given != recorded {
           throw .invalidOption("\(flag) \(given) does not match --init '\(name)' (\(flag) \(recorded))")
@@ -303,28 +304,44 @@ extension TrainingOptions {
     if let validationSequences { options.validationSequences = validationSequences }
     if let seed { options.seed = seed }
     if let schedule { options.schedule = schedule }
+    if let (file, name) = initial, file.contextLength > options.family.lengthRange.lowerBound {
+      let family = options.family
+      throw .invalidOption(
+        "--init '\(name)' has window \(file.contextLength), longer than the shortest \(family.rawValue) sequence "
+          + "(\(family.lengthRange.lowerBound) values)")
+    }
     try options.validate()
     if let (file, name) = initial { try options.checkWarmStart(file, name: name) }
     return options
   }
 
-  /// Refuses a warm start from a model these options cannot continue: another architecture (the families are
-  /// univariate: input and output 1), encoding or window.
-  public func checkWarmStart(_ file: ModelFile, name: String = "the initial model") throws(TrainerError) {
+  /// Refuses a model no sequence-family run can continue: several inputs or outputs (a `fit` model), or an encoding
+  /// `train` does not train.
+  static func checkContinuable(_ file: ModelFile, name: String) throws(TrainerError) {
     let a = file.architecture
     guard a.inputSize == 1, a.outputSize == 1 else {
       throw .invalidOption(
-        "--init '\(name)' has input size \(a.inputSize) and output size \(a.outputSize); the sequence families train 1 and 1"
-      )
+        "--init '\(name)' has input size \(a.inputSize) and output size \(a.outputSize); the sequence families "
+          + "train 1 and 1")
     }
+    guard trainableEncodings.contains(file.encoding) else {
+      throw .invalidOption(
+        "--init '\(name)' uses encoding \(file.encoding.name); train continues only "
+          + trainableEncodings.map(\.name).joined(separator: " or ") + " models")
+    }
+  }
+
+  /// Refuses a warm start from a model these options cannot continue: another architecture (the families are
+  /// univariate: input and output 1), encoding or window.
+  public func checkWarmStart(_ file: ModelFile, name: String = "the initial model") throws(TrainerError) {
+    try Self.checkContinuable(file, name: name)
+    let a = file.architecture
     guard a == architecture else {
       throw .invalidOption(
         "--init '\(name)' is \(a.kind.name) \(a.layers)x\(a.hiddenSize); the run trains \(modelLabel)")
     }
-    guard file.encoding == encoding, Self.trainableEncodings.contains(file.encoding) else {
-      throw .invalidOption(
-        "--init '\(name)' uses encoding \(file.encoding.name); train continues only "
-          + Self.trainableEncodings.map(\.name).joined(separator: " or ") + " models, with the same encoding")
+    guard file.encoding == encoding else {
+      throw .invalidOption("--init '\(name)' uses encoding \(file.encoding.name); the run's is \(encoding.name)")
     }
     guard file.contextLength == window else {
       throw .invalidOption("--init '\(name)' has window \(file.contextLength); the run's is \(window)")

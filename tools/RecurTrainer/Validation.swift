@@ -104,9 +104,13 @@ public struct ValidationReport: Sendable {
     let steps = Self.horizons.max()!
     var perHorizon = [[Double]](repeating: [], count: Self.horizons.count)
     var generated = [Float](repeating: 0, count: steps)
-    report.seedLength = window
-    for s in sequences where s.count >= window {
-      let seed = s.prefix(window).map { Float($0) }
+    // The shortest seed the model was trained to continue: `window` values, or for window-differences models of a
+    // family trained on full windows only (linear2) the k + 1 values of a full window.
+    let minimumDifferences = family.minimumDifferences(window: window)
+    let seedLength = file.encoding == .windowDifferences ? max(window, minimumDifferences + 1) : window
+    report.seedLength = seedLength
+    for s in sequences where s.count >= seedLength {
+      let seed = s.prefix(seedLength).map { Float($0) }
       seed.withUnsafeBufferPointer { predictor.begin(seed: $0) }
       generated.withUnsafeMutableBufferPointer { predictor.generate(into: $0) }
       let truth = family.continuation(of: seed.map { Double($0) }, count: steps)

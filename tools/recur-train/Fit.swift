@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import RecurRuntime
+import RecurText
 import RecurTrainer
 
 /// `--encoding` of `fit` and `score`.
@@ -231,7 +232,7 @@ struct Score: ParsableCommand {
 
   func run() throws {
     if let plots { try PlotDirectory.prepare(plots) }
-    let bytes = try readModelBytes(model)
+    let bytes = try readModelBytes(model, option: "--model")
     let loaded: RecurrentModel
     do { loaded = try RecurrentModel(bytes: bytes) } catch {
       throw TrainerError.io("cannot load '\(model)': \(error)")
@@ -290,11 +291,26 @@ struct Score: ParsableCommand {
   }
 }
 
-/// The bytes of a model file, or a one-line error.
-func readModelBytes(_ path: String) throws(TrainerError) -> [UInt8] {
+/// The bytes of a model file, or a one-line error naming the option and the file (`--init 'x.recur': not a regular
+/// file`), read as `recur` reads models: one regular file, refused above the largest valid model before it is read.
+func readModelBytes(_ path: String, option: String) throws(TrainerError) -> [UInt8] {
+  let limit = ModelFormat.maxFileSize
+  switch readWholeFile(path, limit: limit) {
+  case .success(let bytes):
+    return bytes
+  case .failure(.tooLarge(let size)):
+    throw .io("\(option) '\(path)': byte \(limit): file is \(size) bytes; no valid model exceeds \(limit)")
+  case .failure(let error):
+    throw .io("\(option) '\(path)': \(error.describe(limit: limit))")
+  }
+}
+
+/// A model file decoded, or a one-line error naming the option, the file and the byte offset.
+func readModelFile(_ path: String, option: String) throws(TrainerError) -> (file: ModelFile, bytes: [UInt8]) {
+  let bytes = try readModelBytes(path, option: option)
   do {
-    return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    return (try ModelFile(bytes: bytes), bytes)
   } catch {
-    throw TrainerError.io("cannot read '\(path)': \(error.localizedDescription)")
+    throw .io("\(option) '\(path)': \(error)")
   }
 }

@@ -126,12 +126,12 @@ struct Train: ParsableCommand {
     // Everything is checked before any work.
     var start: ModelFile? = nil
     if let initial {
-      let bytes = try readModelBytes(initial)
-      do {
-        start = try ModelFile(bytes: bytes)
-      } catch {
-        throw TrainerError.io("cannot load --init '\(initial)': \(error)")
-      }
+      // The flags' own ranges first (a bad command line, exit 2), then the file (exit 1), then the two together.
+      _ = try TrainingOptions.fromCommandLine(
+        family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
+        epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
+        seed: seed, schedule: lrSchedule)
+      start = try readModelFile(initial, option: "--init").file
     }
     let options = try TrainingOptions.fromCommandLine(
       family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
@@ -219,22 +219,11 @@ struct Eval: ParsableCommand {
     if let family, SequenceFamily(rawValue: family) == nil {
       throw TrainerError.invalidOption("unknown family '\(family)' (expected odd, fib or linear2)")
     }
-    let bytes: [UInt8]
-    do {
-      bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
-    } catch {
-      throw TrainerError.io("cannot read '\(model)': \(error.localizedDescription)")
-    }
+    let (file, bytes) = try readModelFile(model, option: "--model")
     let chosen: SequenceFamily
     if let family {
       chosen = SequenceFamily(rawValue: family)!
     } else {
-      let file: ModelFile
-      do {
-        file = try ModelFile(bytes: bytes)
-      } catch {
-        throw TrainerError.io("cannot load the model: \(error)")
-      }
       guard let recorded = SequenceFamily(rawValue: file.provenance.family) else {
         throw TrainerError.invalidOption(
           "missing --family (odd, fib or linear2): the model records family '\(file.provenance.family)'")
