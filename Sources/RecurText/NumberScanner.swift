@@ -169,7 +169,9 @@ public final class InputScanner {
             message: "\(isNameNext ? "name" : "number") is longer than \(Self.maxTokenLength) characters")
         }
       default:
-        throw InputError(line: line, column: column, message: "unexpected byte 0x\(hex2(byte)) (not a number)")
+        throw InputError(
+          line: line, column: column,
+          message: "unexpected byte 0x\(hex2(byte)) (\(isNameNext ? "not allowed in a name" : "not a number"))")
       }
     }
   }

@@ -139,5 +139,11 @@ import Testing
 
     let comma = try CLI.run(["stream", "--streams", "--model", model], stdin: "a,,1\n")
     #expect(comma.stderr == "error: line 1, column 3: empty value before ','\n")
+
+    // A byte outside printable ASCII: in the name it is not allowed there; after it, not a number.
+    let inName = try CLI.run(["stream", "--streams", "--model", model], stdin: "a 1\nb\u{7F} 2\n")
+    #expect(inName.stderr == "error: line 2, column 2: unexpected byte 0x7F (not allowed in a name)\n")
+    let inValue = try CLI.run(["stream", "--streams", "--model", model], stdin: "a 1\u{7F}\n")
+    #expect(inValue.stderr == "error: line 1, column 4: unexpected byte 0x7F (not a number)\n")
   }
 }
