@@ -9,8 +9,25 @@
 // any CPU of the architecture (baseline x86-64: slower, see the README).
 import PackageDescription
 
+#if os(Linux)
+  import Foundation
+#endif
+
 let portable = !["", "0"].contains(Context.environment["RECUR_PORTABLE"] ?? "")
-let nativeCPU: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux]))]
+// The native build's CPU has 32 vector registers (AVX-512): its kernels keep more accumulator chains in flight
+// (RECUR_WIDE_REGISTERS, Kernels/ColumnKernel.swift and BatchCell.swift). Read from the same machine that
+// `-target-cpu native` describes; with 16 registers (AVX2) those chains would spill.
+#if os(Linux)
+  let wideRegisters =
+    !portable && ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx512f ") ?? false)
+#else
+  let wideRegisters = false
+#endif
+let nativeCPU: [SwiftSetting] =
+  portable
+  ? []
+  : [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux]))]
+    + (wideRegisters ? [.define("RECUR_WIDE_REGISTERS", .when(platforms: [.linux]))] : [])
 
 let package = Package(
   name: "Recur",

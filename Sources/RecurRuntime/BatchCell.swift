@@ -76,10 +76,16 @@ func chainOrder(columns: Int, chains k: Int) -> [Int] {
   return order
 }
 
-/// Chains of the column kernel for row block `block` of a matrix of `rowBlocks` blocks: 2 in full panels of four
-/// blocks, 4 in the last panel (ColumnKernel.swift).
-func chainCount(block: Int, rowBlocks: Int) -> Int {
-  block < rowBlocks & ~3 ? 2 : 4
+/// Chains of the column kernel for row block `block` of a matrix of `rowBlocks` blocks and `columns` columns: 2 in
+/// full panels of four blocks (4 with wide registers up to 64 columns, where those panels go as 16-lane pairs), 4 in
+/// the last panel (ColumnKernel.swift).
+func chainCount(block: Int, rowBlocks: Int, columns: Int) -> Int {
+  guard block < rowBlocks & ~3 else { return 4 }
+  #if RECUR_WIDE_REGISTERS
+    return columns <= 64 ? 4 : 2
+  #else
+    return 2
+  #endif
 }
 
 /// One layer in batch layout.
@@ -116,7 +122,7 @@ struct BatchLayer {
         panelIndex(block: r / 8, column: j, rowBlocks: nb, columns: inputs) * 8 + r % 8
       }
       hiddenIndex = { [nb, H] r, j in panelIndex(block: r / 8, column: j, rowBlocks: nb, columns: H) * 8 + r % 8 }
-      hiddenChains = { [nb] t in chainCount(block: t, rowBlocks: nb) }
+      hiddenChains = { [nb, H] t in chainCount(block: t, rowBlocks: nb, columns: H) }
     case .gru(let l):
       (H, nb, inputs) = (l.hidden, l.blocks, l.inputCount)
       (inputWeights, hiddenWeights, biasLanes) = (scalars(l.inputColumns), scalars(l.panels), scalars(l.inputBias))
@@ -152,7 +158,7 @@ struct BatchLayer {
     } else {
       inputColumn = nil
       input = BatchMatrix(
-        tiles: gates * nb, columns: inputs, chains: { chainCount(block: $0, rowBlocks: gates * nb) },
+        tiles: gates * nb, columns: inputs, chains: { chainCount(block: $0, rowBlocks: gates * nb, columns: inputs) },
         weight: { inputWeights[inputIndex($0, $1)] })
     }
     recurrent = BatchMatrix(
@@ -529,14 +535,18 @@ func chainPass(
   _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int,
   initial: UnsafePointer<StreamLanes>?, into out: UnsafeMutablePointer<StreamLanes>
 ) -> UnsafePointer<Float> {
-  var after = weights
-  for half in 0..<2 {
-    let r = 4 * half
-    var a0 = initial?[r] ?? StreamLanes()
-    var a1 = initial?[r + 1] ?? StreamLanes()
-    var a2 = initial?[r + 2] ?? StreamLanes()
-    var a3 = initial?[r + 3] ?? StreamLanes()
-    var w = weights + r
+  #if RECUR_WIDE_REGISTERS
+    // 32 vector registers: the eight rows in one pass (eight independent chains in flight); the same operations
+    // per row in the same order as the two-pass loop below.
+    var a0 = initial?[0] ?? StreamLanes()
+    var a1 = initial?[1] ?? StreamLanes()
+    var a2 = initial?[2] ?? StreamLanes()
+    var a3 = initial?[3] ?? StreamLanes()
+    var a4 = initial?[4] ?? StreamLanes()
+    var a5 = initial?[5] ?? StreamLanes()
+    var a6 = initial?[6] ?? StreamLanes()
+    var a7 = initial?[7] ?? StreamLanes()
+    var w = weights
     var j = first
     while j < end {
       let hv = v[j]
@@ -544,11 +554,38 @@ func chainPass(
       a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
       a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
       a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
+      a4 = multiplyAdd(StreamLanes(repeating: w[4]), hv, a4)
+      a5 = multiplyAdd(StreamLanes(repeating: w[5]), hv, a5)
+      a6 = multiplyAdd(StreamLanes(repeating: w[6]), hv, a6)
+      a7 = multiplyAdd(StreamLanes(repeating: w[7]), hv, a7)
       w += 8
       j &+= stride
     }
-    (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
-    after = w - r
-  }
-  return after
+    (out[0], out[1], out[2], out[3]) = (a0, a1, a2, a3)
+    (out[4], out[5], out[6], out[7]) = (a4, a5, a6, a7)
+    return w
+  #else
+    var after = weights
+    for half in 0..<2 {
+      let r = 4 * half
+      var a0 = initial?[r] ?? StreamLanes()
+      var a1 = initial?[r + 1] ?? StreamLanes()
+      var a2 = initial?[r + 2] ?? StreamLanes()
+      var a3 = initial?[r + 3] ?? StreamLanes()
+      var w = weights + r
+      var j = first
+      while j < end {
+        let hv = v[j]
+        a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
+        a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
+        a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
+        a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
+        w += 8
+        j &+= stride
+      }
+      (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
+      after = w - r
+    }
+    return after
+  #endif
 }

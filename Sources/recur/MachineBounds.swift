@@ -87,7 +87,8 @@ struct MachineBounds {
       Swift.print(
         """
         {"multiply_add_ns": \(fixed(multiplyAdd, 3)), "add_ns": \(fixed(add, 3)), "tanh_ns": \(fixed(tanh, 3)), \
-        "peak_lanes_per_ns": \(fixed(peakLanesPerNs, 1)), "checksum": \(shortest(checksum)), "vanilla_bounds": [\(rows.joined(separator: ", "))]}
+        "peak_lanes_per_ns": \(fixed(peakLanesPerNs, 1)), "checksum": \(shortest(checksum)), \
+        "wide_register_kernels": \(KernelBuild.wideRegisters), "vanilla_bounds": [\(rows.joined(separator: ", "))]}
         """)
       return
     }
@@ -95,6 +96,11 @@ struct MachineBounds {
       "latency of one dependent 16-lane operation: multiply-add \(fixed(multiplyAdd, 3)) ns, add \(fixed(add, 3)) ns, tanh \(fixed(tanh, 3)) ns"
     )
     Swift.print("peak: \(fixed(peakLanesPerNs, 1)) lane multiply-adds per ns (checksum \(shortest(checksum)))")
+    Swift.print(
+      "kernels: "
+        + (KernelBuild.wideRegisters
+          ? "four accumulator chains per 16-lane pair (32 vector registers: AVX-512, native build)"
+          : "two accumulator chains per 16-lane pair"))
     Swift.print("| H | weights (KiB) | read GB/s | latency (ns) | compute (ns) | memory (ns) | bound (ns) |")
     Swift.print("|---:|---:|---:|---:|---:|---:|---:|")
     for (i, b) in bounds.enumerated() {

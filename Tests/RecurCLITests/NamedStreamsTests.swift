@@ -17,6 +17,7 @@ import Testing
   static let cases: [Case] = [
     Case(name: "vanilla H=16 sequence-max-scale", file: sampleModel(hidden: 16, seed: 3)),
     Case(name: "vanilla H=33 raw", file: sampleModel(hidden: 33, seed: 4), raw: true),
+    Case(name: "vanilla H=64", file: sampleModel(hidden: 64, seed: 9)),
     Case(
       name: "GRU 2 layers I=3 H=17 O=2",
       file: stackModel(Architecture(kind: .gru, layers: 2, inputSize: 3, hiddenSize: 17, outputSize: 2), seed: 5)),

@@ -180,6 +180,9 @@ func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .ident
       #expect(latency > previous)
       previous = latency
     }
+    // The manifest's RECUR_WIDE_REGISTERS reaches the native build exactly on an AVX-512 machine (Linux).
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    #expect(object["wide_register_kernels"] as? Bool == cpuinfo.contains(" avx512f "))
     let bad = try CLI.run(["bench", "--machine", "--repeats", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("--repeats"))
   }

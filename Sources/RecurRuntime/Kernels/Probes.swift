@@ -103,3 +103,14 @@ public enum PrimitiveProbe {
     result += s[0] + s[15]
   }
 }
+
+/// How this copy of the runtime's kernels was compiled, for benchmarks to print beside their figures: whether the
+/// kernels keep the extra accumulator chains of a CPU with 32 vector registers (RECUR_WIDE_REGISTERS: the native
+/// build on an AVX-512 machine, Package.swift).
+public enum KernelBuild {
+  #if RECUR_WIDE_REGISTERS
+    public static let wideRegisters = true
+  #else
+    public static let wideRegisters = false
+  #endif
+}
