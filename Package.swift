@@ -18,8 +18,10 @@ let portable = !["", "0"].contains(Context.environment["RECUR_PORTABLE"] ?? "")
 // (RECUR_WIDE_REGISTERS, Kernels/ColumnKernel.swift and BatchCell.swift). Read from the same machine that
 // `-target-cpu native` describes; with 16 registers (AVX2) those chains would spill.
 #if os(Linux)
-  let wideRegisters =
-    !portable && ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx512f ") ?? false)
+  let cpuFlags =
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+    .first { $0.hasPrefix("flags") }?.split(whereSeparator: { $0 == " " || $0 == "\t" }) ?? []
+  let wideRegisters = !portable && cpuFlags.contains("avx512f")
 #else
   let wideRegisters = false
 #endif

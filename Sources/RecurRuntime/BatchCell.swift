@@ -15,7 +15,7 @@
 //   kind; `recur stream --streams` relies on it). The single-stream kernels split each row's sum over the columns
 //   into chains that are added at the end (Kernels/ColumnKernel.swift):
 //   - column kernel (vanilla cells; every cell's input matrix when it has several inputs): 2 chains (even and odd
-//     columns) for row blocks in full panels of four blocks, 4 chains (columns mod 4, leftover columns in the first)
+//     columns) for row blocks in full panels of four blocks (4 with RECUR_WIDE_REGISTERS up to 64 columns), 4 chains (columns mod 4, leftover columns in the first)
 //     for the last panel's blocks; summed a + b and (a + b) + (c + d);
 //   - gate panels (GRU, LSTM recurrent sums): 2 chains; with one input, W_ih x is added after the sum;
 //   - the readout (`dot`): 8 chains (hidden units mod 8, the first a plain product) and `dot`'s tree sum.
@@ -529,7 +529,7 @@ func batchAffine(
 /// One chain of eight rows over columns first, first + stride, ... below `end`: the accumulators start from
 /// `initial` (or zero; it may be `out`) and end in `out`. Returns the weights after the ones it read. Four rows per pass
 /// over the columns (two passes): four SIMD16 accumulators are eight 256-bit registers on AVX2, whose 16 registers
-/// eight SIMD16 accumulators overflowed.
+/// eight SIMD16 accumulators overflowed; with RECUR_WIDE_REGISTERS (32 registers) one eight-row pass.
 @inline(__always)
 func chainPass(
   _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int,

@@ -333,12 +333,12 @@ extension TrainingOptions {
 
   /// Refuses a warm start from a model these options cannot continue: another architecture (the families are
   /// univariate: input and output 1), encoding or window.
-  public func checkWarmStart(_ file: ModelFile, name: String = "the initial model") throws(TrainerError) {
+  public func checkWarmStart(_ file: ModelFile, name: String = "(model)") throws(TrainerError) {
     try Self.checkContinuable(file, name: name)
     let a = file.architecture
     guard a == architecture else {
-      throw .invalidOption(
-        "--init '\(name)' is \(a.kind.name) \(a.layers)x\(a.hiddenSize); the run trains \(modelLabel)")
+      let label = "\(a.kind.name), \(a.layers) layer\(a.layers == 1 ? "" : "s"), hidden \(a.hiddenSize)"
+      throw .invalidOption("--init '\(name)' is \(label); the run trains \(modelLabel)")
     }
     guard file.encoding == encoding else {
       throw .invalidOption("--init '\(name)' uses encoding \(file.encoding.name); the run's is \(encoding.name)")

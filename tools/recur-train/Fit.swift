@@ -235,7 +235,7 @@ struct Score: ParsableCommand {
     let bytes = try readModelBytes(model, option: "--model")
     let loaded: RecurrentModel
     do { loaded = try RecurrentModel(bytes: bytes) } catch {
-      throw TrainerError.io("cannot load '\(model)': \(error)")
+      throw TrainerError.io("--model '\(model)': \(error)")
     }
     let table = try DataTable.read(data)
     let inputColumns = try table.columnIndices(inputs, option: "--inputs")

@@ -126,11 +126,13 @@ struct Train: ParsableCommand {
     // Everything is checked before any work.
     var start: ModelFile? = nil
     if let initial {
-      // The flags' own ranges first (a bad command line, exit 2), then the file (exit 1), then the two together.
+      // The command line first (exit 2): the flags' own ranges (with the smallest cell where none is given, as the
+      // model's cell is not known yet) and -o; then the file (exit 1); then the two together.
       _ = try TrainingOptions.fromCommandLine(
-        family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
-        epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-        seed: seed, schedule: lrSchedule)
+        family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
+        window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
+        validationSequences: validationSequences, seed: seed, schedule: lrSchedule)
+      guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
       start = try readModelFile(initial, option: "--init").file
     }
     let options = try TrainingOptions.fromCommandLine(

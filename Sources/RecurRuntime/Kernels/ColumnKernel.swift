@@ -13,7 +13,8 @@
 // column: at H = 256 an LSTM step then touched 1 MB in 4 KB strides, page after page, and ran at half the speed.)
 // The kernel broadcasts v[j] and multiply-adds column j into register accumulators: no horizontal sums (measured
 // 1.8x faster than row-major dot products at H = 16...64). A full panel runs four blocks with two accumulator chains
-// (even and odd columns), so the add latency chain is C/2 long; the last panel's one to three blocks use four chains,
+// (even and odd columns; four, columns mod 4, with RECUR_WIDE_REGISTERS up to 64 columns), so the add latency chain is
+// C/2 long; the last panel's one to three blocks use four chains,
 // as latency dominates there. Where a matrix has at most 64 columns, a full panel's blocks go through the kernel as
 // two 16-lane pairs (one 512-bit register each on AVX-512; AVX2 splits them back into the 256-bit code). `out` may
 // alias `initial` (each block reads its initial value before it is written);
@@ -64,7 +65,6 @@ func columnKernel(
     guard let w = inputColumn else { return initial[b] }
     return multiplyAdd(w[b], xv, initial[b])
   }
-  let pairs = count & ~1
   var b = 0
   while b + 4 <= blocks && count <= 64 {
     // Blocks b, b + 1 and b + 2, b + 3 as two 16-lane pairs (adjacent in the panel, 64-byte aligned): one 512-bit
@@ -80,8 +80,8 @@ func columnKernel(
     #if RECUR_WIDE_REGISTERS
       // 32 vector registers (AVX-512, the native build on such a CPU): four chains per pair (columns mod 4, the
       // leftover columns in the first), half the dependent multiply-adds. Measured on Zen 5, vanilla generate
-      // H = 32: 26.6 -> 21.3 ns; with AVX2's 16 registers the same code spills (29.0 -> 32.1), so other builds keep
-      // two chains. BatchCell's `chainCount` follows.
+      // H = 32: 26.6 -> 21.3 ns in one A/B run, 27.2 -> 21.4 in another; with AVX2's 16 registers the same code
+      // spills (29.0 -> 32.1), so other builds keep two chains. BatchCell's `chainCount` follows.
       var d0 = SIMD16<Float>()
       var d1 = SIMD16<Float>()
       var e0 = SIMD16<Float>()
@@ -112,6 +112,7 @@ func columnKernel(
       }
       let (s0, s1) = ((a0 + c0) + (d0 + e0), (a1 + c1) + (d1 + e1))
     #else
+      let pairs = count & ~1
       while j < pairs {
         let h0 = SIMD16<Float>(repeating: v[j])
         let h1 = SIMD16<Float>(repeating: v[j + 1])
