@@ -21,6 +21,13 @@ public enum FileReadError: Error {
     case .tooLarge(let size): "file is \(size) bytes (at most \(limit))"
     }
   }
+
+  /// The same for a model file, whose size limit reads like the model reader's own error (byte offset first):
+  /// `byte 67108864: file is 67108865 bytes; no valid model exceeds 67108864`.
+  public func describeModelFile(limit: Int) -> String {
+    guard case .tooLarge(let size) = self else { return describe(limit: limit) }
+    return "byte \(limit): file is \(size) bytes; no valid model exceeds \(limit)"
+  }
 }
 
 /// Reads a whole regular file, refusing one larger than `limit` before allocating for it. A file that shrinks while

@@ -55,11 +55,8 @@ enum ModelSource {
     case .failure(.cannotOpen(ENOENT)) where !path.contains("/") && !path.contains("."):
       let names = builtinNames.joined(separator: ", ")
       throw CLIError("model '\(path)': no built-in model of that name (built in: \(names)) and no such file")
-    case .failure(.tooLarge(let size)):
-      throw CLIError(
-        "model file '\(path)': byte \(limit): file is \(size) bytes; no valid model exceeds \(limit)")
     case .failure(let error):
-      throw CLIError("model file '\(path)': \(error.describe(limit: limit))")
+      throw CLIError("model file '\(path)': \(error.describeModelFile(limit: limit))")
     }
   }
 }

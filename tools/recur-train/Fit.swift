@@ -298,10 +298,8 @@ func readModelBytes(_ path: String, option: String) throws(TrainerError) -> [UIn
   switch readWholeFile(path, limit: limit) {
   case .success(let bytes):
     return bytes
-  case .failure(.tooLarge(let size)):
-    throw .io("\(option) '\(path)': byte \(limit): file is \(size) bytes; no valid model exceeds \(limit)")
   case .failure(let error):
-    throw .io("\(option) '\(path)': \(error.describe(limit: limit))")
+    throw .io("\(option) '\(path)': \(error.describeModelFile(limit: limit))")
   }
 }
 
