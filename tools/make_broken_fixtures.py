@@ -37,7 +37,12 @@ cases = {
     "truncated-header": (base[:100], "byte 100: file ends inside the header (100 of 256 bytes)"),
     "truncated-tensors": (base[:1000], "byte 1000: file is truncated: header declares 1736 bytes, found 1000"),
     "wrong-magic": (b"GGUF" + base[4:], 'byte 0: not a Recur model file (bad magic; expected "RECURNN\\x1A")'),
-    "future-version": (put(base, 8, "<I", 4), "byte 8: format version 4 is not supported (this reader reads 1, 2 and 3)"),
+    "future-version": (put(base, 8, "<I", 5), "byte 8: format version 5 is not supported (this reader reads 1 to 4)"),
+    "experts-in-v1": (put(base, 160, "<I", 1), "byte 160: reserved header bytes are not zero"),
+    "mixture-needs-window-differences": (
+        put(put(put(base, 8, "<I", 4), 124, "<I", 1), 160, "<Q", 1 | 1 << 32),
+        "byte 44: format version 4 (a mixture of experts) needs encoding window-differences, not sequence-max-scale",
+    ),
     "standardize-in-v1": (
         put(base, 44, "<I", 3),
         "byte 44: encoding 3 is not supported by format version 1 (1 = sequence-max-scale, 2 = window-differences)",

@@ -205,12 +205,14 @@ public final class BatchCell {
   let freshCell: UnsafeMutablePointer<StreamLanes>  // [H] an LSTM layer's new c
   let y: UnsafeMutablePointer<StreamLanes>  // [O] readouts
 
-  /// True for every model: all kinds, stacked layers, any input and output size. (`recur stream --streams` feeds it
-  /// for the identity and sequence-max-scale encodings; windowed encodings run one predictor per stream there.)
-  public static func supports(_ model: RecurrentModel) -> Bool { true }
+  /// True for every model but a mixture readout: all kinds, stacked layers, any input and output size. (`recur
+  /// stream --streams` feeds it for the identity and sequence-max-scale encodings; windowed encodings, mixtures
+  /// among them, run one predictor per stream there.)
+  public static func supports(_ model: RecurrentModel) -> Bool { !model.architecture.isMixture }
 
   public init(model: RecurrentModel, streams: Int) {
     precondition(streams >= 1, "at least one stream")
+    precondition(Self.supports(model), "a mixture readout's logits are not predictions (use SequencePredictor)")
     self.model = model
     let a = model.architecture
     let nb = model.blocks

@@ -62,7 +62,7 @@ public final class RecurrentCell {
     parity = 1 - parity
   }
 
-  /// Advances by one time step and writes the readout: `x` holds `inputSize` values, `y` at least `outputSize`.
+  /// Advances by one time step and writes the readout: `x` holds `inputSize` values, `y` at least `readoutSize`.
   @inline(__always)
   public func step(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
     advance(x)
@@ -88,12 +88,13 @@ public final class RecurrentCell {
 
   // MARK: Readout
 
-  /// The readout `fc(h)` of the top layer's state: `outputSize` values into `y`.
+  /// The readout `fc(h)` of the top layer's state: `readoutSize` values into `y` (`outputSize`, or a mixture's
+  /// expert logits, which `SequencePredictor` combines).
   @inline(__always)
   public func readout(into y: UnsafeMutablePointer<Float>) {
     let m = model
     let h = current(layerCount - 1)
-    for o in 0..<m.outputSize { y[o] = dot(m.readoutRows + o * m.blocks, h, blocks: m.blocks, bias: m.readoutBias[o]) }
+    for o in 0..<m.readoutSize { y[o] = dot(m.readoutRows + o * m.blocks, h, blocks: m.blocks, bias: m.readoutBias[o]) }
   }
 
   /// The first readout of the current state (the only one for output size 1).

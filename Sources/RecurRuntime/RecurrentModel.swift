@@ -19,12 +19,16 @@ public final class RecurrentModel: @unchecked Sendable {
   public var hiddenSize: Int { architecture.hiddenSize }
   public var inputSize: Int { architecture.inputSize }
   public var outputSize: Int { architecture.outputSize }
+  /// Rows of the readout: `outputSize`, or one logit per expert for a mixture.
+  public var readoutSize: Int { architecture.readoutSize }
   /// SIMD8 blocks per hidden vector: ceil(H / 8).
   public let blocks: Int
 
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
-  let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [O][blocks]  row o = fc.weight[o, :], zero-padded
-  let readoutBias: UnsafeMutablePointer<Float>  // [O]            fc.bias
+  let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [R][blocks]  row o = fc.weight[o, :], zero-padded (R = readoutSize)
+  let readoutBias: UnsafeMutablePointer<Float>  // [R]            fc.bias
+  /// A mixture's expert coefficients, `experts.weight` as stored (empty otherwise).
+  let expertWeights: UnsafeMutablePointer<Float>  // [E][m] row-major, m = expertOrder
   /// True for one-layer vanilla and LSTM models with one input and one output: their layer also holds the feedback
   /// weights for free-running generation (the readout folded into the recurrent matrix; see the cell files).
   let feedbackFolded: Bool
@@ -59,9 +63,11 @@ public final class RecurrentModel: @unchecked Sendable {
     let nb = (H + 7) / 8
     blocks = nb
     // Not a GRU: its feedback panels would need a fourth gate, which measured slower (GRU.swift).
-    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru
+    // Not a mixture either: its readout is logits, not the value fed back.
+    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture
     feedbackFolded = foldable
-    var total = a.outputSize * nb
+    let R = a.readoutSize
+    var total = R * nb
     for k in 0..<a.layers {
       let inputs = k == 0 ? a.inputSize : H
       switch a.kind {
@@ -81,15 +87,18 @@ public final class RecurrentModel: @unchecked Sendable {
         }
       layers.initializeElement(at: k, to: layer)
     }
-    readoutRows = arena.take(a.outputSize * nb)
+    readoutRows = arena.take(R * nb)
     let fcWeight = file.tensor(.fcWeight)
     let fcBias = file.tensor(.fcBias)
     let rows = scalars(readoutRows)
-    for o in 0..<a.outputSize {
+    for o in 0..<R {
       for j in 0..<H { rows[o * nb * 8 + j] = fcWeight[o * H + j] }
     }
-    readoutBias = .allocate(capacity: a.outputSize)
-    readoutBias.initialize(from: fcBias, count: a.outputSize)
+    readoutBias = .allocate(capacity: R)
+    readoutBias.initialize(from: fcBias, count: R)
+    let expertCount = a.experts * a.expertOrder
+    expertWeights = .allocate(capacity: max(expertCount, 1))
+    if a.isMixture { expertWeights.initialize(from: file.tensor(.experts), count: expertCount) }
 
   }
 
@@ -97,6 +106,7 @@ public final class RecurrentModel: @unchecked Sendable {
     arena.deallocate()
     layers.deallocate()
     readoutBias.deallocate()
+    expertWeights.deallocate()
   }
 
   /// Blocks of per-stream state per layer, in units of `blocks`: two h buffers (a step reads one and writes the

@@ -16,7 +16,8 @@
 //   Every prediction reads the last k+1 known values (k = contextLength), takes their k differences d, divides them by
 //   s = max |d| (1 if all are zero), left-pads with zeros when fewer than k differences exist, runs the cell from a
 //   zero state over those k inputs, and predicts last + s * y. Exactly the function the trainer fits, so streaming,
-//   generation and training agree by construction. Cost: k cell steps per prediction.
+//   generation and training agree by construction. Cost: k cell steps per prediction. With a mixture readout
+//   (format version 4), y is `ExpertMixture.combine` of the readout's expert logits and the last m of those inputs.
 //
 // standardize / standardize-differences (real data, `recur-train fit`; any I and O / I = O)
 //   Every prediction reads the last n = min(t, k) time steps (k = contextLength) of the current sequence, encodes
@@ -50,7 +51,7 @@ public final class SequencePredictor {
   private let inputScale: [Float]  // [I]
   private let outputShift: [Float]  // [O]
   private let outputScale: [Float]  // [O]
-  private let readout: UnsafeMutablePointer<Float>  // [O]
+  private let readout: UnsafeMutablePointer<Float>  // [max(O, R)] the readout (R = readoutSize: a mixture's logits)
 
   public init(model: RecurrentModel) {
     self.model = model
@@ -63,8 +64,9 @@ public final class SequencePredictor {
     window.initialize(repeating: 0, count: contextLength * I)
     pendingStep = .allocate(capacity: I)
     pendingStep.initialize(repeating: 0, count: I)
-    readout = .allocate(capacity: O)
-    readout.initialize(repeating: 0, count: O)
+    let readoutCount = max(O, model.readoutSize)
+    readout = .allocate(capacity: readoutCount)
+    readout.initialize(repeating: 0, count: readoutCount)
     let n = model.file.normalization ?? Normalization(inputSize: I, outputSize: O)
     (inputShift, inputScale, outputShift, outputScale) = (n.inputShift, n.inputScale, n.outputShift, n.outputScale)
   }
@@ -271,7 +273,16 @@ public final class SequencePredictor {
     let scale = WindowDifferences.normalise(UnsafeMutableBufferPointer(start: window, count: contextLength))
     cell.reset()
     cell.prime(UnsafeBufferPointer(start: window, count: contextLength - 1))
-    let y = cell.step(window[contextLength - 1])
+    let y: Float
+    let a = model.architecture
+    if a.isMixture {
+      cell.step(window + contextLength - 1, into: readout)
+      y = ExpertMixture.combine(
+        logits: readout, experts: a.experts, weights: model.expertWeights, order: a.expertOrder,
+        inputs: window + contextLength - a.expertOrder)
+    } else {
+      y = cell.step(window[contextLength - 1])
+    }
     return value(historyCount - 1) + scale * y
   }
 }

@@ -65,7 +65,7 @@ struct Bench: ParsableCommand {
     let chunk = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096 * width)  // [4096][width] generated
     let values = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4096)  // [4096] streamed input
     let x = UnsafeMutablePointer<Float>.allocate(capacity: a.inputSize)  // [I] one step's input
-    let y = UnsafeMutablePointer<Float>.allocate(capacity: a.outputSize)  // [O] one step's readout
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: a.readoutSize)  // [R] one step's readout (a mixture: logits)
     defer {
       chunk.deallocate()
       values.deallocate()

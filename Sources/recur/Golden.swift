@@ -100,7 +100,8 @@ struct GoldenCommand: ParsableCommand {
       let manifest = GoldenManifest(
         recurVersion: Recur.version, model: options.model, crc: crc32(bytes), bytes: bytes.count,
         architecture:
-          "\(a.kind.name) layers=\(a.layers) input=\(a.inputSize) hidden=\(a.hiddenSize) output=\(a.outputSize)",
+          "\(a.kind.name) layers=\(a.layers) input=\(a.inputSize) hidden=\(a.hiddenSize) output=\(a.outputSize)"
+          + (a.isMixture ? " experts=\(a.experts) order=\(a.expertOrder)" : ""),
         encoding: model.file.encoding.name, tolerance: tolerance, cases: cases.map(\.0))
       for ((c, _), out) in zip(cases, outputs) {
         try writeFile("\(output)/\(c.name).in", c.input)

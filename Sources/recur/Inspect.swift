@@ -16,8 +16,8 @@ struct Inspect: ParsableCommand {
     abstract: "Summarise a model: sizes, parameter count, encoding, provenance, validation statistics.",
     discussion: """
       --json prints the same as one JSON object, plus "tensors": every weight keyed by its PyTorch state_dict name \
-      (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.), as nested arrays in \
-      PyTorch shapes (statistics that were not measured are null). `recur-train import-torch` reads it back exactly.
+      (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.; a mixture's experts. \
+      as experts.weight), as nested arrays in PyTorch shapes (statistics that were not measured are null). `recur-train import-torch` reads it back exactly.
 
       Examples:
         recur inspect --model odd
@@ -36,7 +36,6 @@ struct Inspect: ParsableCommand {
 
   func writeSummary(_ f: ModelFile, _ out: OutputWriter) {
     let p = f.provenance
-    let v = f.validation
     func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
     out.text(
       """
@@ -91,7 +90,7 @@ struct Inspect: ParsableCommand {
         "layers": \(f.layers),
         "input_size": \(f.inputSize),
         "hidden_size": \(f.hiddenSize),
-        "output_size": \(f.outputSize),
+        "output_size": \(f.outputSize),\(mixtureFields(f))
         "parameters": \(f.parameterCount),
         "encoding": "\(f.encoding.name)",
         "context_length": \(f.contextLength),
@@ -121,6 +120,12 @@ struct Inspect: ParsableCommand {
     }
     out.text("  }\n}\n")
   }
+}
+
+/// A mixture readout's sizes as JSON members (nothing for the plain readout, whose JSON is as before format 4).
+func mixtureFields(_ f: ModelFile) -> String {
+  let a = f.architecture
+  return a.isMixture ? "\n  \"experts\": \(a.experts),\n  \"expert_order\": \(a.expertOrder)," : ""
 }
 
 func shortest(_ x: Float) -> String {

@@ -36,6 +36,7 @@ struct Stream: ParsableCommand {
 
   func run() throws {
     let model = try ModelSource.load(options.model)
+    if raw { try Self.refuseRaw(model, name: "'\(options.model)'") }
     let output = OutputWriter(fd: 1)
     let input = InputScanner(fd: 0, namesFirst: streams)
     input.beforeBlocking = { output.flush() }
@@ -81,7 +82,16 @@ struct Stream: ParsableCommand {
   /// Reads every time step from `input` and writes one prediction line per step to `output` (the whole of `recur
   /// stream`; `recur golden` runs it on files). Throws a `line L, column C: ...` error after writing every earlier
   /// answer to `output` (unflushed).
+  /// `--raw` prints the cell's readout, which for a mixture model is one logit per expert, not a prediction.
+  static func refuseRaw(_ model: RecurrentModel, name: String = "the model") throws(CLIError) {
+    guard model.architecture.isMixture else { return }
+    throw CLIError(
+      "--raw prints the cell's readout, and \(name) has a mixture readout (the logits of its "
+        + "\(model.architecture.experts) experts, not a prediction): drop --raw")
+  }
+
   static func stream(model: RecurrentModel, raw: Bool, input: InputScanner, output: OutputWriter) throws(CLIError) {
+    if raw { try refuseRaw(model) }
     let predictor = SequencePredictor(model: model)
     let cell = predictor.cell
     let inputs = model.inputSize

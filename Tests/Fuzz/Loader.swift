@@ -1,4 +1,4 @@
-// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1, 2 and 3, every cell kind and encoding).
+// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1 to 4, every cell kind, encoding and readout).
 //
 // Contract checked on every input, as given and again with its length field (header offset 16) and CRC-32 (last
 // four bytes) fixed up, so that mutations get past the framing and the checksum to the checks behind them:
@@ -113,7 +113,7 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
   let model = RecurrentModel(file)
   let cell = RecurrentCell(model: model)
   var x = [Float](repeating: 0.5, count: a.inputSize)
-  var y = [Float](repeating: 0, count: a.outputSize)
+  var y = [Float](repeating: 0, count: a.readoutSize)  // the cell's readout: a mixture's logits
   for _ in 0..<2 { cell.step(&x, into: &y) }
   if file.contextLength <= 64 {
     let predictor = SequencePredictor(model: model)

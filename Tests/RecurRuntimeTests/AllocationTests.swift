@@ -45,6 +45,28 @@ struct AllocationTests {
     }
   }
 
+  /// A mixture readout (format version 4): streaming and generation of every kind, 33 experts.
+  @Test(arguments: CellKind.allCases)
+  func aMixtureReadoutDoesNotAllocate(kind: CellKind) {
+    let model = RecurrentModel(randomMixture(kind: kind, hidden: 16, experts: 33, order: 2, context: 4, seed: 2))
+    let predictor = SequencePredictor(model: model)
+    let seed = UnsafeMutableBufferPointer<Float>.allocate(capacity: 5)
+    let out = UnsafeMutableBufferPointer<Float>.allocate(capacity: 100)
+    defer {
+      seed.deallocate()
+      out.deallocate()
+    }
+    for i in 0..<5 { seed[i] = Float(3 * i + 1) }
+    var sink: Float = 0
+    let count = allocations {
+      predictor.begin(seed: UnsafeBufferPointer(seed))
+      for _ in 0..<5 { predictor.generate(into: out) }
+      predictor.reset()
+      for i in 0..<500 { sink += predictor.observe(Float(i % 17)) }
+    }
+    #expect(count == 0, "\(kind) mixture: \(count) allocations (sink \(sink))")
+  }
+
   /// Every kind and depth, several inputs and outputs: step, readout, free-running generation and streaming.
   @Test(arguments: CellKind.allCases)
   func everyKindAndDepthStepsWithoutAllocating(kind: CellKind) {

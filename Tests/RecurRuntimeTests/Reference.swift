@@ -177,7 +177,7 @@ struct ReferenceStack {
     let H = a.hiddenSize
     let w = file.tensor(.fcWeight)
     let b = file.tensor(.fcBias)
-    return (0..<a.outputSize).map { o in
+    return (0..<a.readoutSize).map { o in  // a mixture: its expert logits
       var y = Double(b[o])
       for j in 0..<H { y += Double(w[o * H + j]) * h[a.layers - 1][j] }
       return y

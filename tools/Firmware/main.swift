@@ -43,8 +43,8 @@ struct Firmware {
       fail("model in flash refused: \(error.description)")
     }
     let heapModel = Int(fw_heap_live())  // the kernel layout: weights, biases and readout, padded to SIMD8
-    guard model.inputSize == 1 && model.outputSize == 1 else {
-      fail("the firmware runs models with one input and one output")
+    guard model.inputSize == 1 && model.outputSize == 1 && !model.architecture.isMixture else {
+      fail("the firmware runs models with one input, one output and a plain readout")
     }
     let predictor = SequencePredictor(model: model)
     let heapAfterLoad = Int(fw_heap_live())

@@ -4,12 +4,13 @@
 //
 //   (1) h^k_t = cell_k(h^{k-1}_t, state^k_{t-1})    k = 0 ... L−1, h^{-1}_t = x_t [I], state_{-1} = 0 (PyTorch's
 //                                                   default h0, c0); the cell files number their own equations
-//   (2) y_t = fc.w h^{L-1}_t + fc.b                 [O]
+//   (2) y_t = fc.w h^{L-1}_t + fc.b                 [R]  R = O, or a mixture's E expert logits
+//   (2m) a mixture readout turns the final step's logits into its prediction ŷ (MixtureHead.swift); y below is ŷ
 //   (3) L   = Σ_t Σ_o Σ_b m_tob (y_tob − target_tob)² / n     m = loss mask, n = Σ m (nn.MSELoss, mean reduction)
 //
 // and, read bottom-up, their derivatives:
 //
-//   (3') dy_t = 2 m_t (y_t − target_t) / n
+//   (3') dy_t = 2 m_t (y_t − target_t) / n       (a mixture: dŷ, then MixtureHead's dℓ as the final step's dy)
 //   (2') dh^{L-1}_t += fc.wᵀ dy_t                    dfc.w = Σ_t dy_t h^{L-1}_tᵀ      dfc.b = Σ_t Σ_b dy_t
 //   (1') per step t from T−1 down to 0, per layer k from L−1 down to 0: cell k's backward(t) turns dh^k_t into its
 //        gate gradients, its dh^k_{t-1} (kept for step t−1) and dx (added into dh^{k-1}_t, the layer below's)
@@ -42,8 +43,11 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   private let x: UnsafeMutablePointer<Vector>  // [T][I][blocks] inputs
   private let target: UnsafeMutablePointer<Vector>  // [T][O][blocks] targets
   private let mask: UnsafeMutablePointer<Vector>  // [T][O][blocks] 1 where the loss counts
-  private let y: UnsafeMutablePointer<Vector>  // [T][O][blocks] outputs
-  private let dy: UnsafeMutablePointer<Vector>  // [T][O][blocks] ∂L/∂y
+  private let y: UnsafeMutablePointer<Vector>  // [T][R][blocks] readouts (R = readoutSize)
+  private let dy: UnsafeMutablePointer<Vector>  // [T][R][blocks] ∂L/∂y
+  /// A mixture readout's softmax and experts, on the final step (nil for the plain readout).
+  private let mixture: MixtureHead<Scalar>?
+  private let dPrediction: UnsafeMutablePointer<Vector>  // [blocks] a mixture's ∂L/∂ŷ
   /// The stack, bottom-up: layer k reads layer k−1's h. [L]
   private let layers: [TrainingLayer<Scalar>]
 
@@ -55,13 +59,19 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     let nb = (capacity + 7) / 8
     self.blocks = nb
     let (T, I, O, H) = (steps, architecture.inputSize, architecture.outputSize, architecture.hiddenSize)
+    let R = architecture.readoutSize
+    let (E, m) = (architecture.experts, architecture.expertOrder)
+    precondition(m <= steps, "a mixture weighs at most the window's inputs")
     layout = ParameterLayout(architecture)
-    arena = LaneArena(vectors: T * I * nb + 4 * T * O * nb, scalars: 0)
+    let head = architecture.isMixture ? MixtureHead<Scalar>.vectors(experts: E, order: m, blocks: nb) + nb : 0
+    arena = LaneArena(vectors: T * I * nb + 2 * T * O * nb + 2 * T * R * nb + head, scalars: 0)
     x = arena.vectors(T * I * nb)
     target = arena.vectors(T * O * nb)
     mask = arena.vectors(T * O * nb)
-    y = arena.vectors(T * O * nb)
-    dy = arena.vectors(T * O * nb)
+    y = arena.vectors(T * R * nb)
+    dy = arena.vectors(T * R * nb)
+    mixture = architecture.isMixture ? MixtureHead(experts: E, order: m, blocks: nb, arena: &arena) : nil
+    dPrediction = architecture.isMixture ? arena.vectors(nb) : y
     var stack: [TrainingLayer<Scalar>] = []
     for k in 0..<architecture.layers {
       // Layer 0 reads x_t = x + t·I·blocks; layer k reads the layer below's h_t = hidden + (t+1)·H·blocks.
@@ -108,6 +118,7 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     count: Int, finalStepOnly: Bool, input: (Int, Int, Int) -> Scalar, target value: (Int, Int, Int) -> Scalar
   ) {
     let (I, O) = (architecture.inputSize, architecture.outputSize)
+    precondition(!architecture.isMixture || finalStepOnly, "a mixture readout predicts the final step only")
     batchSize = count
     weightedElements = count * (finalStepOnly ? 1 : steps) * O
     let xs = lanes(x)
@@ -133,7 +144,7 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   @discardableResult
   public func forward(_ p: Parameters<Scalar>) -> Double {
     precondition(p.architecture == architecture && batchSize > 0)
-    let (H, O, nb) = (architecture.hiddenSize, architecture.outputSize, blocks)
+    let (H, R, nb) = (architecture.hiddenSize, architecture.readoutSize, blocks)
     return p.values.withUnsafeBufferPointer { buffer in
       let w = buffer.baseAddress!
       let fcW = w + layout.range(.fcWeight).lowerBound
@@ -144,14 +155,25 @@ public final class BatchGraph<Scalar: TrainingScalar> {
         // (1) the stack, bottom-up.
         for layer in layers { layer.forward(t, w) }
         // (2) y_t = fc.w h_t + fc.b
-        let yt = y + t * O * nb
-        broadcastRows(fcB, rows: O, blocks: nb, into: yt)
-        broadcastAccumulate(fcW, rows: O, cols: H, top + (t + 1) * H * nb, blocks: nb, into: yt)
+        let yt = y + t * R * nb
+        broadcastRows(fcB, rows: R, blocks: nb, into: yt)
+        broadcastAccumulate(fcW, rows: R, cols: H, top + (t + 1) * H * nb, blocks: nb, into: yt)
       }
 
       // (3) L = Σ m (y − target)² / n
       var sum = Vector()
-      for n in 0..<(steps * O * nb) {
+      if let mixture {
+        // (2m) the final step's logits → ŷ; only the final step is weighted.
+        let last = steps - 1
+        mixture.forward(
+          logits: y + last * R * nb, inputs: mixtureInput, weights: w + layout.range(.experts).lowerBound)
+        for k in 0..<nb {
+          let e = mixture.prediction[k] - target[last * nb + k]
+          sum += mask[last * nb + k] * (e * e)
+        }
+        return Double(horizontalSum(sum)) / Double(weightedElements)
+      }
+      for n in 0..<(steps * R * nb) {
         let e = y[n] - target[n]
         sum += mask[n] * (e * e)
       }
@@ -159,10 +181,19 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     }
   }
 
-  /// Output `channel` of lane `lane` at step `t` after `forward`.
+  /// Output `channel` of lane `lane` at step `t` after `forward` (a mixture: its prediction ŷ, final step only).
   public func output(lane: Int, step t: Int, channel: Int = 0) -> Scalar {
     precondition(lane < batchSize && t < steps && channel < architecture.outputSize)
+    if let mixture {
+      precondition(t == steps - 1, "a mixture readout predicts the final step only")
+      return UnsafeMutableRawPointer(mixture.prediction).assumingMemoryBound(to: Scalar.self)[lane]
+    }
     return lanes(y)[(t * architecture.outputSize + channel) * blocks * 8 + lane]
+  }
+
+  /// The lane row of the j-th of the last m inputs of the window (a mixture's u_j, oldest first; input size 1).
+  private func mixtureInput(_ j: Int) -> UnsafePointer<Vector> {
+    UnsafePointer(x + (steps - architecture.expertOrder + j) * blocks)
   }
 
   // MARK: Backward
@@ -170,7 +201,7 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   /// Backpropagation through time for the batch `forward` last ran on; writes ∂L/∂θ into `gradient` (overwriting it).
   public func backward(_ p: Parameters<Scalar>, into gradient: inout Parameters<Scalar>) {
     precondition(p.architecture == architecture && gradient.architecture == architecture && batchSize > 0)
-    let (H, O, nb, T) = (architecture.hiddenSize, architecture.outputSize, blocks, steps)
+    let (H, O, nb, T) = (architecture.hiddenSize, architecture.readoutSize, blocks, steps)
     let top = layers[layers.count - 1]
     let fcWRange = layout.range(.fcWeight)
     p.values.withUnsafeBufferPointer { buffer in
@@ -180,7 +211,22 @@ public final class BatchGraph<Scalar: TrainingScalar> {
 
       // (3') dy = 2 m (y − target) / n
       let twoOverN = Vector(repeating: Scalar(2) / Scalar(weightedElements))
-      for n in 0..<(T * O * nb) { dy[n] = twoOverN * (mask[n] * (y[n] - target[n])) }
+      if let mixture {
+        // dŷ, then (M3') and (M2'): the final step's dy are the logits' gradients; earlier steps have none.
+        for n in 0..<(T * O * nb) { dy[n] = Vector() }
+        let last = T - 1
+        for k in 0..<nb {
+          dPrediction[k] = twoOverN * (mask[last * nb + k] * (mixture.prediction[k] - target[last * nb + k]))
+        }
+        gradient.values.withUnsafeMutableBufferPointer { g in
+          let dA = g.baseAddress! + layout.range(.experts).lowerBound
+          for i in 0..<layout.range(.experts).count { dA[i] = 0 }
+          mixture.backward(
+            dPrediction: dPrediction, inputs: mixtureInput, dLogits: dy + last * O * nb, dWeights: dA)
+        }
+      } else {
+        for n in 0..<(T * O * nb) { dy[n] = twoOverN * (mask[n] * (y[n] - target[n])) }
+      }
 
       let dhTop = top.dh
       for t in stride(from: T - 1, through: 0, by: -1) {

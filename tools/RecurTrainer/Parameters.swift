@@ -13,6 +13,8 @@ public protocol TrainingScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codab
   static func tanh8(_ x: SIMD8<Self>) -> SIMD8<Self>
   /// The logistic sigmoid 1 / (1 + e^(−x)) on eight lanes.
   static func sigmoid8(_ x: SIMD8<Self>) -> SIMD8<Self>
+  /// e^x on eight lanes (the mixture readout's softmax).
+  static func exp8(_ x: SIMD8<Self>) -> SIMD8<Self>
 }
 
 extension Float: TrainingScalar {
@@ -25,6 +27,10 @@ extension Float: TrainingScalar {
   /// The runtime's sigmoid (`RecurRuntime.fastSigmoid`, through the same tanh), for the same reason.
   @inline(__always)
   public static func sigmoid8(_ input: SIMD8<Float>) -> SIMD8<Float> { fastSigmoid(input) }
+
+  /// The runtime's exponential (`RecurRuntime.fastExp`), for the same reason.
+  @inline(__always)
+  public static func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> { fastExp(input) }
 }
 
 extension Double: TrainingScalar {
@@ -39,6 +45,13 @@ extension Double: TrainingScalar {
   public static func sigmoid8(_ x: SIMD8<Double>) -> SIMD8<Double> {
     var out = SIMD8<Double>()
     for i in 0..<8 { out[i] = 1 / (1 + Foundation.exp(-x[i])) }
+    return out
+  }
+
+  /// libm exp per lane.
+  public static func exp8(_ x: SIMD8<Double>) -> SIMD8<Double> {
+    var out = SIMD8<Double>()
+    for i in 0..<8 { out[i] = Foundation.exp(x[i]) }
     return out
   }
 }
@@ -109,11 +122,16 @@ public struct Parameters<Scalar: TrainingScalar>: Sendable, Equatable {
 
   /// PyTorch's default initialisation of `nn.RNN`, `nn.GRU`, `nn.LSTM` (every weight and bias uniform on
   /// ±1/sqrt(H)) and of `nn.Linear(H, O)` (kaiming_uniform(a=√5) and its bias bound both reduce to
-  /// 1/sqrt(fan_in) = 1/sqrt(H)). Drawn with `gsl_ran_flat` tensor by tensor in table order, element by element.
+  /// 1/sqrt(fan_in) = 1/sqrt(H)); a mixture's `experts.weight` uniform on ±`TrainingOptions.expertInitBound`. Drawn
+  /// with `gsl_ran_flat` tensor by tensor in table order, element by element.
   public static func pytorchDefault(architecture: Architecture, rng: GSLRandom) -> Self {
     let bound = 1.0 / Double(architecture.hiddenSize).squareRoot()
     var p = Self(zeros: architecture)
-    for i in p.values.indices { p.values[i] = Scalar(rng.flat(-bound, bound)) }
+    let experts = architecture.isMixture ? p.range(.experts) : 0..<0
+    for i in p.values.indices {
+      let b = experts.contains(i) ? TrainingOptions.expertInitBound : bound
+      p.values[i] = Scalar(rng.flat(-b, b))
+    }
     return p
   }
 

@@ -162,8 +162,23 @@ public enum TorchState {
         "\(readout).weight: expected shape [O, \(hidden)] with O in 1...\(Architecture.maxOutputSize), found \(describe(fcShape))"
       )
     }
+    // A mixture readout (`recur inspect --json` of a format-4 model): `experts.weight` [E][m] beside an fc of E rows.
+    let expertsKey = TensorSpec(role: .experts, layer: 0, rows: 0, cols: 0).name(prefix: "")
+    var experts = 0
+    var expertOrder = 0
+    if let found = parsed[expertsKey]?.shape {
+      guard found.count == 2, found[0] == fcShape[0], found[0] <= Architecture.maxExperts, found[1] >= 1,
+        found[1] <= window, ih0[1] == 1
+      else {
+        throw .importFailed(
+          "\(expertsKey): expected shape [E, m] with E = \(readout).weight's \(fcShape[0]) rows (at most "
+            + "\(Architecture.maxExperts)), m in 1...\(window) (--window) and input size 1, found \(describe(found))")
+      }
+      (experts, expertOrder) = (found[0], found[1])
+    }
     let architecture = Architecture(
-      kind: kind, layers: layers, inputSize: ih0[1], hiddenSize: hidden, outputSize: fcShape[0])
+      kind: kind, layers: layers, inputSize: ih0[1], hiddenSize: hidden, outputSize: experts > 0 ? 1 : fcShape[0],
+      experts: experts, expertOrder: expertOrder)
 
     // 4. Every tensor of the table from its key; then nothing may be left over.
     var used = Set<String>()
@@ -176,7 +191,9 @@ public enum TorchState {
     }
     for spec in architecture.tensors {
       let key: String
-      if spec.role.isReadout {
+      if spec.role == .experts {
+        key = expertsKey
+      } else if spec.role.isReadout {
         key = spec.role == .fcWeight ? "\(readout).weight" : "\(readout).bias"
       } else {
         let (module, k) = keyOfLayer[spec.layer]
@@ -235,8 +252,12 @@ public enum TorchState {
     var recorded: Encoding? = nil
     if case .string(let name)? = root["encoding"] { recorded = Encoding(name: name) }
     let chosen =
-      encoding ?? (normalization != nil ? recorded : nil)
+      encoding ?? (normalization != nil ? recorded : nil) ?? (architecture.isMixture ? .windowDifferences : nil)
       ?? (architecture.inputSize == 1 && architecture.outputSize == 1 ? .sequenceMaxScale : .identity)
+    guard !architecture.isMixture || chosen == .windowDifferences else {
+      throw .invalidOption(
+        "--encoding \(chosen.name) cannot drive a mixture readout (\(expertsKey)): it needs window-differences")
+    }
     guard chosen.supports(inputSize: architecture.inputSize, outputSize: architecture.outputSize) else {
       throw .invalidOption(
         "--encoding \(chosen.name) does not fit this model's sizes (input \(architecture.inputSize), output "

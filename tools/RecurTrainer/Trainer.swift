@@ -18,6 +18,10 @@ public struct TrainingOptions: Sendable, Equatable {
   /// Stacked layers, 1...`Architecture.maxLayers`.
   public var layers = 1
   public var hiddenSize: Int
+  /// Linear experts of a mixture readout (0: the plain Linear readout; window-differences only). See `ExpertMixture`.
+  public var experts = 0
+  /// Differences each expert weighs (the latest ones), 1...`window`; used when `experts` > 0.
+  public var expertOrder = 2
   /// Time steps per example (sequence-max-scale) or differences per example (window-differences).
   public var window: Int
   public var epochs: Int
@@ -42,6 +46,7 @@ public struct TrainingOptions: Sendable, Equatable {
       batchSize = 64
       sequences = 20_000
       schedule = .cosine
+      experts = 32
     }
   }
 
@@ -49,16 +54,25 @@ public struct TrainingOptions: Sendable, Equatable {
   public static let maxEpochs = 100_000
   public static let maxBatchSize = 65_536
   public static let maxSequences = 1_000_000
+  /// The range `experts.weight` is drawn from, uniformly: it spreads the experts over the coefficients of the order-2
+  /// recurrences the window-differences families hold (|p|, |q| ≤ 3), so every class has experts near it from the start.
+  public static let expertInitBound = 3.0
 
   /// The model trained: `layers` cells of `cell`, input and output 1 (the sequence families are univariate).
   public var architecture: Architecture {
-    Architecture(kind: cell, layers: layers, inputSize: 1, hiddenSize: hiddenSize, outputSize: 1)
+    Architecture(
+      kind: cell, layers: layers, inputSize: 1, hiddenSize: hiddenSize, outputSize: 1, experts: experts,
+      expertOrder: experts > 0 ? expertOrder : 0)
   }
 
   /// "hidden 16" for the seed notebook's one vanilla layer, "gru, 2 layers, hidden 16" otherwise.
-  public var modelLabel: String {
-    if cell == .rnn && layers == 1 { return "hidden \(hiddenSize)" }
-    return "\(cell.name), \(layers) layer\(layers == 1 ? "" : "s"), hidden \(hiddenSize)"
+  public var modelLabel: String { Self.label(architecture) }
+
+  /// The label of `architecture` (also for a warm start's model).
+  static func label(_ a: Architecture) -> String {
+    let mixture = a.isMixture ? ", \(a.experts) experts of order \(a.expertOrder)" : ""
+    if a.kind == .rnn && a.layers == 1 { return "hidden \(a.hiddenSize)" + mixture }
+    return "\(a.kind.name), \(a.layers) layer\(a.layers == 1 ? "" : "s"), hidden \(a.hiddenSize)" + mixture
   }
 
   /// An upper bound on the bytes of the model file for `architecture`: header, directory, tensors each padded to the
@@ -87,6 +101,19 @@ public struct TrainingOptions: Sendable, Equatable {
         "--cell \(cell.name) --layers \(layers) --hidden \(hiddenSize) has \(architecture.parameterCount) "
           + "parameters, more than a model file holds (\(ModelFormat.maxFileSize >> 20) MiB); use a smaller --hidden "
           + "or fewer --layers")
+    }
+    guard (0...Architecture.maxExperts).contains(experts) else {
+      throw refuse("--experts \(experts) is out of range 0...\(Architecture.maxExperts)")
+    }
+    if experts > 0 {
+      guard encoding == .windowDifferences else {
+        throw refuse(
+          "--experts \(experts) needs --encoding window-differences (a mixture weighs the window's differences); "
+            + "use --experts 0 with \(encoding.name)")
+      }
+      guard (1...window).contains(expertOrder) else {
+        throw refuse("--expert-order \(expertOrder) is out of range 1...\(window) (the window)")
+      }
     }
     guard learningRate.isFinite, learningRate > 0 else {
       throw refuse("--lr \(learningRate) must be a positive finite number")
@@ -258,7 +285,7 @@ extension TrainingOptions {
     family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
     validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil,
-    initial: (file: ModelFile, name: String)? = nil
+    experts: Int? = nil, expertOrder: Int? = nil, initial: (file: ModelFile, name: String)? = nil
   ) throws(TrainerError) -> TrainingOptions {
     let names = SequenceFamily.nameList
     guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
@@ -272,6 +299,8 @@ extension TrainingOptions {
         throw .invalidOption("--encoding \(encoding.name) cannot be trained (expected \(accepted))")
       }
       options.encoding = encoding
+      // A family's mixture default belongs to its default encoding; another encoding gets the plain readout.
+      if encoding != .windowDifferences && experts == nil { options.experts = 0 }
     }
     if let (file, name) = initial {
       // A warm start: the model's shape, encoding and window are the run's; a flag may repeat them, not change them.
@@ -287,6 +316,10 @@ extension TrainingOptions {
       try differs("--hidden", hidden.map(String.init), String(a.hiddenSize))
       try differs("--window", window.map(String.init), String(file.contextLength))
       try differs("--encoding", encoding?.name, file.encoding.name)
+      try differs("--experts", experts.map(String.init), String(a.experts))
+      if a.isMixture { try differs("--expert-order", expertOrder.map(String.init), String(a.expertOrder)) }
+      options.experts = a.experts
+      if a.isMixture { options.expertOrder = a.expertOrder }
       options.cell = a.kind
       options.layers = a.layers
       options.hiddenSize = a.hiddenSize
@@ -304,6 +337,8 @@ extension TrainingOptions {
     if let validationSequences { options.validationSequences = validationSequences }
     if let seed { options.seed = seed }
     if let schedule { options.schedule = schedule }
+    if let experts { options.experts = experts }
+    if let expertOrder { options.expertOrder = expertOrder }
     if let (file, name) = initial, file.contextLength > options.family.lengthRange.lowerBound {
       let family = options.family
       throw .invalidOption(
@@ -337,8 +372,7 @@ extension TrainingOptions {
     try Self.checkContinuable(file, name: name)
     let a = file.architecture
     guard a == architecture else {
-      let label = "\(a.kind.name), \(a.layers) layer\(a.layers == 1 ? "" : "s"), hidden \(a.hiddenSize)"
-      throw .invalidOption("--init '\(name)' is \(label); the run trains \(modelLabel)")
+      throw .invalidOption("--init '\(name)' is \(Self.label(a)); the run trains \(modelLabel)")
     }
     guard file.encoding == encoding else {
       throw .invalidOption("--init '\(name)' uses encoding \(file.encoding.name); the run's is \(encoding.name)")

@@ -48,8 +48,13 @@ struct Train: ParsableCommand {
       Defaults per family: odd = hidden 16, window 5, 8 epochs, lr 0.01; \
       fib = hidden 32, window 6, 12 epochs, lr 0.005 (both the notebook's vanilla RNN, sequence-max-scale, \
       batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
-      window-differences over 4 differences, 20000 sequences, batch 64, 3000 epochs, lr 0.003 \
-      annealed by cosine (about 40 minutes of CPU).
+      window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences, \
+      batch 64, 3000 epochs, lr 0.003 annealed by cosine (about 40 minutes of CPU).
+
+      --experts E (window-differences only) replaces the Linear readout by a mixture of E linear experts: the \
+      readout gives one logit per expert, each expert is a learned linear map of the last --expert-order \
+      differences of the window, and the prediction is their softmax-weighted sum (format version 4). \
+      --experts 0 is the plain readout.
 
       Examples:
         recur-train train --family odd -o odd.recur
@@ -110,6 +115,16 @@ struct Train: ParsableCommand {
   var lrSchedule: LearningRateSchedule?
 
   @Option(
+    parsing: .unconditional,
+    help: "Linear experts of a mixture readout, 0...256 (window-differences only). (default: 0; 32 for linear2)")
+  var experts: Int?
+
+  @Option(
+    name: .customLong("expert-order"), parsing: .unconditional,
+    help: "Differences each expert weighs (the latest), 1...window. (default: 2)")
+  var expertOrder: Int?
+
+  @Option(
     name: .customLong("init"),
     help: ArgumentHelp(
       "Warm start: continue training from this model file's weights (its cell, layers, hidden size, encoding and "
@@ -131,14 +146,16 @@ struct Train: ParsableCommand {
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
         window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
-        validationSequences: validationSequences, seed: seed, schedule: lrSchedule)
+        validationSequences: validationSequences, seed: seed, schedule: lrSchedule, experts: experts,
+        expertOrder: expertOrder)
       guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
       start = try readModelFile(initial, option: "--init").file
     }
     let options = try TrainingOptions.fromCommandLine(
       family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
       epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-      seed: seed, schedule: lrSchedule, initial: start.map { ($0, initial!) })
+      seed: seed, schedule: lrSchedule, experts: experts, expertOrder: expertOrder,
+      initial: start.map { ($0, initial!) })
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     try AtomicFile.checkDestination(output)
     if let plots { try PlotDirectory.prepare(plots) }

@@ -48,37 +48,61 @@ public enum CellKind: UInt32, Sendable, CaseIterable {
 
 /// Sizes of a stacked recurrent network followed by a Linear readout: `layers` cells of `kind`, the first reading
 /// `inputSize` values per step, every later one the hidden state of the one below; `fc: Linear(H -> outputSize)`.
+///
+/// With `experts` > 0 (format version 4, window-differences only, input and output 1) the readout is a *mixture of
+/// linear autoregressive experts*: `fc: Linear(H -> experts)` gives one logit per expert, and the prediction is
+/// Σ_e softmax(logits)_e · (experts.weight[e] · the last `expertOrder` cell inputs) (see `ExpertMixture`).
 public struct Architecture: Sendable, Equatable {
   public var kind: CellKind
   public var layers: Int
   public var inputSize: Int
   public var hiddenSize: Int
+  /// Values predicted per step (1 for a mixture).
   public var outputSize: Int
+  /// Linear experts of the mixture readout (0: the plain Linear readout).
+  public var experts: Int
+  /// Cell inputs each expert weighs, the latest ones (0 exactly when `experts` is 0).
+  public var expertOrder: Int
 
-  public init(kind: CellKind = .rnn, layers: Int = 1, inputSize: Int = 1, hiddenSize: Int, outputSize: Int = 1) {
+  public init(
+    kind: CellKind = .rnn, layers: Int = 1, inputSize: Int = 1, hiddenSize: Int, outputSize: Int = 1,
+    experts: Int = 0, expertOrder: Int = 0
+  ) {
     self.kind = kind
     self.layers = layers
     self.inputSize = inputSize
     self.hiddenSize = hiddenSize
     self.outputSize = outputSize
+    self.experts = experts
+    self.expertOrder = expertOrder
   }
+
+  /// Rows of `fc`: one per output, or one logit per expert.
+  public var readoutSize: Int { experts > 0 ? experts : outputSize }
+  /// True for the mixture-of-experts readout.
+  public var isMixture: Bool { experts > 0 }
 
   /// The limits every reader enforces (ModelFormat.md).
   public static let maxLayers = 8
   public static let maxInputSize = 256
   public static let maxOutputSize = 256
   public static let maxHiddenSize = 1024
+  public static let maxExperts = 256
 
   /// True when every size is within the limits above.
   public var isWithinLimits: Bool {
     (1...Self.maxLayers).contains(layers) && (1...Self.maxInputSize).contains(inputSize)
       && (1...Self.maxHiddenSize).contains(hiddenSize) && (1...Self.maxOutputSize).contains(outputSize)
+      && (experts == 0
+        ? expertOrder == 0
+        : experts <= Self.maxExperts && expertOrder >= 1 && inputSize == 1 && outputSize == 1)
   }
 
   /// "GRU, 2 layers: input 3, hidden 32, output 2".
   public var summary: String {
     "\(kind.title), \(layers) layer\(layers == 1 ? "" : "s"): input \(inputSize), hidden \(hiddenSize), "
       + "output \(outputSize)"
+      + (isMixture ? ", a mixture of \(experts) linear experts of order \(expertOrder)" : "")
   }
 }
 
@@ -263,6 +287,7 @@ public struct ModelFile: Sendable {
   public var inputSize: Int { architecture.inputSize }
   public var hiddenSize: Int { architecture.hiddenSize }
   public var outputSize: Int { architecture.outputSize }
+  public var readoutSize: Int { architecture.readoutSize }
 
   /// Number of trainable parameters (the sum of all tensor element counts).
   public var parameterCount: Int { architecture.parameterCount }

@@ -4,8 +4,8 @@ public enum ModelFormat {
   public static let magic: [UInt8] = [0x52, 0x45, 0x43, 0x55, 0x52, 0x4E, 0x4E, 0x1A]  // "RECURNN" 0x1A
   /// The newest version this code reads and writes. Version 1 (one vanilla layer, input and output 1) is still read,
   /// and still written for models it can describe, so files of that shape stay byte-identical.
-  public static let version: UInt32 = 3
-  public static let versions: ClosedRange<UInt32> = 1...3
+  public static let version: UInt32 = 4
+  public static let versions: ClosedRange<UInt32> = 1...4
   public static let headerSize = 256
   public static let directoryEntrySize = 32
   public static let tensorAlignment = 64
@@ -24,11 +24,16 @@ public enum ModelFormat {
   static let offFinalLoss = 80, offValWindows = 84, offValSeeds = 88, offValMSE = 92
   /// Version 2: number of layers. Version 1: reserved, zero.
   static let offLayers = 124
-  static let offFamily = 128, offReserved = 160
+  static let offFamily = 128
+  /// Version 4: the mixture readout's expert count and order. Earlier versions: reserved, zero.
+  static let offExperts = 160, offExpertOrder = 164
+  static let offReserved = 168
 
   /// The version a writer uses for `architecture` and `encoding`: the lowest that describes the model (1: one
-  /// vanilla layer, input and output 1, a scaled encoding; 2: any architecture; 3: a standardised encoding).
+  /// vanilla layer, input and output 1, a scaled encoding; 2: any architecture; 3: a standardised encoding; 4: a
+  /// mixture-of-experts readout).
   public static func version(for architecture: Architecture, encoding: Encoding) -> UInt32 {
+    if architecture.isMixture { return 4 }
     if encoding.isStandardized { return 3 }
     let v1 = architecture == Architecture(hiddenSize: architecture.hiddenSize) && encoding != .identity
     return v1 ? 1 : 2

@@ -1,4 +1,4 @@
-// The hardened `.recur` reader, format versions 1, 2 and 3.
+// The hardened `.recur` reader, format versions 1 to 4.
 //
 // Every length in a file is attacker-controlled: the reader checks each count and offset with overflow-safe
 // arithmetic against the real byte count before it reads the bytes behind it, refuses header sizes whose tensors
@@ -41,7 +41,7 @@ extension ModelFile {
     guard F.versions.contains(version) else {
       throw ModelFileError(
         .unsupportedVersion, at: F.offVersion,
-        "format version \(version) is not supported (this reader reads 1, 2 and 3)")
+        "format version \(version) is not supported (this reader reads 1 to 4)")
     }
     guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
       throw ModelFileError(
@@ -93,8 +93,6 @@ extension ModelFile {
     let inputSize = try size(F.offInputSize, "input size", Architecture.maxInputSize)
     let hidden = try size(F.offHiddenSize, "hidden size", Architecture.maxHiddenSize)
     let outputSize = try size(F.offOutputSize, "output size", Architecture.maxOutputSize)
-    let architecture = Architecture(
-      kind: kind, layers: Int(layers), inputSize: inputSize, hiddenSize: hidden, outputSize: outputSize)
     let context = u32(F.offContextLength)
     guard context >= 1 && context <= UInt32(F.maxContextLength) else {
       throw ModelFileError(
@@ -120,6 +118,31 @@ extension ModelFile {
         .unsupportedEncoding, at: F.offEncoding,
         "format version 3 is for the standardised encodings; \(encoding.name) is written as version 1 or 2")
     }
+    // Version 4: the mixture readout (window-differences only); before it, the two fields are reserved.
+    let (experts, expertOrder) = (u32(F.offExperts), u32(F.offExpertOrder))
+    if version < 4 {
+      for at in [F.offExperts, F.offExpertOrder] where u32(at) != 0 {
+        throw ModelFileError(.badHeader, at: at, "reserved header bytes are not zero")
+      }
+    } else {
+      guard encoding == .windowDifferences else {
+        throw ModelFileError(
+          .unsupportedEncoding, at: F.offEncoding,
+          "format version 4 (a mixture of experts) needs encoding window-differences, not \(encoding.name)")
+      }
+      guard experts >= 1 && experts <= UInt32(Architecture.maxExperts) else {
+        throw ModelFileError(
+          .badSize, at: F.offExperts, "expert count \(experts) is out of range 1...\(Architecture.maxExperts)")
+      }
+      guard expertOrder >= 1 && expertOrder <= context else {
+        throw ModelFileError(
+          .badSize, at: F.offExpertOrder,
+          "expert order \(expertOrder) is out of range 1...\(context) (the context length)")
+      }
+    }
+    let architecture = Architecture(
+      kind: kind, layers: Int(layers), inputSize: inputSize, hiddenSize: hidden, outputSize: outputSize,
+      experts: Int(experts), expertOrder: Int(expertOrder))
     // The trainable tensors, then (standardised encodings) the four normalisation vectors.
     let trainable = architecture.tensors.count
     let table = architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
@@ -128,7 +151,8 @@ extension ModelFile {
       throw ModelFileError(
         .badTensorDirectory, at: F.offTensorCount,
         "tensor count \(tensorCount) is not \(table.count) for \(layers) \(kind.name) layer\(layers == 1 ? "" : "s")"
-          + (encoding.isStandardized ? " and \(encoding.name)" : ""))
+          + (encoding.isStandardized ? " and \(encoding.name)" : "")
+          + (architecture.isMixture ? " and a mixture of experts" : ""))
     }
     guard u32(F.offFlags) == 0 else {
       throw ModelFileError(.badHeader, at: F.offFlags, "unknown flags 0x\(String(u32(F.offFlags), radix: 16))")

@@ -26,6 +26,11 @@ extension ModelFile {
     precondition(
       encoding.isStandardized == (normalization != nil),
       "the standardised encodings, and only they, need a Normalization")
+    precondition(
+      !architecture.isMixture
+        || (encoding == .windowDifferences && architecture.isWithinLimits
+          && architecture.expertOrder <= contextLength),
+      "a mixture of experts reads window-differences inputs, at most the context length of them")
     let allValues = tensorValues + (normalization?.vectors ?? [])
     let (offsets, length) = Self.canonicalLayout(table)
     var out = [UInt8](repeating: 0, count: length)
@@ -58,6 +63,10 @@ extension ModelFile {
     put32(validation.seeds, F.offValSeeds)
     for (i, s) in validation.floats.enumerated() { putF(s, F.offValMSE + 4 * i) }
     if version >= 2 { put32(UInt32(architecture.layers), F.offLayers) }
+    if version >= 4 {
+      put32(UInt32(architecture.experts), F.offExperts)
+      put32(UInt32(architecture.expertOrder), F.offExpertOrder)
+    }
     let family = Array(provenance.family.utf8.prefix(F.familyNameCapacity - 1))
     for (i, b) in family.enumerated() { out[F.offFamily + i] = b }
     for (index, spec) in table.enumerated() {

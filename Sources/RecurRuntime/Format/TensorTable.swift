@@ -11,6 +11,8 @@
 // layer 0, 17...20 for layer 1, ...), 5 and 6 for the readout, so a format-1 file's ids are the 1-layer case.
 // Models with a standardised encoding (format version 3) add four normalisation vectors after the readout, ids 7...10:
 // norm.input_shift [I], norm.input_scale [I], norm.output_shift [O], norm.output_scale [O].
+// A mixture readout (format version 4) has E = experts rows in fc (one logit each) and one more trainable tensor after
+// it, id 11: experts.weight [E][m], m = the expert order.
 
 /// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
 public enum TensorRole: UInt32, Sendable, CaseIterable {
@@ -25,11 +27,13 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   case inputScale = 8
   case outputShift = 9
   case outputScale = 10
+  /// The mixture readout's expert coefficients (`Architecture.experts` > 0; format version 4). Trainable.
+  case experts = 11
 
-  /// True for the readout's two tensors and the normalisation vectors, which belong to no layer.
+  /// True for the readout's tensors and the normalisation vectors, which belong to no layer.
   public var isReadout: Bool { rawValue >= 5 }
   /// True for the normalisation vectors.
-  public var isNormalization: Bool { rawValue >= 7 }
+  public var isNormalization: Bool { (7...10).contains(rawValue) }
   /// True for 1-D tensors (biases, normalisation), which PyTorch stores as vectors and the file as `cols == 1`.
   public var isVector: Bool { self == .biasIH || self == .biasHH || self == .fcBias || isNormalization }
 }
@@ -66,6 +70,7 @@ public struct TensorSpec: Sendable, Equatable {
     case .inputScale: "norm.input_scale"
     case .outputShift: "norm.output_shift"
     case .outputScale: "norm.output_scale"
+    case .experts: "experts.weight"
     }
   }
 
@@ -84,8 +89,9 @@ extension Architecture {
       table.append(TensorSpec(role: .biasIH, layer: k, rows: gh, cols: 1))
       table.append(TensorSpec(role: .biasHH, layer: k, rows: gh, cols: 1))
     }
-    table.append(TensorSpec(role: .fcWeight, layer: 0, rows: outputSize, cols: hiddenSize))
-    table.append(TensorSpec(role: .fcBias, layer: 0, rows: outputSize, cols: 1))
+    table.append(TensorSpec(role: .fcWeight, layer: 0, rows: readoutSize, cols: hiddenSize))
+    table.append(TensorSpec(role: .fcBias, layer: 0, rows: readoutSize, cols: 1))
+    if isMixture { table.append(TensorSpec(role: .experts, layer: 0, rows: experts, cols: expertOrder)) }
     return table
   }
 
@@ -99,14 +105,19 @@ extension Architecture {
     ]
   }
 
-  /// Number of tensors: four per layer and two for the readout.
-  public var tensorCount: Int { 4 * layers + 2 }
+  /// Number of trainable tensors: four per layer, two for the readout, one more for a mixture's experts.
+  public var tensorCount: Int { 4 * layers + 2 + (isMixture ? 1 : 0) }
 
   /// Position of a tensor in `tensors` (`layer` is ignored for the readout).
   public func index(of role: TensorRole, layer: Int = 0) -> Int {
     precondition(
       !role.isNormalization, "normalisation vectors are not in the trainable table (ModelFile.normalization)")
-    return role.isReadout ? 4 * layers + Int(role.rawValue - 5) : 4 * layer + Int(role.rawValue - 1)
+    precondition(role != .experts || isMixture, "only a mixture readout has experts")
+    switch role {
+    case .experts: return 4 * layers + 2
+    case .fcWeight, .fcBias: return 4 * layers + Int(role.rawValue - 5)
+    default: return 4 * layer + Int(role.rawValue - 1)
+    }
   }
 
   /// Total number of parameters.
