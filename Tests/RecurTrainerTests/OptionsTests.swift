@@ -40,10 +40,13 @@ struct OptionsTests {
     #expect(linear.hiddenSize == 64 && linear.window == 4 && linear.schedule == .cosine)
     #expect(linear.epochs == 3000 && linear.learningRate == 0.003 && linear.batchSize == 64)
     #expect(linear.sequences == 20_000 && linear.validationSequences == 400 && linear.seed == 0)
+    #expect(linear.experts == 32 && linear.expertOrder == 2 && linear.architecture.readoutSize == 32)
+    #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).architecture.isMixture == false)
     let plain = try TrainingOptions.fromCommandLine(
       family: "linear2", encoding: .sequenceMaxScale, cell: .rnn, batch: 128, sequences: 2000, schedule: .constant)
     #expect(plain.encoding == .sequenceMaxScale && plain.cell == .rnn && plain.schedule == .constant)
     #expect(plain.batchSize == 128 && plain.sequences == 2000)
+    #expect(plain.experts == 0, "another encoding than window-differences gets the plain readout")
     let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
     #expect(diff.encoding == .windowDifferences)
     let lstm = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, layers: 3, hidden: 7)
@@ -92,6 +95,23 @@ struct OptionsTests {
       refusal { () throws(TrainerError) in
         try .fromCommandLine(family: "odd", encoding: .sequenceMaxScale, initial: (file, "m"))
       } == "--encoding sequence-max-scale does not match --init 'm' (--encoding window-differences)")
+    // A mixture readout is part of the shape: adopted from the model, and a flag may not change it.
+    var mixed = trained
+    (mixed.experts, mixed.expertOrder) = (7, 3)
+    let mixture = Parameters<Float>(zeros: mixed.architecture).modelFile(
+      contextLength: 3, encoding: .windowDifferences)
+    let continued = try TrainingOptions.fromCommandLine(family: "odd", initial: (mixture, "x"))
+    #expect(continued.architecture == mixed.architecture && continued.experts == 7 && continued.expertOrder == 3)
+    #expect(
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", experts: 0, initial: (mixture, "x")) }
+        == "--experts 0 does not match --init 'x' (--experts 7)")
+    #expect(
+      refusal { () throws(TrainerError) in
+        try .fromCommandLine(family: "odd", expertOrder: 2, initial: (mixture, "x"))
+      } == "--expert-order 2 does not match --init 'x' (--expert-order 3)")
+    // linear2's default mixture does not meet a plain model: the model's readout wins.
+    let unmixed = try TrainingOptions.fromCommandLine(family: "linear2", window: 3, initial: (file, "p"))
+    #expect(unmixed.experts == 0 && unmixed.architecture == trained.architecture)
     // A model with several inputs (a `fit` model) cannot continue on a univariate family.
     let wide = Parameters<Float>(zeros: Architecture(inputSize: 3, hiddenSize: 4)).modelFile(
       contextLength: 5, encoding: .sequenceMaxScale)
