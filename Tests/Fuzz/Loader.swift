@@ -169,5 +169,13 @@ func writeLoaderSeeds(_ directory: String) {
         model(Architecture(kind: kind, inputSize: 2, hiddenSize: 2, outputSize: 2), .standardizeDifferences)
       ))
   }
+  for kind in CellKind.allCases {
+    // Format version 4: a mixture readout of 3 experts of order 2.
+    seeds.append(
+      (
+        "v4-\(kind.name)-mixture",
+        model(Architecture(kind: kind, hiddenSize: 3, experts: 3, expertOrder: 2), .windowDifferences)
+      ))
+  }
   for (name, file) in seeds { writeSeed(file.encoded(), directory, name + ".recur") }
 }

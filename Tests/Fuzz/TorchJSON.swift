@@ -191,6 +191,12 @@ func writeJSONSeeds(_ directory: String) {
       }
     }
   }
+  // A mixture readout (format version 4): experts.weight beside an fc of one row per expert; window 4 (mode 4·3).
+  let mixture = Architecture(kind: .gru, hiddenSize: 2, experts: 3, expertOrder: 2)
+  let mixed = ModelFile(
+    architecture: mixture, contextLength: 4, encoding: .windowDifferences,
+    tensors: mixture.tensors.map { random.values($0.count) })
+  seed("gru-mixture", mode: 4 * 3, TorchState.json(for: mixed))
   seed(
     "stacked-modules", mode: 4,
     """
