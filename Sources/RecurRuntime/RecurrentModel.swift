@@ -55,6 +55,9 @@ public final class RecurrentModel: @unchecked Sendable {
   public init(_ file: ModelFile, retainingTensors: Bool = true) {
     let a = file.architecture
     precondition(a.isWithinLimits, "model sizes out of range")
+    precondition(
+      !a.isMixture || (file.encoding == .windowDifferences && a.expertOrder <= file.contextLength),
+      "a mixture readout reads window-differences inputs, at most the context length of them")
     var kept = file
     if !retainingTensors { kept.tensorValues = [] }
     self.file = kept

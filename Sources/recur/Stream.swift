@@ -79,9 +79,6 @@ struct Stream: ParsableCommand {
         + "(overflow)")
   }
 
-  /// Reads every time step from `input` and writes one prediction line per step to `output` (the whole of `recur
-  /// stream`; `recur golden` runs it on files). Throws a `line L, column C: ...` error after writing every earlier
-  /// answer to `output` (unflushed).
   /// `--raw` prints the cell's readout, which for a mixture model is one logit per expert, not a prediction.
   static func refuseRaw(_ model: RecurrentModel, name: String = "the model") throws(CLIError) {
     guard model.architecture.isMixture else { return }
@@ -90,6 +87,9 @@ struct Stream: ParsableCommand {
         + "\(model.architecture.experts) experts, not a prediction): drop --raw")
   }
 
+  /// Reads every time step from `input` and writes one prediction line per step to `output` (the whole of `recur
+  /// stream`; `recur golden` runs it on files). Throws a `line L, column C: ...` error after writing every earlier
+  /// answer to `output` (unflushed).
   static func stream(model: RecurrentModel, raw: Bool, input: InputScanner, output: OutputWriter) throws(CLIError) {
     if raw { try refuseRaw(model) }
     let predictor = SequencePredictor(model: model)

@@ -167,6 +167,10 @@ struct BaselineTests {
     #expect(try BaselineOptions.fromCommandLine(family: "fib", k: 2).window == 6)
     #expect(Self.refusal(k: 1) == nil && Self.refusal(k: 5) == nil && Self.refusal(width: 1024) == nil)
     #expect(Self.refusal(schedule: .cosine) == nil)
+    // linear2's default mixture readout is train's; the baseline (an MLP) has none, whatever the encoding or k.
+    #expect(Self.refusal(family: "linear2", encoding: .sequenceMaxScale) == nil)
+    #expect(Self.refusal(family: "linear2", k: 1) == nil)
+    #expect(try BaselineOptions.fromCommandLine(family: "linear2").trainingOptions.experts == 0)
   }
 
   @Test("invalid options are refused with a message naming the option and the accepted range")

@@ -12,12 +12,13 @@ struct OptionsTests {
   static func refusal(
     family: String? = "odd", encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
     hidden: Int? = nil, window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil,
-    sequences: Int? = nil, validationSequences: Int? = nil
+    sequences: Int? = nil, validationSequences: Int? = nil, experts: Int? = nil, expertOrder: Int? = nil
   ) -> String? {
     do {
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding, cell: cell, layers: layers, hidden: hidden, window: window,
-        epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences)
+        epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
+        experts: experts, expertOrder: expertOrder)
       return nil
     } catch {
       guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
@@ -154,6 +155,25 @@ struct OptionsTests {
       Self.refusal(cell: .lstm, layers: 8, hidden: 1024)
         == "--cell lstm --layers 8 --hidden 1024 has 62985217 parameters, more than a model file holds (64 MiB); "
         + "use a smaller --hidden or fewer --layers")
+    // The mixture readout's flags, including sizes that would overflow the parameter count and a window of 0 with
+    // linear2's default mixture (each once trapped instead of being refused).
+    let diff = Encoding.windowDifferences
+    #expect(Self.refusal(family: "linear2", window: 0) == "--window 0 must be at least 1")
+    #expect(Self.refusal(experts: 1 << 62, expertOrder: 2) == "--experts 4611686018427387904 is out of range 0...256")
+    #expect(
+      Self.refusal(encoding: diff, window: 4, experts: 1, expertOrder: .max)
+        == "--expert-order 9223372036854775807 is out of range 1...4 (the window)")
+    #expect(
+      Self.refusal(encoding: diff, window: 4, experts: 1, expertOrder: 5)
+        == "--expert-order 5 is out of range 1...4 (the window)")
+    #expect(
+      Self.refusal(family: "linear2", experts: 0, expertOrder: 3)
+        == "--expert-order 3 needs a mixture readout (--experts 1 or more)")
+    #expect(
+      Self.refusal(experts: 3)
+        == "--experts 3 needs --encoding window-differences (a mixture weighs the window's differences); "
+        + "use --experts 0 with sequence-max-scale")
+    #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil)
   }
 
   @Test("the output destination is checked before any work")

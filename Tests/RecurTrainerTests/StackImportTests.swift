@@ -123,4 +123,35 @@ struct StackImportTests {
     #expect(back.architecture == a)
     for (x, y) in zip(back.tensorValues, original.tensorValues) { #expect(x.map(\.bitPattern) == y.map(\.bitPattern)) }
   }
+
+  /// A mixture readout's state: `experts.weight` anywhere among the keys (it is never taken for the readout), its
+  /// rows matching fc's; the window bounds its order; experts with a bias and no fc is no readout at all.
+  @Test func mixtureStateImportsWhateverTheKeyOrder() throws {
+    let a = Architecture(kind: .gru, hiddenSize: 2, experts: 3, expertOrder: 2)
+    let original = try Self.model(a, seed: 4)
+    let body = TorchState.json(for: original)
+    // Move experts.weight to the front of the object.
+    var members = body.split(separator: "\n").map(String.init).filter { $0.hasPrefix("  \"") }
+    members = members.map { $0.hasSuffix(",") ? String($0.dropLast()) : $0 }
+    let expertsMember = members.first { $0.contains("\"experts.weight\"") }!
+    members = [expertsMember] + members.filter { $0 != expertsMember }
+    let reordered = "{\n" + members.joined(separator: ",\n") + "\n}\n"
+    #expect(reordered.firstRange(of: "experts.weight")!.lowerBound < reordered.firstRange(of: "fc.weight")!.lowerBound)
+    let back = try Self.importing(reordered)
+    #expect(back.architecture == a && back.encoding == .windowDifferences)
+    #expect(back.tensorValues == original.tensorValues)
+    #expect(Self.failure(reordered.replacingOccurrences(of: "\"fc.", with: "\"head.")) == "no error")
+    let experts =
+      "{\"gru.weight_ih_l0\": [[1],[1],[1],[1],[1],[1]], \"gru.weight_hh_l0\": [[1,1],[1,1],[1,1],[1,1],[1,1],[1,1]], "
+      + "\"gru.bias_ih_l0\": [0,0,0,0,0,0], \"gru.bias_hh_l0\": [0,0,0,0,0,0], "
+      + "\"experts.weight\": [[1,2],[3,4]], \"experts.bias\": [0,0]}"
+    #expect(Self.failure(experts).contains("no readout found"), "\(Self.failure(experts))")
+    let wide = try Self.model(Architecture(kind: .gru, hiddenSize: 2, experts: 3, expertOrder: 5), seed: 4)
+    do {
+      _ = try TorchState.modelFile(json: Array(TorchState.json(for: wide).utf8), window: 4)
+      Issue.record("an order above the window was accepted")
+    } catch {
+      #expect(error.description.contains("m in 1...4 (--window)"), "\(error)")
+    }
+  }
 }

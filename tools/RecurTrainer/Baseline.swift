@@ -53,6 +53,7 @@ public struct BaselineOptions: Sendable, Equatable {
   public var trainingOptions: TrainingOptions {
     var t = TrainingOptions(family: family)
     t.encoding = encoding
+    t.experts = 0  // the MLP baseline has no readout to mix; linear2's default mixture does not apply
     t.window = window
     t.epochs = epochs
     t.learningRate = learningRate

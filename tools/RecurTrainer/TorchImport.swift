@@ -147,8 +147,9 @@ public enum TorchState {
         let name = key[key.index(after: dot)...]
         return name == "weight" || name == "bias" ? String(key[..<dot]) : nil
       })
+    // (A mixture's `experts.weight` is not a readout: it has no bias and belongs to the mixture, below.)
     let readout = otherKeys.compactMap { key -> String? in
-      guard key.hasSuffix(".weight") else { return nil }
+      guard key.hasSuffix(".weight"), key != "experts.weight" else { return nil }
       let prefix = String(key.dropLast(".weight".count))
       return readoutPrefixes.contains(prefix) ? prefix : nil
     }.first

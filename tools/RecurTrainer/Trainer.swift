@@ -94,6 +94,13 @@ public struct TrainingOptions: Sendable, Equatable {
     guard (1...maxLayers).contains(layers) else {
       throw refuse("--layers \(layers) is out of range 1...\(maxLayers)")
     }
+    // The mixture's sizes first: the file-size bound below multiplies them.
+    guard (0...Architecture.maxExperts).contains(experts) else {
+      throw refuse("--experts \(experts) is out of range 0...\(Architecture.maxExperts)")
+    }
+    guard (1...ModelFormat.maxContextLength).contains(expertOrder) else {
+      throw refuse("--expert-order \(expertOrder) is out of range 1...\(window) (the window)")
+    }
     // Readers refuse files above ModelFormat.maxFileSize: refuse a model that could not be written rather than
     // train it for nothing.
     guard Self.fileSizeBound(architecture) <= ModelFormat.maxFileSize else {
@@ -101,19 +108,6 @@ public struct TrainingOptions: Sendable, Equatable {
         "--cell \(cell.name) --layers \(layers) --hidden \(hiddenSize) has \(architecture.parameterCount) "
           + "parameters, more than a model file holds (\(ModelFormat.maxFileSize >> 20) MiB); use a smaller --hidden "
           + "or fewer --layers")
-    }
-    guard (0...Architecture.maxExperts).contains(experts) else {
-      throw refuse("--experts \(experts) is out of range 0...\(Architecture.maxExperts)")
-    }
-    if experts > 0 {
-      guard encoding == .windowDifferences else {
-        throw refuse(
-          "--experts \(experts) needs --encoding window-differences (a mixture weighs the window's differences); "
-            + "use --experts 0 with \(encoding.name)")
-      }
-      guard (1...window).contains(expertOrder) else {
-        throw refuse("--expert-order \(expertOrder) is out of range 1...\(window) (the window)")
-      }
     }
     guard learningRate.isFinite, learningRate > 0 else {
       throw refuse("--lr \(learningRate) must be a positive finite number")
@@ -133,6 +127,16 @@ public struct TrainingOptions: Sendable, Equatable {
       throw refuse(
         "--window \(window) is longer than the shortest \(family.rawValue) sequence (\(shortest) values); "
           + "use 1...\(shortest)")
+    }
+    if experts > 0 {
+      guard encoding == .windowDifferences else {
+        throw refuse(
+          "--experts \(experts) needs --encoding window-differences (a mixture weighs the window's differences); "
+            + "use --experts 0 with \(encoding.name)")
+      }
+      guard expertOrder <= window else {
+        throw refuse("--expert-order \(expertOrder) is out of range 1...\(window) (the window)")
+      }
     }
     guard (1...Self.maxSequences).contains(sequences) else {
       throw refuse("--sequences \(sequences) is out of range 1...\(Self.maxSequences)")
@@ -338,7 +342,12 @@ extension TrainingOptions {
     if let seed { options.seed = seed }
     if let schedule { options.schedule = schedule }
     if let experts { options.experts = experts }
-    if let expertOrder { options.expertOrder = expertOrder }
+    if let expertOrder {
+      guard options.experts > 0 else {
+        throw .invalidOption("--expert-order \(expertOrder) needs a mixture readout (--experts 1 or more)")
+      }
+      options.expertOrder = expertOrder
+    }
     if let (file, name) = initial, file.contextLength > options.family.lengthRange.lowerBound {
       let family = options.family
       throw .invalidOption(
