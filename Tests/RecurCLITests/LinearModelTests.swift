@@ -135,5 +135,5 @@ enum LinearGrid {
   }
 
   /// Pass counts of the shipped `linear` model (Fixtures/models/linear.recur), per tier.
-  static let measured: [LinearGrid.Tier: Int] = [.reachable: 119, .hard: 5, .beyond: 0]
+  static let measured: [LinearGrid.Tier: Int] = [.reachable: 130, .hard: 10, .beyond: 7]
 }
