@@ -27,6 +27,19 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
   }
 }
 
+/// The bits of `bytes` whose single flip the reader accepts (none, for a hardened reader: the checksum and the
+/// field checks catch every one).
+func acceptedBitFlips(_ bytes: [UInt8]) -> [Int] {
+  var bytes = bytes
+  var accepted: [Int] = []
+  for bit in 0..<(bytes.count * 8) {
+    bytes[bit / 8] ^= UInt8(1 << (bit % 8))
+    if decodeError(bytes) == nil { accepted.append(bit) }
+    bytes[bit / 8] ^= UInt8(1 << (bit % 8))
+  }
+  return accepted
+}
+
 @Suite struct ModelFileTests {
   static let model: ModelFile = {
     var file = randomModel(hidden: 16, seed: 42)
@@ -73,13 +86,7 @@ func decodeError(_ bytes: [UInt8]) -> ModelFileError? {
   }
 
   @Test func everySingleBitFlipIsRejected() {
-    var accepted: [Int] = []
-    var bytes = Self.bytes
-    for bit in 0..<(bytes.count * 8) {
-      bytes[bit / 8] ^= UInt8(1 << (bit % 8))
-      if decodeError(bytes) == nil { accepted.append(bit) }
-      bytes[bit / 8] ^= UInt8(1 << (bit % 8))
-    }
+    let accepted = acceptedBitFlips(Self.bytes)
     #expect(accepted.isEmpty, "accepted flips at bits \(accepted.prefix(10))")
   }
 
