@@ -25,7 +25,8 @@ public final class RecurrentModel: @unchecked Sendable {
   public let blocks: Int
 
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
-  let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [R][blocks]  row o = fc.weight[o, :], zero-padded (R = readoutSize)
+  // R = readoutSize: the outputs, or a mixture's expert logits.
+  let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [R][blocks]  row o = fc.weight[o, :], zero-padded
   let readoutBias: UnsafeMutablePointer<Float>  // [R]            fc.bias
   /// A mixture's expert coefficients, `experts.weight` as stored (empty otherwise).
   let expertWeights: UnsafeMutablePointer<Float>  // [E][m] row-major, m = expertOrder
