@@ -95,6 +95,20 @@ import Testing
     #expect(run.stdout.contains("4 experts of order 2"), "\(run.stdout)")
     let file = try ModelFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
     #expect(file.formatVersion == 4 && file.architecture.experts == 4 && file.architecture.expertOrder == 2)
+    // A warm start from it may repeat the mixture's flags (they are checked against the model, not the family's
+    // plain default), and may not change them.
+    let more = CLI.temporaryDirectory.appendingPathComponent("more-mixture.recur").path
+    let again = try CLI.run(
+      [
+        "train", "--family", "fib", "--init", out, "--experts", "4", "--expert-order", "2", "--epochs", "1",
+        "--sequences", "100", "-o", more,
+      ], input: Data(), executable: Self.recurTrain)
+    #expect(again.status == 0, "\(again.stderr)")
+    let changed = try CLI.run(
+      ["train", "--family", "fib", "--init", out, "--expert-order", "1", "--epochs", "1", "-o", more], input: Data(),
+      executable: Self.recurTrain)
+    #expect(
+      changed.status == 2 && changed.stderr.contains("--expert-order 1 does not match --init"), "\(changed.stderr)")
 
     let refused: [([String], String)] = [
       (["--experts", "4"], "--experts 4 needs --encoding window-differences"),

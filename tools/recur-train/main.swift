@@ -142,12 +142,12 @@ struct Train: ParsableCommand {
     var start: ModelFile? = nil
     if let initial {
       // The command line first (exit 2): the flags' own ranges (with the smallest cell where none is given, as the
-      // model's cell is not known yet) and -o; then the file (exit 1); then the two together.
+      // model's cell is not known yet) and -o; then the file (exit 1); then the two together. The mixture flags wait
+      // for the model: whether they fit depends on its encoding and readout.
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
         window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
-        validationSequences: validationSequences, seed: seed, schedule: lrSchedule, experts: experts,
-        expertOrder: expertOrder)
+        validationSequences: validationSequences, seed: seed, schedule: lrSchedule)
       guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
       start = try readModelFile(initial, option: "--init").file
     }
