@@ -16,8 +16,9 @@ struct Inspect: ParsableCommand {
     abstract: "Summarise a model: sizes, parameter count, encoding, provenance, validation statistics.",
     discussion: """
       --json prints the same as one JSON object, plus "tensors": every weight keyed by its PyTorch state_dict name \
-      (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.; a mixture's experts. \
-      as experts.weight), as nested arrays in PyTorch shapes (statistics that were not measured are null). `recur-train import-torch` reads it back exactly.
+      (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.; a mixture's experts \
+      as experts.weight), as nested arrays in PyTorch shapes (statistics that were not measured are null). \
+      `recur-train import-torch` reads it back exactly.
 
       Examples:
         recur inspect --model odd

@@ -47,7 +47,6 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   private let dy: UnsafeMutablePointer<Vector>  // [T][R][blocks] ∂L/∂y
   /// A mixture readout's softmax and experts, on the final step (nil for the plain readout).
   private let mixture: MixtureHead<Scalar>?
-  private let dPrediction: UnsafeMutablePointer<Vector>  // [blocks] a mixture's ∂L/∂ŷ
   /// The stack, bottom-up: layer k reads layer k−1's h. [L]
   private let layers: [TrainingLayer<Scalar>]
 
@@ -63,7 +62,7 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     let (E, m) = (architecture.experts, architecture.expertOrder)
     precondition(m <= steps, "a mixture weighs at most the window's inputs")
     layout = ParameterLayout(architecture)
-    let head = architecture.isMixture ? MixtureHead<Scalar>.vectors(experts: E, order: m, blocks: nb) + nb : 0
+    let head = architecture.isMixture ? MixtureHead<Scalar>.vectors(experts: E, order: m, blocks: nb) : 0
     arena = LaneArena(vectors: T * I * nb + 2 * T * O * nb + 2 * T * R * nb + head, scalars: 0)
     x = arena.vectors(T * I * nb)
     target = arena.vectors(T * O * nb)
@@ -71,7 +70,6 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     y = arena.vectors(T * R * nb)
     dy = arena.vectors(T * R * nb)
     mixture = architecture.isMixture ? MixtureHead(experts: E, order: m, blocks: nb, arena: &arena) : nil
-    dPrediction = architecture.isMixture ? arena.vectors(nb) : y
     var stack: [TrainingLayer<Scalar>] = []
     for k in 0..<architecture.layers {
       // Layer 0 reads x_t = x + t·I·blocks; layer k reads the layer below's h_t = hidden + (t+1)·H·blocks.
@@ -216,13 +214,13 @@ public final class BatchGraph<Scalar: TrainingScalar> {
         for n in 0..<(T * O * nb) { dy[n] = Vector() }
         let last = T - 1
         for k in 0..<nb {
-          dPrediction[k] = twoOverN * (mask[last * nb + k] * (mixture.prediction[k] - target[last * nb + k]))
+          mixture.dPrediction[k] =
+            twoOverN * (mask[last * nb + k] * (mixture.prediction[k] - target[last * nb + k]))
         }
         gradient.values.withUnsafeMutableBufferPointer { g in
           let dA = g.baseAddress! + layout.range(.experts).lowerBound
           for i in 0..<layout.range(.experts).count { dA[i] = 0 }
-          mixture.backward(
-            dPrediction: dPrediction, inputs: mixtureInput, dLogits: dy + last * O * nb, dWeights: dA)
+          mixture.backward(inputs: mixtureInput, dLogits: dy + last * O * nb, dWeights: dA)
         }
       } else {
         for n in 0..<(T * O * nb) { dy[n] = twoOverN * (mask[n] * (y[n] - target[n])) }

@@ -24,6 +24,7 @@ struct MixtureHead<Scalar: TrainingScalar> {
   let probability: UnsafeMutablePointer<Vector>  // [E][blocks] π_e
   let value: UnsafeMutablePointer<Vector>  // [E][blocks] v_e
   let prediction: UnsafeMutablePointer<Vector>  // [blocks] ŷ
+  let dPrediction: UnsafeMutablePointer<Vector>  // [blocks] ∂L/∂ŷ, the caller's loss gradient for `backward`
   private let dA: UnsafeMutablePointer<Vector>  // [m] one expert's ∂L/∂A_e, before the sum over lanes
 
   /// Takes its buffers, `vectors(experts:order:blocks:)` of them, from `arena`.
@@ -32,10 +33,11 @@ struct MixtureHead<Scalar: TrainingScalar> {
     probability = arena.vectors(experts * blocks)
     value = arena.vectors(experts * blocks)
     prediction = arena.vectors(blocks)
+    dPrediction = arena.vectors(blocks)
     dA = arena.vectors(order)
   }
 
-  static func vectors(experts: Int, order: Int, blocks: Int) -> Int { (2 * experts + 1) * blocks + order }
+  static func vectors(experts: Int, order: Int, blocks: Int) -> Int { (2 * experts + 2) * blocks + order }
 
   /// (M1)–(M3): `logits` [E][blocks], `inputs(j)` the lane row of input j of the last m (oldest first), `weights`
   /// experts.weight [E][m].
@@ -61,11 +63,11 @@ struct MixtureHead<Scalar: TrainingScalar> {
     }
   }
 
-  /// (M3') and (M2'): from `dPrediction` [blocks] (∂L/∂ŷ) writes `dLogits` [E][blocks] and adds ∂L/∂A into
-  /// `dWeights` [E][m].
+  /// (M3') and (M2'): from `dPrediction` (∂L/∂ŷ, filled by the caller) writes `dLogits` [E][blocks] and adds ∂L/∂A
+  /// into `dWeights` [E][m].
   func backward(
-    dPrediction: UnsafePointer<Vector>, inputs: (Int) -> UnsafePointer<Vector>,
-    dLogits: UnsafeMutablePointer<Vector>, dWeights: UnsafeMutablePointer<Scalar>
+    inputs: (Int) -> UnsafePointer<Vector>, dLogits: UnsafeMutablePointer<Vector>,
+    dWeights: UnsafeMutablePointer<Scalar>
   ) {
     for e in 0..<experts {
       for j in 0..<order { dA[j] = Vector() }

@@ -287,7 +287,6 @@ public struct ModelFile: Sendable {
   public var inputSize: Int { architecture.inputSize }
   public var hiddenSize: Int { architecture.hiddenSize }
   public var outputSize: Int { architecture.outputSize }
-  public var readoutSize: Int { architecture.readoutSize }
 
   /// Number of trainable parameters (the sum of all tensor element counts).
   public var parameterCount: Int { architecture.parameterCount }
