@@ -118,6 +118,7 @@ import Testing
         "--expert-order 4 is out of range 1...3 (the window)"
       ),
       (["--experts", "-1", "--encoding", "window-differences"], "--experts -1 is out of range 0...256"),
+      (["--slow-root-starts", "0.3"], "--slow-root-starts 0.3 needs --family linear2"),
     ]
     for (flags, message) in refused {
       let bad = CLI.temporaryDirectory.appendingPathComponent("refused.recur").path

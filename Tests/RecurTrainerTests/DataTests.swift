@@ -69,6 +69,49 @@ struct DataTests {
     #expect(unknown.count == 2 && unknown[0].isNaN && unknown[1].isNaN)
   }
 
+  @Test("linear2 slow-root starts: the slower root by closed form; starts on its direction, in range, at the fraction")
+  func linear2SlowRootStarts() throws {
+    // Closed forms of the root of x² = p·x + q of smaller magnitude.
+    let expected: [(p: Int, q: Int, root: Double?)] = [
+      (1, 1, (1 - 5.0.squareRoot()) / 2), (2, 1, 1 - 2.0.squareRoot()), (-2, 2, -1 + 3.0.squareRoot()),
+      (3, -1, (3 - 5.0.squareRoot()) / 2), (3, -2, 1), (1, 2, -1), (2, 0, 0),
+      (0, 1, nil), (1, -1, nil), (2, -1, nil), (0, 0, nil), (-2, -1, nil),
+    ]
+    for (p, q, root) in expected {
+      let found = SequenceFamily.slowerRoot(p: p, q: q)
+      if let root {
+        #expect(found.map { abs($0 - root) < 1e-12 } == true, "(\(p), \(q)): \(String(describing: found))")
+      } else {
+        #expect(found == nil, "(\(p), \(q)): \(String(describing: found))")
+      }
+    }
+    // Fraction 0 draws nothing extra: the same stream as the plain generator.
+    let plain = SequenceFamily.linear2.makeSequences(count: 500, rng: try GSLRandom(seed: 3))
+    #expect(plain == SequenceFamily.linear2.makeSequences(count: 500, rng: try GSLRandom(seed: 3), slowRootStarts: 0))
+    for fraction in [1.0, 0.3] {
+      let sequences = SequenceFamily.linear2.makeSequences(
+        count: 4000, rng: try GSLRandom(seed: 4), slowRootStarts: fraction)
+      var eligible = 0
+      var onRoot = 0
+      for s in sequences {
+        #expect((-100...100).contains(s[0]) && (-100...100).contains(s[1]) && (s[0] != 0 || s[1] != 0))
+        guard s.count >= 4, let rule = SequenceFamily.linear2Rule(of: s.map(Double.init)),
+          let slow = SequenceFamily.slowerRoot(p: rule.p, q: rule.q)
+        else { continue }
+        eligible += 1
+        if abs(Double(s[1]) - slow * Double(s[0])) <= 1.5 { onRoot += 1 }
+      }
+      #expect(eligible > 1000)
+      let share = Double(onRoot) / Double(eligible)
+      if fraction == 1 {
+        #expect(onRoot == eligible, "\(eligible - onRoot) eligible sequences off the slower root")
+      } else {
+        // 0.3 drawn, plus the uniform starts that land within 1.5 of the root by chance (about 1.5%).
+        #expect(share > 0.27 && share < 0.36, "share \(share)")
+      }
+    }
+  }
+
   @Test("the same seed draws the same sequences; draws are in the notebook's order")
   func drawOrder() throws {
     let a = SequenceFamily.fib.makeSequences(count: 50, rng: try GSLRandom(seed: 9))

@@ -12,13 +12,14 @@ struct OptionsTests {
   static func refusal(
     family: String? = "odd", encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
     hidden: Int? = nil, window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil,
-    sequences: Int? = nil, validationSequences: Int? = nil, experts: Int? = nil, expertOrder: Int? = nil
+    sequences: Int? = nil, validationSequences: Int? = nil, experts: Int? = nil, expertOrder: Int? = nil,
+    slowRootStarts: Double? = nil
   ) -> String? {
     do {
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding, cell: cell, layers: layers, hidden: hidden, window: window,
         epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-        experts: experts, expertOrder: expertOrder)
+        experts: experts, expertOrder: expertOrder, slowRootStarts: slowRootStarts)
       return nil
     } catch {
       guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
@@ -42,6 +43,7 @@ struct OptionsTests {
     #expect(linear.epochs == 3000 && linear.learningRate == 0.003 && linear.batchSize == 64)
     #expect(linear.sequences == 20_000 && linear.validationSequences == 400 && linear.seed == 0)
     #expect(linear.experts == 32 && linear.expertOrder == 2 && linear.architecture.readoutSize == 32)
+    #expect(linear.slowRootStarts == 0.3 && odd.slowRootStarts == 0 && fib.slowRootStarts == 0)
     #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).architecture.isMixture == false)
     let plain = try TrainingOptions.fromCommandLine(
       family: "linear2", encoding: .sequenceMaxScale, cell: .rnn, batch: 128, sequences: 2000, schedule: .constant)
@@ -174,6 +176,18 @@ struct OptionsTests {
         == "--experts 3 needs --encoding window-differences (a mixture weighs the window's differences); "
         + "use --experts 0 with sequence-max-scale")
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil)
+    // Slow-root starts: a fraction, linear2 only.
+    #expect(Self.refusal(family: "linear2", slowRootStarts: 1) == nil)
+    #expect(Self.refusal(family: "linear2", slowRootStarts: 0) == nil)
+    #expect(
+      Self.refusal(family: "linear2", slowRootStarts: 1.5)
+        == "--slow-root-starts 1.5 is out of range 0...1 (a fraction)")
+    #expect(
+      Self.refusal(family: "linear2", slowRootStarts: .nan)
+        == "--slow-root-starts nan is out of range 0...1 (a fraction)")
+    #expect(
+      Self.refusal(family: "fib", slowRootStarts: 0.3)
+        == "--slow-root-starts 0.3 needs --family linear2 (the other families have one start rule)")
   }
 
   @Test("the output destination is checked before any work")

@@ -137,8 +137,10 @@ public enum BaselineTrainer {
   {
     try options.validate()
     let rng = try GSLRandom(seed: options.seed)
-    let trainingSequences = options.family.makeSequences(count: options.sequences, rng: rng)
-    _ = options.family.makeSequences(count: options.validationSequences, rng: rng)
+    let starts = options.trainingOptions.slowRootStarts  // the family's default, as `train` draws it
+    let trainingSequences = options.family.makeSequences(
+      count: options.sequences, rng: rng, slowRootStarts: starts)
+    _ = options.family.makeSequences(count: options.validationSequences, rng: rng, slowRootStarts: starts)
     let examples = ExampleSet(sequences: trainingSequences, encoding: options.encoding, window: options.window)
     let samples = MLPSamples(examples: examples, inputSize: options.k)
     guard samples.count > 0 else {

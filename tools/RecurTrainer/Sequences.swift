@@ -13,7 +13,8 @@ public enum SequenceFamily: String, CaseIterable, Sendable {
   /// Every order-2 linear recurrence a[n+1] = p·a[n] + q·a[n-1] with integers p ∈ -2...3, q ∈ -2...2 (arithmetic
   /// runs of any step are p = 2, q = -1; Fibonacci-like 1, 1; Pell-like 2, 1; geometric 2 or 3, 0; period-2 0, 1;
   /// alternating growth -1, 2), integer starts a0, a1 ∈ -100...100 (not both 0), length 7...14, cut before the
-  /// first value of magnitude 10^9 or more.
+  /// first value of magnitude 10^9 or more. `makeSequences(slowRootStarts:)` can put a fraction of the starts on the
+  /// slower root's direction, still integers in -100...100.
   case linear2
 
   /// "odd, fib or linear2", for messages.
@@ -53,8 +54,10 @@ public enum SequenceFamily: String, CaseIterable, Sendable {
     self == .linear2 ? window : min(2, window)
   }
 
-  /// Draws `count` sequences exactly as the notebook's generator does.
-  public func makeSequences(count: Int, rng: GSLRandom) -> [[Int]] {
+  /// Draws `count` sequences exactly as the notebook's generator does. `slowRootStarts` (linear2 only, 0...1) is the
+  /// fraction of the classes with two real roots of different size whose starts are put on the slower root's
+  /// direction instead (see `slowRootStart`); 0 draws nothing extra, so the stream of numbers is unchanged.
+  public func makeSequences(count: Int, rng: GSLRandom, slowRootStarts: Double = 0) -> [[Int]] {
     var sequences: [[Int]] = []
     sequences.reserveCapacity(count)
     for _ in 0..<count {
@@ -81,6 +84,9 @@ public enum SequenceFamily: String, CaseIterable, Sendable {
         let q = rng.randint(Self.linear2Q.lowerBound, Self.linear2Q.upperBound)
         var a0 = 0
         var a1 = 0
+        if slowRootStarts > 0, let slow = Self.slowerRoot(p: p, q: q), rng.flat(0, 1) < slowRootStarts {
+          (a0, a1) = Self.slowRootStart(slow, rng: rng)
+        }
         while a0 == 0 && a1 == 0 {
           a0 = rng.randint(Self.linear2Starts.lowerBound, Self.linear2Starts.upperBound)
           a1 = rng.randint(Self.linear2Starts.lowerBound, Self.linear2Starts.upperBound)
@@ -95,6 +101,28 @@ public enum SequenceFamily: String, CaseIterable, Sendable {
       }
     }
     return sequences
+  }
+
+  /// The root of x² = p·x + q of smaller magnitude, when the two roots are real and differ in magnitude (a
+  /// sequence started on its direction stays there but for the rounding of its integer starts, which grows along
+  /// the faster root); nil for complex, repeated or opposite roots (p = 0).
+  public static func slowerRoot(p: Int, q: Int) -> Double? {
+    let discriminant = p * p + 4 * q
+    guard discriminant > 0, p != 0 else { return nil }
+    let root = Double(discriminant).squareRoot()
+    let (r1, r2) = ((Double(p) - root) / 2, (Double(p) + root) / 2)
+    return abs(r1) < abs(r2) ? r1 : r2
+  }
+
+  /// A start on the slower root's direction: a0 ∈ -100...100, a1 = round(slow·a0) + e with e ∈ -1...1, both in
+  /// the start range and not both 0. Windows of such a sequence hold only a small component along the faster root
+  /// (the uniform starts rarely give one), the shape that decides whether a generated error grows.
+  static func slowRootStart(_ slow: Double, rng: GSLRandom) -> (Int, Int) {
+    while true {
+      let a0 = rng.randint(linear2Starts.lowerBound, linear2Starts.upperBound)
+      let a1 = Int((slow * Double(a0)).rounded()) + rng.randint(-1, 1)
+      if linear2Starts.contains(a1) && (a0 != 0 || a1 != 0) { return (a0, a1) }
+    }
   }
 
   /// The (p, q) of the `linear2` grid that `values` follow exactly (the first in grid order when several do: they

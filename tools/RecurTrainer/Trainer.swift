@@ -29,6 +29,9 @@ public struct TrainingOptions: Sendable, Equatable {
   public var batchSize = 128
   public var sequences = 2000
   public var validationSequences = 400
+  /// linear2 only: the fraction of sequences with two real roots of different size that start on the slower root's
+  /// direction (`SequenceFamily.slowRootStart`), 0...1.
+  public var slowRootStarts = 0.0
   public var seed: UInt64 = 0
   /// The notebook's constant rate, or cosine annealing to zero over all batches (used for the extrapolating
   /// fixtures: their target is a linear function to be fitted precisely, and a constant Adam rate plateaus on
@@ -47,6 +50,7 @@ public struct TrainingOptions: Sendable, Equatable {
       sequences = 20_000
       schedule = .cosine
       experts = 32
+      slowRootStarts = 0.3
     }
   }
 
@@ -145,6 +149,13 @@ public struct TrainingOptions: Sendable, Equatable {
       throw refuse(
         "--validation-sequences \(validationSequences) is out of range 1...\(Self.maxSequences)")
     }
+    guard (0...1).contains(slowRootStarts) else {
+      throw refuse("--slow-root-starts \(slowRootStarts) is out of range 0...1 (a fraction)")
+    }
+    guard slowRootStarts == 0 || family == .linear2 else {
+      throw refuse(
+        "--slow-root-starts \(slowRootStarts) needs --family linear2 (the other families have one start rule)")
+    }
   }
 }
 
@@ -204,8 +215,10 @@ public enum Trainer {
     let rng = try GSLRandom(seed: options.seed)
 
     // Data: training sequences first, then the held-out ones, from the same generator.
-    let trainingSequences = options.family.makeSequences(count: options.sequences, rng: rng)
-    let validationSequences = options.family.makeSequences(count: options.validationSequences, rng: rng)
+    let trainingSequences = options.family.makeSequences(
+      count: options.sequences, rng: rng, slowRootStarts: options.slowRootStarts)
+    let validationSequences = options.family.makeSequences(
+      count: options.validationSequences, rng: rng, slowRootStarts: options.slowRootStarts)
     let examples = ExampleSet(
       sequences: trainingSequences, encoding: options.encoding, window: options.window,
       minimumDifferences: options.family.minimumDifferences(window: options.window))
@@ -289,7 +302,8 @@ extension TrainingOptions {
     family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
     validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil,
-    experts: Int? = nil, expertOrder: Int? = nil, initial: (file: ModelFile, name: String)? = nil
+    experts: Int? = nil, expertOrder: Int? = nil, slowRootStarts: Double? = nil,
+    initial: (file: ModelFile, name: String)? = nil
   ) throws(TrainerError) -> TrainingOptions {
     let names = SequenceFamily.nameList
     guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
@@ -341,6 +355,7 @@ extension TrainingOptions {
     if let validationSequences { options.validationSequences = validationSequences }
     if let seed { options.seed = seed }
     if let schedule { options.schedule = schedule }
+    if let slowRootStarts { options.slowRootStarts = slowRootStarts }
     if let experts { options.experts = experts }
     if let expertOrder {
       guard options.experts > 0 else {

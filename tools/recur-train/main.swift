@@ -48,8 +48,9 @@ struct Train: ParsableCommand {
       Defaults per family: odd = hidden 16, window 5, 8 epochs, lr 0.01; \
       fib = hidden 32, window 6, 12 epochs, lr 0.005 (both the notebook's vanilla RNN, sequence-max-scale, \
       batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
-      window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences, \
-      batch 64, 3000 epochs, lr 0.003 annealed by cosine (about 40 minutes of CPU).
+      window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences (30% \
+      of those with two real roots started on the slower root's direction), batch 64, 3000 epochs, lr 0.003 \
+      annealed by cosine (about 50 minutes of CPU).
 
       --experts E (window-differences only) replaces the Linear readout by a mixture of E linear experts: the \
       readout gives one logit per expert, each expert is a learned linear map of the last --expert-order \
@@ -125,6 +126,13 @@ struct Train: ParsableCommand {
   var expertOrder: Int?
 
   @Option(
+    name: .customLong("slow-root-starts"), parsing: .unconditional,
+    help: ArgumentHelp(
+      "linear2 only: the fraction, 0...1, of the sequences with two real roots of different size that start on the "
+        + "slower root's direction (a1 = round(r·a0) ± 1). (default: 0; 0.3 for linear2)", valueName: "fraction"))
+  var slowRootStarts: Double?
+
+  @Option(
     name: .customLong("init"),
     help: ArgumentHelp(
       "Warm start: continue training from this model file's weights (its cell, layers, hidden size, encoding and "
@@ -147,7 +155,7 @@ struct Train: ParsableCommand {
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
         window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
-        validationSequences: validationSequences, seed: seed, schedule: lrSchedule)
+        validationSequences: validationSequences, seed: seed, schedule: lrSchedule, slowRootStarts: slowRootStarts)
       guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
       start = try readModelFile(initial, option: "--init").file
     }
@@ -155,7 +163,7 @@ struct Train: ParsableCommand {
       family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
       epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
       seed: seed, schedule: lrSchedule, experts: experts, expertOrder: expertOrder,
-      initial: start.map { ($0, initial!) })
+      slowRootStarts: slowRootStarts, initial: start.map { ($0, initial!) })
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     try AtomicFile.checkDestination(output)
     if let plots { try PlotDirectory.prepare(plots) }
