@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
       batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
       window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences (30% \
       of those with two real roots started on the slower root's direction), batch 64, 3000 epochs, lr 0.003 \
-      annealed by cosine (about 50 minutes of CPU).
+      annealed by cosine (about an hour here).
 
       --experts E (window-differences only) replaces the Linear readout by a mixture of E linear experts: the \
       readout gives one logit per expert, each expert is a learned linear map of the last --expert-order \
@@ -129,7 +129,8 @@ struct Train: ParsableCommand {
     name: .customLong("slow-root-starts"), parsing: .unconditional,
     help: ArgumentHelp(
       "linear2 only: the fraction, 0...1, of the sequences with two real roots of different size that start on the "
-        + "slower root's direction (a1 = round(r·a0) ± 1). (default: 0; 0.3 for linear2)", valueName: "fraction"))
+        + "slower root's direction (a1 = round(r·a0) + e, e ∈ -1...1). (default: 0.3 for linear2, the only family that accepts it)",
+      valueName: "fraction"))
   var slowRootStarts: Double?
 
   @Option(
@@ -176,6 +177,7 @@ struct Train: ParsableCommand {
           + (initial.map { " from \($0)" } ?? "") + ": \(options.sequences) sequences, "
           + "\(examples) windows of \(options.window), \(batches) batches of \(options.batchSize), "
           + "\(options.modelLabel), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
+          + (options.slowRootStarts > 0 ? ", slow-root starts \(options.slowRootStarts)" : "")
       )
       flushOutput()
     }
