@@ -31,14 +31,19 @@ enum LinearGrid {
     /// max(1% of |truth|, 0.5): the tolerance at each step.
     static func tolerance(_ truth: Int) -> Double { max(0.01 * Double(abs(truth)), 0.5) }
 
+    /// The scale the model works in when it predicts values[n]: the largest of the 4 true differences it reads (1
+    /// when they are all 0, as the encoding divides by 1 then).
+    func scale(at n: Int) -> Double {
+      max((n - 4..<n).map { abs(Double(values[$0] - values[$0 - 1])) }.max()!, 1)
+    }
+
     /// The finest resolution the continuation demands: the smallest ratio, over the 10 steps, of the tolerance to
     /// the scale the model works in there (the largest of the 4 true differences it reads). A model whose one-step
     /// error is a fraction e of that scale can only pass when e is well below this figure.
     var resolution: Double {
       var finest = Double.infinity
       for n in LinearGrid.seedCount..<values.count {
-        let scale = (n - 4..<n).map { abs(Double(values[$0] - values[$0 - 1])) }.max()!
-        finest = min(finest, Self.tolerance(values[n]) / max(scale, 1))
+        finest = min(finest, Self.tolerance(values[n]) / scale(at: n))
       }
       return finest
     }
@@ -52,14 +57,13 @@ enum LinearGrid {
     var errorBudget: Double {
       var budget = Double.infinity
       for k in LinearGrid.seedCount..<values.count {
-        let scale = max((k - 4..<k).map { abs(Double(values[$0] - values[$0 - 1])) }.max()!, 1)
         var (previous, current) = (0.0, 1.0)  // u(k-1), u(k)
         var allowed = Double.infinity
         for n in k..<values.count {
           if current != 0 { allowed = min(allowed, Self.tolerance(values[n]) / abs(current)) }
           (previous, current) = (current, Double(p) * current + Double(q) * previous)
         }
-        budget = min(budget, allowed / scale)
+        budget = min(budget, allowed / scale(at: k))
       }
       return budget
     }
