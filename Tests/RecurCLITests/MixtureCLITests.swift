@@ -89,10 +89,13 @@ import Testing
     let run = try CLI.run(
       [
         "train", "--family", "fib", "--encoding", "window-differences", "--window", "4", "--cell", "gru",
-        "--hidden", "8", "--experts", "4", "--epochs", "2", "--sequences", "200", "-o", out,
+        "--hidden", "8", "--experts", "4", "--epochs", "2", "--sequences", "200", "--polish-experts", "0.5",
+        "-o", out,
       ], input: Data(), executable: Self.recurTrain)
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stdout.contains("4 experts of order 2"), "\(run.stdout)")
+    #expect(run.stdout.contains(", experts polished within 0.5\n"), "\(run.stdout)")
+    #expect(run.stdout.contains("\nPolished the experts by least squares on "), "\(run.stdout)")
     let file = try ModelFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: out))))
     #expect(file.formatVersion == 4 && file.architecture.experts == 4 && file.architecture.expertOrder == 2)
     // A warm start from it may repeat the mixture's flags (they are checked against the model, not the family's
@@ -119,6 +122,15 @@ import Testing
       ),
       (["--experts", "-1", "--encoding", "window-differences"], "--experts -1 is out of range 0...256"),
       (["--slow-root-starts", "0.3"], "--slow-root-starts 0.3 needs --family linear2"),
+      (["--polish-experts", "1e-5"], "--polish-experts 1e-05 needs a mixture readout"),
+      (
+        ["--polish-experts", "abc", "--experts", "4", "--encoding", "window-differences"],
+        "--polish-experts"
+      ),
+      (
+        ["--polish-experts", "2", "--experts", "4", "--encoding", "window-differences"],
+        "--polish-experts 2.0 is out of range 0...1"
+      ),
     ]
     for (flags, message) in refused {
       let bad = CLI.temporaryDirectory.appendingPathComponent("refused.recur").path

@@ -13,13 +13,13 @@ struct OptionsTests {
     family: String? = "odd", encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
     hidden: Int? = nil, window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil,
     sequences: Int? = nil, validationSequences: Int? = nil, experts: Int? = nil, expertOrder: Int? = nil,
-    slowRootStarts: Double? = nil
+    slowRootStarts: Double? = nil, polishExperts: Double? = nil
   ) -> String? {
     do {
       _ = try TrainingOptions.fromCommandLine(
         family: family, encoding: encoding, cell: cell, layers: layers, hidden: hidden, window: window,
         epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-        experts: experts, expertOrder: expertOrder, slowRootStarts: slowRootStarts)
+        experts: experts, expertOrder: expertOrder, slowRootStarts: slowRootStarts, polishExperts: polishExperts)
       return nil
     } catch {
       guard case .invalidOption(let message) = error else { return "unexpected \(error)" }
@@ -50,6 +50,9 @@ struct OptionsTests {
     #expect(plain.encoding == .sequenceMaxScale && plain.cell == .rnn && plain.schedule == .constant)
     #expect(plain.batchSize == 128 && plain.sequences == 2000)
     #expect(plain.experts == 0, "another encoding than window-differences gets the plain readout")
+    #expect(linear.polishExperts == 1e-5 && odd.polishExperts == 0 && fib.polishExperts == 0)
+    #expect(plain.polishExperts == 0, "the plain readout gets no polish by default")
+    #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).polishExperts == 0)
     let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
     #expect(diff.encoding == .windowDifferences)
     let lstm = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, layers: 3, hidden: 7)
@@ -188,6 +191,26 @@ struct OptionsTests {
     #expect(
       Self.refusal(family: "fib", slowRootStarts: 0.3)
         == "--slow-root-starts 0.3 needs --family linear2 (the other families have one start rule)")
+    // The experts' polish: a mixture only, an error in 0...1, at most 512 coefficients.
+    #expect(Self.refusal(family: "linear2", polishExperts: 1) == nil)
+    #expect(Self.refusal(family: "linear2", polishExperts: 0) == nil)
+    #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 2, polishExperts: 1e-5) == nil)
+    #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil, "no polish asked: accepted")
+    for bad in [-1e-5, 1.5, .nan, .infinity] {
+      #expect(
+        Self.refusal(family: "linear2", polishExperts: bad)
+          == "--polish-experts \(bad) is out of range 0...1 (an error, in units of the window's scale)")
+    }
+    #expect(
+      Self.refusal(family: "linear2", experts: 0, polishExperts: 1e-5)
+        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more)")
+    #expect(
+      Self.refusal(family: "odd", polishExperts: 1e-5)
+        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more)")
+    #expect(
+      Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 3, polishExperts: 1e-5)
+        == "--polish-experts needs at most 512 expert coefficients; --experts 256 --expert-order 3 has 768 "
+        + "(use --polish-experts 0)")
   }
 
   @Test("the output destination is checked before any work")

@@ -1,6 +1,7 @@
 // GNU GSL for the trainer. Swift 6 refuses C globals such as `gsl_rng_mt19937` (shared mutable state), so they are
 // reached through static inline accessors.
 #pragma once
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>

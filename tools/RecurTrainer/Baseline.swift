@@ -54,6 +54,7 @@ public struct BaselineOptions: Sendable, Equatable {
     var t = TrainingOptions(family: family)
     t.encoding = encoding
     t.experts = 0  // the MLP baseline has no readout to mix; linear2's default mixture does not apply
+    t.polishExperts = 0  // nor its polish
     t.window = window
     t.epochs = epochs
     t.learningRate = learningRate

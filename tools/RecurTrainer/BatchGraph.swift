@@ -189,6 +189,23 @@ public final class BatchGraph<Scalar: TrainingScalar> {
     return lanes(y)[(t * architecture.outputSize + channel) * blocks * 8 + lane]
   }
 
+  /// After `forward` on a mixture, lane `lane`'s softmax weights π_e into `probabilities` [E], its expert inputs u_j
+  /// into `inputs` [m] (oldest first), and returns its prediction ŷ and target (`ExpertPolish` reads them).
+  func mixtureLane(
+    _ lane: Int, probabilities: inout [Double], inputs: inout [Double]
+  ) -> (prediction: Double, target: Double) {
+    guard let mixture else { preconditionFailure("mixtureLane needs a mixture readout") }
+    precondition(lane < batchSize && probabilities.count == mixture.experts && inputs.count == mixture.order)
+    let width = blocks * 8
+    let pi = lanes(mixture.probability)
+    for e in 0..<mixture.experts { probabilities[e] = Double(pi[e * width + lane]) }
+    for j in 0..<mixture.order {
+      inputs[j] = Double(UnsafeRawPointer(mixtureInput(j)).assumingMemoryBound(to: Scalar.self)[lane])
+    }
+    let last = (steps - 1) * width
+    return (Double(lanes(mixture.prediction)[lane]), Double(lanes(target)[last + lane]))
+  }
+
   /// The lane row of the j-th of the last m inputs of the window (a mixture's u_j, oldest first; input size 1).
   private func mixtureInput(_ j: Int) -> UnsafePointer<Vector> {
     UnsafePointer(x + (steps - architecture.expertOrder + j) * blocks)

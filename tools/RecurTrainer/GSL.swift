@@ -116,3 +116,47 @@ public enum GSLStatistics {
     }
   }
 }
+
+// MARK: - Linear algebra
+
+public enum GSLLinearAlgebra {
+  /// The smallest-norm x minimising ‖Φx − y‖², given the normal equations' `gram` = ΦᵀΦ ([n][n], row-major,
+  /// symmetric) and `rhs` = Φᵀy [n]: x = Σ_k (v_kᵀ rhs / λ_k) v_k over the eigenpairs of `gram` (`gsl_eigen_symmv`)
+  /// whose eigenvalue exceeds `relativeTolerance` × the largest. Directions below it (no data, or data too weak to
+  /// fix them) get no component. Returns x and the number of eigenpairs kept (the rank used).
+  public static func minimumNormSolve(
+    gram: [Double], rhs: [Double], relativeTolerance: Double
+  ) throws(TrainerError) -> (solution: [Double], rank: Int) {
+    GSL.start()
+    let n = rhs.count
+    precondition(n >= 1 && gram.count == n * n && relativeTolerance >= 0)
+    let outOfMemory = TrainerError.gsl("out of memory for a \(n) x \(n) eigen-decomposition")
+    guard let a = gsl_matrix_alloc(n, n) else { throw outOfMemory }
+    defer { gsl_matrix_free(a) }
+    guard let vectors = gsl_matrix_alloc(n, n) else { throw outOfMemory }
+    defer { gsl_matrix_free(vectors) }
+    guard let values = gsl_vector_alloc(n) else { throw outOfMemory }
+    defer { gsl_vector_free(values) }
+    guard let workspace = gsl_eigen_symmv_alloc(n) else { throw outOfMemory }
+    defer { gsl_eigen_symmv_free(workspace) }
+    for i in 0..<n { for j in 0..<n { gsl_matrix_set(a, i, j, gram[i * n + j]) } }
+    let status = gsl_eigen_symmv(a, values, vectors, workspace)  // destroys `a`
+    guard status == GSL_SUCCESS else {
+      throw .gsl("gsl_eigen_symmv failed: \(String(cString: gsl_strerror(status)))")
+    }
+    var largest = 0.0
+    for k in 0..<n { largest = max(largest, gsl_vector_get(values, k)) }
+    var solution = [Double](repeating: 0, count: n)
+    var rank = 0
+    for k in 0..<n {
+      let lambda = gsl_vector_get(values, k)
+      guard largest > 0, lambda > relativeTolerance * largest else { continue }
+      rank += 1
+      var projection = 0.0
+      for i in 0..<n { projection += gsl_matrix_get(vectors, i, k) * rhs[i] }
+      let coefficient = projection / lambda
+      for i in 0..<n { solution[i] += coefficient * gsl_matrix_get(vectors, i, k) }
+    }
+    return (solution, rank)
+  }
+}

@@ -32,6 +32,9 @@ public struct TrainingOptions: Sendable, Equatable {
   /// linear2 only: the fraction of sequences with two real roots of different size that start on the slower root's
   /// direction (`SequenceFamily.slowRootStart`), 0...1.
   public var slowRootStarts = 0.0
+  /// A mixture only: after the epochs, refit the experts by least squares on the training windows predicted within
+  /// this |error| (encoded units: a fraction of the window's scale); 0 leaves them as trained. See `ExpertPolish`.
+  public var polishExperts = 0.0
   public var seed: UInt64 = 0
   /// The notebook's constant rate, or cosine annealing to zero over all batches (used for the extrapolating
   /// fixtures: their target is a linear function to be fitted precisely, and a constant Adam rate plateaus on
@@ -51,6 +54,7 @@ public struct TrainingOptions: Sendable, Equatable {
       schedule = .cosine
       experts = 32
       slowRootStarts = 0.3
+      polishExperts = 1e-5
     }
   }
 
@@ -149,6 +153,19 @@ public struct TrainingOptions: Sendable, Equatable {
       throw refuse(
         "--validation-sequences \(validationSequences) is out of range 1...\(Self.maxSequences)")
     }
+    guard polishExperts.isFinite, (0...1).contains(polishExperts) else {
+      throw refuse("--polish-experts \(polishExperts) is out of range 0...1 (an error, in units of the window's scale)")
+    }
+    if polishExperts > 0 {
+      guard experts > 0 else {
+        throw refuse("--polish-experts \(polishExperts) needs a mixture readout (--experts 1 or more)")
+      }
+      guard experts * expertOrder <= ExpertPolish.maxCoefficients else {
+        throw refuse(
+          "--polish-experts needs at most \(ExpertPolish.maxCoefficients) expert coefficients; --experts \(experts) "
+            + "--expert-order \(expertOrder) has \(experts * expertOrder) (use --polish-experts 0)")
+      }
+    }
     guard (0...1).contains(slowRootStarts) else {
       throw refuse("--slow-root-starts \(slowRootStarts) is out of range 0...1 (a fraction)")
     }
@@ -170,6 +187,8 @@ public struct TrainingRun: Sendable {
   /// Σ(batch loss × batch size) / N per epoch, as the notebook prints it.
   public var epochLosses: [Double]
   public var trainingExamples: Int
+  /// What `--polish-experts` did (nil when it was 0).
+  public var polish: ExpertPolish?
   public var validation: ValidationReport
 }
 
@@ -255,6 +274,10 @@ public enum Trainer {
         adam.update(&parameters, gradient: gradient)
       })
     guard parameters.allFinite else { throw .nonFiniteWeights(epoch: options.epochs) }
+    var polish: ExpertPolish? = nil
+    if options.polishExperts > 0 {
+      polish = try ExpertPolish.refit(&parameters, examples: examples, tolerance: options.polishExperts)
+    }
 
     // Export, then measure the export through the runtime.
     var file = parameters.modelFile(contextLength: options.window, encoding: options.encoding)
@@ -270,7 +293,7 @@ public enum Trainer {
     file.validation = validation.stats
     return TrainingRun(
       options: options, model: file, parameters: parameters, epochLosses: epochLosses,
-      trainingExamples: examples.count,
+      trainingExamples: examples.count, polish: polish,
       validation: validation)
   }
 }
@@ -302,7 +325,7 @@ extension TrainingOptions {
     family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
     validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil,
-    experts: Int? = nil, expertOrder: Int? = nil, slowRootStarts: Double? = nil,
+    experts: Int? = nil, expertOrder: Int? = nil, slowRootStarts: Double? = nil, polishExperts: Double? = nil,
     initial: (file: ModelFile, name: String)? = nil
   ) throws(TrainerError) -> TrainingOptions {
     let names = SequenceFamily.nameList
@@ -362,6 +385,12 @@ extension TrainingOptions {
         throw .invalidOption("--expert-order \(expertOrder) needs a mixture readout (--experts 1 or more)")
       }
       options.expertOrder = expertOrder
+    }
+    // The family's polish default belongs to its mixture default; a plain readout gets none unless asked (and refused).
+    if let polishExperts {
+      options.polishExperts = polishExperts
+    } else if options.experts == 0 {
+      options.polishExperts = 0
     }
     if let (file, name) = initial, file.contextLength > options.family.lengthRange.lowerBound {
       let family = options.family

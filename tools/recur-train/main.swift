@@ -134,6 +134,14 @@ struct Train: ParsableCommand {
   var slowRootStarts: Double?
 
   @Option(
+    name: .customLong("polish-experts"), parsing: .unconditional,
+    help: ArgumentHelp(
+      "A mixture only: after the epochs, refit the experts by least squares, the network frozen, on the training "
+        + "windows already predicted within this error (a fraction of the window's scale, 0...1); 0 keeps them as "
+        + "trained. (default: 1e-5 for linear2's mixture, else 0)", valueName: "error"))
+  var polishExperts: Double?
+
+  @Option(
     name: .customLong("init"),
     help: ArgumentHelp(
       "Warm start: continue training from this model file's weights (its cell, layers, hidden size, encoding and "
@@ -164,7 +172,7 @@ struct Train: ParsableCommand {
       family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
       epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
       seed: seed, schedule: lrSchedule, experts: experts, expertOrder: expertOrder,
-      slowRootStarts: slowRootStarts, initial: start.map { ($0, initial!) })
+      slowRootStarts: slowRootStarts, polishExperts: polishExperts, initial: start.map { ($0, initial!) })
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     try AtomicFile.checkDestination(output)
     if let plots { try PlotDirectory.prepare(plots) }
@@ -178,6 +186,7 @@ struct Train: ParsableCommand {
           + "\(examples) windows of \(options.window), \(batches) batches of \(options.batchSize), "
           + "\(options.modelLabel), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
           + (options.slowRootStarts > 0 ? ", slow-root starts \(options.slowRootStarts)" : "")
+          + (options.polishExperts > 0 ? ", experts polished within \(options.polishExperts)" : "")
       )
       flushOutput()
     }
@@ -192,6 +201,7 @@ struct Train: ParsableCommand {
     let run = try Trainer.train(options, initial: start, events: events)
     if bar != nil { writeStandardError(ProgressBar.clear) }
     bar = nil
+    if let polish = run.polish { print(polish.summary) }
     print("")
     print(run.validation.table())
     let bytes = run.model.encoded()

@@ -1,0 +1,144 @@
+// The least-squares polish of a mixture's experts after the epochs (`recur-train train --polish-experts T`).
+//
+// The experts enter a mixture's prediction linearly: ŷ = Σ_e π_e (A_e · u), with π the softmax of the network's
+// logits and u the window's last m differences (`MixtureHead`). With the network frozen, the experts that minimise
+// the squared error over a set of windows are therefore the solution of a linear least-squares problem in the E·m
+// coefficients a = A flattened [E][m]:
+//
+//   φ_n[e·m + j] = π_ne · u_nj          one row per window n
+//   minimise Σ_n (y_n − φ_n · a)²        y_n the window's target
+//
+// Why: Adam ends a few learning-rate-sized steps away from that minimum. Measured on the built-in `linear` model, its
+// (−2, 2) expert ended 6e-6 away from the integers (2, −2) while its weight was 0.9999998. A start on the slower root
+// carries that error forward along the faster root (2.7x a step), so 6e-6 is what decided the last failing grid case.
+//
+// Only windows the network already predicts within `tolerance` (of the window's scale: encoded units) take part. A
+// window whose gate chose the wrong experts has a gating error that no expert coefficient should absorb: measured on
+// `linear`, fitting every window moved the (−2, 2) expert 3e-4 toward 0.1% of the windows, those with errors up to
+// 0.3, and lost two grid cases.
+//
+// The problem is solved in Double from its normal equations, G = Σ φφᵀ [E·m][E·m] and b = Σ φ r with r = y − ŷ the
+// residual of the trained experts, as the smallest correction Δa (`GSLLinearAlgebra.minimumNormSolve`): directions of
+// G below 1e-12 of its largest eigenvalue are left alone, so an expert no kept window weighs keeps its trained values.
+// Memory is O((E·m)²), whatever the number of windows. The correction is kept only if the Float forward pass, run
+// again, measures a lower error on the kept windows.
+
+import Foundation
+import RecurRuntime
+
+public struct ExpertPolish: Sendable, Equatable {
+  /// The largest |error| of a window that takes part, in encoded units (the option's value).
+  public var tolerance: Double
+  /// Training windows, and those within `tolerance` (the fit's rows).
+  public var windows: Int
+  public var kept: Int
+  /// E·m, and the rank of G the fit used.
+  public var coefficients: Int
+  public var rank: Int
+  /// Mean squared error of the kept windows before and after, both measured by the Float forward pass (encoded
+  /// units); then the same over every window.
+  public var keptMSEBefore: Double
+  public var keptMSEAfter: Double
+  public var mseBefore: Double
+  public var mseAfter: Double
+  /// The largest change to a coefficient (0 when not applied).
+  public var largestChange: Double
+  /// False when the correction did not lower the kept windows' error (or no window was kept): the trained experts
+  /// stay as they were.
+  public var applied: Bool
+
+  /// The most coefficients (experts × order) a polish takes: G is [E·m][E·m] and each window adds (E·m)²/2 products.
+  public static let maxCoefficients = 512
+  /// Eigenvalues of G below this fraction of the largest are left out of the correction.
+  public static let relativeTolerance = 1e-12
+
+  /// One line for the training log: "Polished the experts: ..." or why they were left as trained.
+  public var summary: String {
+    let rows = "\(kept) of \(windows) windows within \(tolerance)"
+    guard applied else {
+      return "Experts left as trained: the least-squares correction on \(rows) did not lower their error"
+    }
+    return "Polished the experts by least squares on \(rows): rank \(rank) of \(coefficients), their MSE "
+      + "\(Self.short(keptMSEBefore)) -> \(Self.short(keptMSEAfter)) (all windows \(Self.short(mseBefore)) -> "
+      + "\(Self.short(mseAfter))), largest change \(Self.short(largestChange))"
+  }
+
+  private static func short(_ x: Double) -> String { String(format: "%.3g", x) }
+
+  /// Refits `parameters`' experts on `examples` (window-differences, the final step weighted), as described above.
+  public static func refit(
+    _ parameters: inout Parameters<Float>, examples: ExampleSet, tolerance: Double, batchSize: Int = 1024
+  ) throws(TrainerError) -> ExpertPolish {
+    let a = parameters.architecture
+    let (E, m) = (a.experts, a.expertOrder)
+    let n = E * m
+    precondition(a.isMixture && examples.lossOnFinalStepOnly && examples.count > 0 && n <= maxCoefficients)
+    precondition(tolerance > 0 && batchSize > 0)
+    let graph = BatchGraph<Float>(
+      architecture: a, steps: examples.steps, capacity: min(batchSize, examples.count))
+    var kept = [Bool](repeating: false, count: examples.count)  // [windows] within tolerance before the fit
+
+    // One pass of the Float forward pass over every window; `visit(window, π [E], u [m], residual r)`.
+    func eachWindow(_ p: Parameters<Float>, _ visit: (Int, [Double], [Double], Double) -> Void) {
+      var probabilities = [Double](repeating: 0, count: E)  // [E] π of one window
+      var inputs = [Double](repeating: 0, count: m)  // [m] u of one window, oldest first
+      for start in stride(from: 0, to: examples.count, by: graph.capacity) {
+        let indices = Array(start..<min(examples.count, start + graph.capacity))
+        graph.load(examples, indices: indices[...])
+        graph.forward(p)
+        for lane in 0..<indices.count {
+          let (prediction, target) = graph.mixtureLane(lane, probabilities: &probabilities, inputs: &inputs)
+          visit(start + lane, probabilities, inputs, target - prediction)
+        }
+      }
+    }
+
+    // The normal equations of the kept windows, in Double.
+    var gram = [Double](repeating: 0, count: n * n)  // [E·m][E·m] G = Σ φφᵀ, upper triangle, then mirrored
+    var rhs = [Double](repeating: 0, count: n)  // [E·m] b = Σ φ r
+    var phi = [Double](repeating: 0, count: n)  // [E·m] one window's row
+    var (sumAll, sumKept, keptCount) = (0.0, 0.0, 0)
+    eachWindow(parameters) { window, probabilities, inputs, r in
+      sumAll += r * r
+      guard abs(r) <= tolerance else { return }
+      kept[window] = true
+      keptCount += 1
+      sumKept += r * r
+      for e in 0..<E { for j in 0..<m { phi[e * m + j] = probabilities[e] * inputs[j] } }
+      for i in 0..<n where phi[i] != 0 {
+        rhs[i] += phi[i] * r
+        for j in i..<n { gram[i * n + j] += phi[i] * phi[j] }
+      }
+    }
+    for i in 0..<n { for j in 0..<i { gram[i * n + j] = gram[j * n + i] } }
+    let windows = examples.count
+    var report = ExpertPolish(
+      tolerance: tolerance, windows: windows, kept: keptCount, coefficients: n, rank: 0,
+      keptMSEBefore: keptCount > 0 ? sumKept / Double(keptCount) : .nan, keptMSEAfter: .nan,
+      mseBefore: sumAll / Double(windows), mseAfter: .nan, largestChange: 0, applied: false)
+    guard keptCount > 0 else { return report }
+
+    let (correction, rank) = try GSLLinearAlgebra.minimumNormSolve(
+      gram: gram, rhs: rhs, relativeTolerance: relativeTolerance)
+    report.rank = rank
+    var polished = parameters
+    let experts = parameters.range(.experts)
+    for i in 0..<n {
+      polished.values[experts.lowerBound + i] = Float(Double(parameters.values[experts.lowerBound + i]) + correction[i])
+    }
+    var (afterAll, afterKept) = (0.0, 0.0)
+    eachWindow(polished) { window, _, _, r in
+      afterAll += r * r
+      if kept[window] { afterKept += r * r }
+    }
+    report.keptMSEAfter = afterKept / Double(keptCount)
+    report.mseAfter = afterAll / Double(windows)
+    guard polished.allFinite, report.keptMSEAfter < report.keptMSEBefore else { return report }
+    for i in experts {
+      report.largestChange = max(report.largestChange, Double(abs(polished.values[i] - parameters.values[i])))
+    }
+    report.applied = true
+    parameters = polished
+    return report
+  }
+}
