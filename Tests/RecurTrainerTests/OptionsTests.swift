@@ -50,7 +50,7 @@ struct OptionsTests {
     #expect(plain.encoding == .sequenceMaxScale && plain.cell == .rnn && plain.schedule == .constant)
     #expect(plain.batchSize == 128 && plain.sequences == 2000)
     #expect(plain.experts == 0, "another encoding than window-differences gets the plain readout")
-    #expect(linear.polishExperts == 1e-5 && odd.polishExperts == 0 && fib.polishExperts == 0)
+    #expect(linear.polishExperts == 1 && odd.polishExperts == 0 && fib.polishExperts == 0)
     #expect(plain.polishExperts == 0, "the plain readout gets no polish by default")
     #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).polishExperts == 0)
     let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
@@ -196,6 +196,9 @@ struct OptionsTests {
     #expect(Self.refusal(family: "linear2", polishExperts: 0) == nil)
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 2, polishExperts: 1e-5) == nil)
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil, "no polish asked: accepted")
+    // linear2's default polish is dropped, not refused, for a mixture too large to polish.
+    #expect((try? TrainingOptions.fromCommandLine(family: "linear2", experts: 256, expertOrder: 3))?.polishExperts == 0)
+    #expect((try? TrainingOptions.fromCommandLine(family: "linear2", experts: 256))?.polishExperts == 1)
     for bad in [-1e-5, 1.5, .nan, .infinity] {
       #expect(
         Self.refusal(family: "linear2", polishExperts: bad)
@@ -203,10 +206,10 @@ struct OptionsTests {
     }
     #expect(
       Self.refusal(family: "linear2", experts: 0, polishExperts: 1e-5)
-        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more)")
+        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more, with --encoding window-differences)")
     #expect(
       Self.refusal(family: "odd", polishExperts: 1e-5)
-        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more)")
+        == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more, with --encoding window-differences)")
     #expect(
       Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 3, polishExperts: 1e-5)
         == "--polish-experts needs at most 512 expert coefficients; --experts 256 --expert-order 3 has 768 "

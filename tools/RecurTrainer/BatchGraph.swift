@@ -196,14 +196,15 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   ) -> (prediction: Double, target: Double) {
     guard let mixture else { preconditionFailure("mixtureLane needs a mixture readout") }
     precondition(lane < batchSize && probabilities.count == mixture.experts && inputs.count == mixture.order)
+    precondition(architecture.inputSize == 1 && architecture.outputSize == 1, "a mixture is univariate")
     let width = blocks * 8
     let pi = lanes(mixture.probability)
     for e in 0..<mixture.experts { probabilities[e] = Double(pi[e * width + lane]) }
     for j in 0..<mixture.order {
       inputs[j] = Double(UnsafeRawPointer(mixtureInput(j)).assumingMemoryBound(to: Scalar.self)[lane])
     }
-    let last = (steps - 1) * width
-    return (Double(lanes(mixture.prediction)[lane]), Double(lanes(target)[last + lane]))
+    let last = (steps - 1) * width  // target [T][O = 1][blocks]: the final step's row
+    return (Double(output(lane: lane, step: steps - 1)), Double(lanes(target)[last + lane]))
   }
 
   /// The lane row of the j-th of the last m inputs of the window (a mixture's u_j, oldest first; input size 1).

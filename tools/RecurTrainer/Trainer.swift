@@ -54,7 +54,7 @@ public struct TrainingOptions: Sendable, Equatable {
       schedule = .cosine
       experts = 32
       slowRootStarts = 0.3
-      polishExperts = 1e-5
+      polishExperts = 1
     }
   }
 
@@ -89,6 +89,13 @@ public struct TrainingOptions: Sendable, Equatable {
     let n = architecture.tensorCount
     return ModelFormat.headerSize + n * (ModelFormat.directoryEntrySize + ModelFormat.tensorAlignment)
       + 4 * architecture.parameterCount + ModelFormat.checksumSize
+  }
+
+  /// `--polish-experts`' own range, 0...1 (checked before a warm start's model is read, as the other flags' are).
+  public static func checkPolishExpertsRange(_ value: Double) throws(TrainerError) {
+    guard value.isFinite, (0...1).contains(value) else {
+      throw .invalidOption("--polish-experts \(value) is out of range 0...1 (an error, in units of the window's scale)")
+    }
   }
 
   /// Refuses out-of-range options with a message naming the option, the value and the accepted range.
@@ -153,12 +160,12 @@ public struct TrainingOptions: Sendable, Equatable {
       throw refuse(
         "--validation-sequences \(validationSequences) is out of range 1...\(Self.maxSequences)")
     }
-    guard polishExperts.isFinite, (0...1).contains(polishExperts) else {
-      throw refuse("--polish-experts \(polishExperts) is out of range 0...1 (an error, in units of the window's scale)")
-    }
+    try Self.checkPolishExpertsRange(polishExperts)
     if polishExperts > 0 {
       guard experts > 0 else {
-        throw refuse("--polish-experts \(polishExperts) needs a mixture readout (--experts 1 or more)")
+        throw refuse(
+          "--polish-experts \(polishExperts) needs a mixture readout (--experts 1 or more, with --encoding "
+            + "window-differences)")
       }
       guard experts * expertOrder <= ExpertPolish.maxCoefficients else {
         throw refuse(
@@ -276,7 +283,7 @@ public enum Trainer {
     guard parameters.allFinite else { throw .nonFiniteWeights(epoch: options.epochs) }
     var polish: ExpertPolish? = nil
     if options.polishExperts > 0 {
-      polish = try ExpertPolish.refit(&parameters, examples: examples, tolerance: options.polishExperts)
+      polish = ExpertPolish.refit(&parameters, examples: examples, tolerance: options.polishExperts)
     }
 
     // Export, then measure the export through the runtime.
@@ -387,10 +394,12 @@ extension TrainingOptions {
       options.expertOrder = expertOrder
     }
     // The family's polish default belongs to its mixture default; a plain readout gets none unless asked (and refused).
+    // (Sizes are not range-checked yet: the product may overflow, which also means too large.)
+    let (coefficients, overflow) = options.experts.multipliedReportingOverflow(by: options.expertOrder)
     if let polishExperts {
       options.polishExperts = polishExperts
-    } else if options.experts == 0 {
-      options.polishExperts = 0
+    } else if options.experts == 0 || overflow || coefficients > ExpertPolish.maxCoefficients {
+      options.polishExperts = 0  // the default is for a mixture small enough to polish; asked for, it is refused
     }
     if let (file, name) = initial, file.contextLength > options.family.lengthRange.lowerBound {
       let family = options.family

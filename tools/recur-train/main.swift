@@ -50,12 +50,14 @@ struct Train: ParsableCommand {
       batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
       window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences (30% \
       of those with two real roots started on the slower root's direction), batch 64, 3000 epochs, lr 0.003 \
-      annealed by cosine (about an hour here).
+      annealed by cosine (about an hour here), then the experts polished by least squares (--polish-experts 1).
 
       --experts E (window-differences only) replaces the Linear readout by a mixture of E linear experts: the \
       readout gives one logit per expert, each expert is a learned linear map of the last --expert-order \
       differences of the window, and the prediction is their softmax-weighted sum (format version 4). \
-      --experts 0 is the plain readout.
+      --experts 0 is the plain readout. --polish-experts T then refits the experts by least squares after the \
+      epochs, the network frozen, on the training windows already predicted within T of their scale (the experts \
+      enter the prediction linearly, so this is a linear least-squares problem, solved with GSL).
 
       Examples:
         recur-train train --family odd -o odd.recur
@@ -138,7 +140,7 @@ struct Train: ParsableCommand {
     help: ArgumentHelp(
       "A mixture only: after the epochs, refit the experts by least squares, the network frozen, on the training "
         + "windows already predicted within this error (a fraction of the window's scale, 0...1); 0 keeps them as "
-        + "trained. (default: 1e-5 for linear2's mixture, else 0)", valueName: "error"))
+        + "trained. (default: 1 for linear2's mixture, else 0)", valueName: "error"))
   var polishExperts: Double?
 
   @Option(
@@ -165,6 +167,7 @@ struct Train: ParsableCommand {
         family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
         window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
         validationSequences: validationSequences, seed: seed, schedule: lrSchedule, slowRootStarts: slowRootStarts)
+      if let polishExperts { try TrainingOptions.checkPolishExpertsRange(polishExperts) }
       guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
       start = try readModelFile(initial, option: "--init").file
     }
