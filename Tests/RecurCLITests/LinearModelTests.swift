@@ -191,5 +191,5 @@ enum LinearGrid {
   }
 
   /// Pass counts of the shipped `linear` model (Fixtures/models/linear.recur), per tier.
-  static let measured: [LinearGrid.Tier: Int] = [.reachable: 134, .hard: 15, .beyond: 11]
+  static let measured: [LinearGrid.Tier: Int] = [.reachable: 135, .hard: 15, .beyond: 14]
 }
