@@ -118,6 +118,20 @@ struct ExpertPolishTests {
         == "Experts left as trained: no training window is predicted within 1e-09 (of its scale) to fit them on")
   }
 
+  /// Experts already at the optimum: the correction (float32 rounding of the targets, ~1e-8) is below the experts'
+  /// ulps, the float32 error does not fall, and the trained experts stay, with the reason.
+  @Test func expertsAtTheOptimumAreLeftAsTheyAre() throws {
+    let exact = try Self.network()
+    let set = try Self.examples(exact, count: 300)
+    var p = exact
+    let report = ExpertPolish.refit(&p, examples: set, tolerance: 0.1)
+    #expect(!report.applied && report.kept == 300 && p == exact, "\(report)")
+    #expect(
+      report.summary.hasPrefix(
+        "Experts left as trained: the least-squares correction on 300 of 300 windows within 0.1 did not lower their "
+          + "float32 error"), "\(report.summary)")
+  }
+
   @Test func minimumNormSolveAgainstClosedForms() throws {
     // Diagonal with a zero eigenvalue: the null direction gets no component whatever the right-hand side holds.
     let diagonal = try GSLLinearAlgebra.minimumNormSolve(
