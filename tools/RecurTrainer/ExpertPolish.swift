@@ -46,10 +46,10 @@ public struct ExpertPolish: Sendable, Equatable {
   public var mseAfter: Double
   /// The largest change to a coefficient (0 when not applied).
   public var largestChange: Double
-  /// False when the trained experts stay as they were: see `leftBecause`.
-  public var applied: Bool
-  /// Why the experts were left as trained (nil when applied).
+  /// Why the experts were left as trained; nil when the correction was applied.
   public var leftBecause: String?
+  /// False when the trained experts stay as they were (`leftBecause` says why).
+  public var applied: Bool { leftBecause == nil }
 
   /// The most coefficients (experts × order) a polish takes: G is [E·m][E·m] and each window adds (E·m)²/2 products.
   public static let maxCoefficients = 512
@@ -59,7 +59,7 @@ public struct ExpertPolish: Sendable, Equatable {
   /// One line for the training log: "Polished the experts: ..." or why they were left as trained.
   public var summary: String {
     let rows = "\(kept) of \(windows) windows within \(tolerance)"
-    guard applied else { return "Experts left as trained: " + (leftBecause ?? "") }
+    if let leftBecause { return "Experts left as trained: " + leftBecause }
     return "Polished the experts by least squares on \(rows): rank \(rank) of \(coefficients), their MSE "
       + "\(Self.short(keptMSEBefore)) -> \(Self.short(keptMSEAfter)) (all windows \(Self.short(mseBefore)) -> "
       + "\(Self.short(mseAfter))), largest change \(Self.short(largestChange))"
@@ -117,7 +117,7 @@ public struct ExpertPolish: Sendable, Equatable {
     var report = ExpertPolish(
       tolerance: tolerance, windows: windows, kept: keptCount, coefficients: n, rank: 0,
       keptMSEBefore: keptCount > 0 ? sumKept / Double(keptCount) : .nan, keptMSEAfter: .nan,
-      mseBefore: sumAll / Double(windows), mseAfter: .nan, largestChange: 0, applied: false, leftBecause: nil)
+      mseBefore: sumAll / Double(windows), mseAfter: .nan, largestChange: 0, leftBecause: nil)
     guard keptCount > 0 else {
       report.leftBecause = "no training window is predicted within \(tolerance) (of its scale) to fit them on"
       return report
@@ -153,7 +153,6 @@ public struct ExpertPolish: Sendable, Equatable {
     for i in experts {
       report.largestChange = max(report.largestChange, Double(abs(polished.values[i] - parameters.values[i])))
     }
-    report.applied = true
     parameters = polished
     return report
   }
