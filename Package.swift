@@ -47,6 +47,9 @@ let package = Package(
     .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
     // The one number scanner (stdin, golden files, training data): the CLI and the trainer read numbers alike.
     .target(name: "RecurText"),
+    // Untrusted input through one door: the one opener and the one writer of every file both CLIs touch, and the
+    // one escaping function for text echoed to a terminal or a JSON document (standard library and libc only).
+    .target(name: "RecurIO"),
     // The same runtime sources (Sources/RecurRuntimeNative is a symlink to Sources/RecurRuntime), compiled for the
     // CPU of the machine that builds them, for the `recur` executable only: fast by default (README "Performance").
     // Not a product: the library product above stays flag-free. Never a named CPU.
@@ -57,7 +60,7 @@ let package = Package(
     .executableTarget(
       name: "recur",
       dependencies: [
-        "RecurRuntimeNative", "RecurText",
+        "RecurRuntimeNative", "RecurText", "RecurIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -69,11 +72,11 @@ let package = Package(
       pkgConfig: "gsl",
       providers: [.apt(["libgsl-dev"])]
     ),
-    .target(name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "CGSL"], path: "tools/RecurTrainer"),
+    .target(name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "RecurIO", "CGSL"], path: "tools/RecurTrainer"),
     .executableTarget(
       name: "recur-train",
       dependencies: [
-        "RecurTrainer", "RecurRuntime", "RecurText",
+        "RecurTrainer", "RecurRuntime", "RecurText", "RecurIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "tools/recur-train"
@@ -83,7 +86,7 @@ let package = Package(
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
     .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
     .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntimeNative"]),
-    .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
+    .testTarget(name: "RecurTextTests", dependencies: ["RecurText", "RecurIO"]),
     .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train"]),
   ],
   swiftLanguageModes: [.v6]

@@ -11,7 +11,9 @@
 // (e.g. 1e999) are refused. Numbers are parsed straight to Float with `strtof` (`Float(strtod(...))` would
 // round twice). An optional first line of column names is read by `takeHeader()`. With `namesFirst` (`recur stream
 // --streams`), the first token of every line is a name rather than a number: any token of printable bytes up to 64
-// long (no space, tab or comma), read through `lineName`, and a comma may follow it. No allocation after `init`.
+// long (no space, tab or comma), read through `lineName`, and a comma may follow it. A UTF-8 byte-order mark
+// (EF BB BF) at the very start of the input is skipped (editors on Windows write one; read as data it would turn a
+// CSV's first row into a header); columns count from the byte after it. No allocation after `init`.
 
 #if canImport(Glibc)
   import Glibc
@@ -117,6 +119,7 @@ public final class InputScanner {
   private var endedLineNumber = 0
 
   public func next() throws(InputError) -> ScanEvent {
+    if !startChecked { skipByteOrderMark() }
     eventEndedLine = false
     if pendingLineEnd {
       pendingLineEnd = false
@@ -245,6 +248,17 @@ public final class InputScanner {
     }
   }
 
+  /// Skips a UTF-8 byte-order mark at the start of the input (once, before the first token or header).
+  private func skipByteOrderMark() {
+    startChecked = true
+    func mark(_ i: Int) -> UInt8 { i == 0 ? 0xEF : i == 1 ? 0xBB : 0xBF }
+    func isPrefix() -> Bool { (0..<min(filled, 3)).allSatisfy { buffer[$0] == mark($0) } }
+    // Reads on only while what has arrived could still be a mark: interactive input ("1\n") never waits here.
+    while filled < 3 && !atEnd && isPrefix() { if !readMore() { break } }
+    if filled >= 3 && isPrefix() { position = 3 }
+  }
+  private var startChecked = false
+
   // MARK: Header line
 
   /// The longest header line `takeHeader()` reads (the buffer's size).
@@ -255,25 +269,27 @@ public final class InputScanner {
   /// are dropped: `"YEAR","SUNACTIVITY"`). Otherwise nothing is consumed and nil is returned; a line that mixes
   /// names and numbers is data, so its first name is then reported by `next()` as not a number.
   public func takeHeader() throws(InputError) -> [String]? {
-    precondition(line == 1 && column == 0 && position == 0, "takeHeader() must come before next()")
+    precondition(!startChecked, "takeHeader() must come before next()")
+    skipByteOrderMark()
+    let first = position  // 3 after a byte-order mark, else 0
     func newline() -> Int? {
-      for i in 0..<filled where buffer[i] == UInt8(ascii: "\n") { return i }
+      for i in first..<filled where buffer[i] == UInt8(ascii: "\n") { return i }
       return nil
     }
     while newline() == nil && filled < capacity && !atEnd { _ = readMore() }
-    guard filled > 0 else { return nil }
+    guard filled > first else { return nil }
     guard let end = newline() ?? (atEnd ? filled : nil) else {
       throw InputError(line: 1, column: 1, message: "the first line is longer than \(capacity) bytes")
     }
     var fields: [(text: [UInt8], column: Int)] = []
     var current: [UInt8] = []
     var start = 0
-    for i in 0...end {
+    for i in first...end {
       let byte = i < end ? buffer[i] : UInt8(ascii: ",")
       if byte == UInt8(ascii: ",") || byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
         || byte == UInt8(ascii: "\r")
       {
-        if !current.isEmpty { fields.append((current, start + 1)) }
+        if !current.isEmpty { fields.append((current, start - first + 1)) }
         current = []
       } else {
         if current.isEmpty { start = i }

@@ -1,6 +1,7 @@
 // `recur bench`: per-step latency and throughput of a model on this machine.
 
 import ArgumentParser
+import RecurIO
 import RecurRuntimeNative
 import RecurText
 
@@ -168,9 +169,9 @@ struct Bench: ParsableCommand {
     func ns(_ seconds: Double?) -> String { seconds.map { fixed($0 * 1e9, 1) } ?? "null" }
     func perSecond(_ seconds: Double?) -> String { seconds.map { fixed(1 / $0, 0) } ?? "null" }
     if json {
-      print(
+      say(
         """
-        {"model": "\(jsonEscaped(options.model))", "cell": "\(a.kind.name)", "layers": \(a.layers), \
+        {"model": \(jsonString(options.model)), "cell": "\(a.kind.name)", "layers": \(a.layers), \
         "input_size": \(a.inputSize), "hidden_size": \(a.hiddenSize), "output_size": \(a.outputSize), \
         "encoding": "\(model.file.encoding.name)", "steps": \(steps), "repeats": \(repeats), \
         "step_ns": \(ns(step)), "generate_ns": \(ns(generate)), "stream_ns": \(ns(stream)), \
@@ -179,35 +180,22 @@ struct Bench: ParsableCommand {
         """)
       return
     }
-    print(
-      "model \(options.model): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)")
-    print("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
-    print("| workload | ns/step | steps/s |")
-    print("|---|---:|---:|")
+    say(
+      "model \(escaped(options.model)): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)")
+    say("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
+    say("| workload | ns/step | steps/s |")
+    say("|---|---:|---:|")
     for (name, seconds) in [
       ("generate (free-running)", generate), ("step (cell only)", step), ("stream (observe)", Optional(stream)),
       ("batch of \(Self.batchStreams) streams, per stream-step", batched),
     ] {
       guard let seconds else { continue }
-      print("| \(name) | \(fixed(seconds * 1e9, 1)) | \(fixed(1 / seconds, 0)) |")
+      say("| \(name) | \(fixed(seconds * 1e9, 1)) | \(fixed(1 / seconds, 0)) |")
     }
   }
 }
 
 /// `text` as the inside of a JSON string.
-func jsonEscaped(_ text: String) -> String {
-  var out = ""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case _ where scalar.value < 0x20: out += "\\u00" + hex2(UInt8(scalar.value))
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out
-}
-
 func now() -> Double {
   var t = timespec()
   clock_gettime(CLOCK_MONOTONIC, &t)

@@ -35,6 +35,19 @@ struct Generate: ParsableCommand {
 
   static let maxSeedLength = 65536
 
+  /// The seed values `Recur.main` set aside before argument parsing (see there); they follow `seed`.
+  nonisolated(unsafe) static var trailingSeed: [String] = []
+
+  /// A token that can only be a seed value: not an option (`-x`, `--x`), unless it is a negative number (`-5`,
+  /// `-.5`). Set aside before parsing, so it never meets ArgumentParser.
+  static func isPlainValue(_ token: String) -> Bool {
+    let bytes = Array(token.utf8.prefix(2))
+    guard let first = bytes.first else { return false }
+    if first != UInt8(ascii: "-") { return true }
+    guard bytes.count == 2 else { return false }
+    return (bytes[1] >= 0x30 && bytes[1] <= 0x39) || bytes[1] == UInt8(ascii: ".")
+  }
+
   /// A bad --steps is a bad command line (exit 2, as for any invalid option), refused before the model is loaded.
   func validate() throws {
     guard (1...1_000_000_000).contains(steps) else {
@@ -45,7 +58,8 @@ struct Generate: ParsableCommand {
   func run() throws {
     let model = try ModelSource.load(options.model)
     // `--` ends the options (ArgumentParser passes it through with the unrecognized arguments).
-    let arguments = seed.first == "--" ? Array(seed.dropFirst()) : seed
+    let all = seed + Self.trailingSeed
+    let arguments = all.first == "--" ? Array(all.dropFirst()) : all
     let output = OutputWriter(fd: 1)
     let input = InputScanner(fd: 0)
     input.beforeBlocking = { output.flush() }

@@ -2,14 +2,25 @@
 // own goldens use (Fixtures/golden/<model>, tools/update-goldens, GoldenTests).
 //
 // A golden directory is plain text, diff-friendly:
-//   golden.txt       the manifest: format, recur version, model (as given, CRC-32, bytes, architecture, encoding),
-//                    tolerance, and one `case NAME KIND [OPTIONS]` line per case
+//   golden.txt       the manifest: format, recur version, model (a built-in name, or `model.recur`: a copy of the
+//                    model file in the directory), its CRC-32, bytes, architecture, encoding, tolerance, and one
+//                    `case NAME KIND [OPTIONS]` line per case
+//   model.recur      the model, when it is not built in
 //   NAME.in          the case's input, copied: `recur stream` input, or `recur generate` seeds
 //   NAME.out         the output exactly as `recur stream` / `recur generate` prints it
 // `check` re-runs every case in process (the same code as `recur stream` and `recur generate`) and compares value by
-// value: |actual − expected| ≤ tolerance · max(|expected|, 1), or byte for byte with --exact.
+// value, streaming the output against the `.out` file: |actual − expected| ≤ tolerance · max(|expected|, 1), or
+// byte for byte with --exact.
+//
+// A golden directory is untrusted input (it arrives in someone else's pull request and runs in CI). Everything it
+// names stays inside it: files are opened by plain names (no '/', no symbolic links: `InputFile` with
+// followSymlinks false), the manifest's model is a built-in name or a file name in the directory. Its sizes and its
+// work are bounded before any case runs (`GoldenLimits`); expected values must be finite numbers (a `nan` is a
+// damaged file, never a pass); everything echoed from it is escaped. `record` writes a new directory and swaps it
+// in (RecurIO's OutputDirectory), so a failure part-way leaves the old one as it was.
 
 import ArgumentParser
+import RecurIO
 import RecurRuntimeNative
 import RecurText
 
@@ -42,7 +53,6 @@ struct GoldenCommand: ParsableCommand {
 
   /// The tolerance a directory records when `--tolerance` is not given.
   static let defaultTolerance = 1e-5
-  static let formatVersion = 1
 
   // MARK: - record
 
@@ -56,7 +66,9 @@ struct GoldenCommand: ParsableCommand {
         documented synthetic set is used: for one-input models, odd numbers 1...39, a Fibonacci-like run, and a
         signed decaying series as stream input, and seeds "1 3 5 7 9", "1 1 2 3 5 8", "10 20 30"; for I inputs, 40
         steps whose channel c at step t is ((7t + 3c) mod 11 − 5) / 5, and the first three of them as a seed.
-        The directory is created if missing; files of the same names are replaced.
+        The model is copied into the directory as model.recur unless it is built in. The directory is written whole
+        and swapped in: a failure leaves the old one as it was; regular files other than a golden directory's are
+        kept; a destination holding anything but regular files is refused.
         """)
 
     @OptionGroup var options: ModelOption
@@ -75,40 +87,71 @@ struct GoldenCommand: ParsableCommand {
       guard tolerance.isFinite && tolerance >= 0 else {
         throw ValidationError("--tolerance must be a finite number >= 0")
       }
+      guard inputs.count + rawInputs.count + seeds.count <= GoldenLimits.maxCases else {
+        throw ValidationError("at most \(GoldenLimits.maxCases) input files")
+      }
     }
 
     func run() throws {
+      do { try OutputDirectory.checkDestination(output, what: "-o") } catch { throw CLIError(error.message) }
       let (model, bytes) = try ModelSource.loadWithBytes(options.model)
+      let builtin = ModelSource.builtinNames.contains(options.model)
       // (name, kind, the file it came from) for each case; inputs are read and every case is run before anything
-      // is written, so a bad input leaves no directory behind.
+      // is written, so a bad input leaves the directory as it was.
       var sources: [(String, GoldenCase.Kind, String)] = []
       for (index, path) in inputs.enumerated() { sources.append(("stream-\(index + 1)", .stream, path)) }
       for (index, path) in rawInputs.enumerated() { sources.append(("stream-raw-\(index + 1)", .streamRaw, path)) }
       for (index, path) in seeds.enumerated() {
         sources.append(("generate-\(index + 1)", .generate(steps: steps), path))
       }
-      var cases: [(GoldenCase, source: String)] = []
+      var cases: [(GoldenCase, input: [UInt8], source: String)] = []
       for (name, kind, path) in sources {
-        cases.append((GoldenCase(name: name, kind: kind, input: try readGoldenFile(path)), path))
+        let input: [UInt8]
+        switch readWholeFile(path, limit: GoldenLimits.maxInputBytes) {
+        case .success(let bytes): input = bytes
+        case .failure(let error): throw CLIError("'\(path)': \(error.message)")
+        }
+        cases.append((GoldenCase(name: name, kind: kind), input, path))
       }
       if cases.isEmpty {
-        cases = GoldenCase.synthetic(for: model, steps: steps).map { ($0, "the synthetic \($0.name)") }
+        cases = GoldenCase.synthetic(for: model, steps: steps).map { ($0.0, $0.1, "the synthetic \($0.0.name)") }
       }
-      let outputs = try cases.map { (c, source) throws(CLIError) in try c.run(model: model, where: source) }
-      try makeDirectory(output)
+      // The limits `check` applies, applied here too: whatever is recorded can be checked.
+      var budget = GoldenLimits.Budget()
+      for (c, input, source) in cases {
+        try budget.charge(c, input: input, outputs: model.outputSize, where: "'\(source)'")
+      }
+      var files: [(name: String, bytes: [UInt8])] = []
+      for (c, input, source) in cases {
+        var out: [UInt8] = []
+        let writer = OutputWriter(sink: { out.append(contentsOf: $0) })
+        // (A Result, not a typed-throws closure: inlining that one crashed the 6.3.1 optimizer.)
+        let result = input.withUnsafeBytes { raw in
+          Result { () throws(CLIError) in
+            try c.run(model: model, input: InputScanner(bytes: raw), output: writer, where: "'\(source)'")
+          }
+        }
+        try result.get()
+        files.append(("\(c.name).in", input))
+        files.append(("\(c.name).out", out))
+      }
       let a = model.architecture
       let manifest = GoldenManifest(
-        recurVersion: Recur.version, model: options.model, crc: crc32(bytes), bytes: bytes.count,
+        recurVersion: Recur.version, model: builtin ? options.model : GoldenLimits.modelFileName,
+        source: builtin ? nil : options.model, crc: crc32(bytes), bytes: bytes.count,
         architecture:
           "\(a.kind.name) layers=\(a.layers) input=\(a.inputSize) hidden=\(a.hiddenSize) output=\(a.outputSize)"
           + (a.isMixture ? " experts=\(a.experts) order=\(a.expertOrder)" : ""),
         encoding: model.file.encoding.name, tolerance: tolerance, cases: cases.map(\.0))
-      for ((c, _), out) in zip(cases, outputs) {
-        try writeFile("\(output)/\(c.name).in", c.input)
-        try writeFile("\(output)/\(c.name).out", out)
+      if !builtin { files.append((GoldenLimits.modelFileName, bytes)) }
+      files.append((GoldenLimits.manifestName, Array(manifest.text.utf8)))
+      do {
+        // A golden directory's own files that this recording does not write belong to an older recording: dropped.
+        try OutputDirectory.write(files, to: output, what: "golden directory") { !GoldenLimits.isGoldenFileName($0) }
+      } catch {
+        throw CLIError(error.message)
       }
-      try writeFile("\(output)/golden.txt", Array(manifest.text.utf8))
-      print("recorded \(cases.count) case\(cases.count == 1 ? "" : "s") of \(options.model) in \(output)")
+      say("recorded \(cases.count) case\(cases.count == 1 ? "" : "s") of \(escaped(options.model)) in \(escaped(output))")
     }
   }
 
@@ -120,7 +163,11 @@ struct GoldenCommand: ParsableCommand {
       discussion: """
         Exit status: 0 all within tolerance; 1 a difference (a short report: file, line and value, expected vs \
         actual, the largest deviation, how many values moved) or a missing or damaged golden directory. A model \
-        whose checksum differs from the recorded one is reported and still checked.
+        whose checksum differs from the recorded one is reported and still checked. The directory is untrusted \
+        input: files are read by plain names only (symbolic links are refused; the manifest's model is a built-in \
+        name or a file in the directory), the work is bounded before any case runs (at most \
+        \(GoldenLimits.maxCases) cases, \(GoldenLimits.maxGeneratedValues) generated values, \
+        \(GoldenLimits.maxInputBytes >> 20) MiB of inputs), and a non-finite expected value is an error.
         """)
 
     @Argument(help: "The golden directory.") var directory: String
@@ -132,99 +179,100 @@ struct GoldenCommand: ParsableCommand {
       if let tolerance, !(tolerance.isFinite && tolerance >= 0) {
         throw CLIError("--tolerance must be a finite number >= 0")
       }
-      let manifestPath = "\(directory)/golden.txt"
-      guard let manifestBytes = try? readGoldenFile(manifestPath) else {
-        throw CLIError("'\(directory)' is not a golden directory (cannot read \(manifestPath))")
+      let dir = GoldenDirectory(directory)
+      let manifestBytes: [UInt8]
+      do {
+        manifestBytes = try dir.read(GoldenLimits.manifestName, limit: GoldenLimits.maxManifestBytes)
+      } catch {
+        throw CLIError("'\(directory)' is not a golden directory (\(error.message))")
       }
-      let manifest = try GoldenManifest(parsing: manifestBytes, path: manifestPath)
-      let spec = model ?? manifest.model
-      let (loaded, bytes) = try ModelSource.loadWithBytes(spec)
+      let manifest = try GoldenManifest(parsing: manifestBytes, path: dir.path(GoldenLimits.manifestName))
+      // The model: --model as any command reads it (the user's own choice), else the manifest's, inside DIR.
+      let loaded: RecurrentModel
+      let bytes: [UInt8]
+      let spec: String
+      if let model {
+        (loaded, bytes) = try ModelSource.loadWithBytes(model)
+        spec = model
+      } else if ModelSource.builtinNames.contains(manifest.model) {
+        (loaded, bytes) = try ModelSource.loadWithBytes(manifest.model)
+        spec = manifest.model
+      } else {
+        spec = dir.path(manifest.model)
+        bytes = try dir.read(manifest.model, limit: ModelFormat.maxFileSize)
+        do { loaded = try RecurrentModel(bytes: bytes) } catch { throw CLIError("model file '\(spec)': \(error)") }
+      }
       let crc = crc32(bytes)
       if crc != manifest.crc {
-        print(
-          "model \(spec): checksum \(hex8(crc)) differs from the recorded \(hex8(manifest.crc)) (\(manifest.model)); "
-            + "a different model, checked against the recorded outputs anyway")
+        say(
+          "model \(escaped(spec)): checksum \(hex8(crc)) differs from the recorded \(hex8(manifest.crc)) "
+            + "(\(escaped(manifest.model))); a different model, checked against the recorded outputs anyway")
+      }
+      // Every file opened and the whole work bounded before the first case runs.
+      var budget = GoldenLimits.Budget()
+      var opened: [(GoldenCase, input: InputFile, expected: InputFile)] = []
+      for c in manifest.cases {
+        let input = try dir.open("\(c.name).in", limit: GoldenLimits.maxInputBytes)
+        let expected = try dir.open("\(c.name).out", limit: GoldenLimits.maxOutputBytes)
+        try budget.charge(c, input: input, outputs: loaded.outputSize, where: "'\(dir.path("\(c.name).in"))'")
+        opened.append((c, input, expected))
       }
       let limit = tolerance ?? manifest.tolerance
       var failed = 0
       var values = 0
-      for c in manifest.cases {
-        let inputPath = "\(directory)/\(c.name).in"
-        let outputPath = "\(directory)/\(c.name).out"
-        guard let input = try? readGoldenFile(inputPath) else { throw CLIError("\(inputPath): missing or unreadable") }
-        guard let expected = try? readGoldenFile(outputPath) else {
-          throw CLIError("\(outputPath): missing or unreadable")
-        }
-        let actual = try GoldenCase(name: c.name, kind: c.kind, input: input).run(model: loaded, where: inputPath)
-        let result = GoldenDiff.compare(actual: actual, expected: expected, tolerance: limit, exact: exact)
-        values += result.compared
+      for (c, input, expected) in opened {
+        let inputPath = dir.path("\(c.name).in")
+        let outputPath = dir.path("\(c.name).out")
+        let comparison = GoldenComparison(expected: expected, file: outputPath, tolerance: limit, exact: exact)
+        let writer = OutputWriter(sink: { comparison.feed($0) })
+        try c.run(model: loaded, input: InputScanner(fd: input.fd), output: writer, where: "'\(inputPath)'")
+        let result = try comparison.finish()
+        values += result.values
         if let report = result.report(file: outputPath, tolerance: limit, exact: exact) {
           failed += 1
-          print(report)
+          say(report)
         }
       }
       let rule = exact ? "byte for byte" : "within \(limit) relative, floor 1"
       if failed > 0 {
-        print("golden check \(directory): \(failed) of \(manifest.cases.count) cases differ; required: \(rule)")
+        say("golden check \(escaped(directory)): \(failed) of \(manifest.cases.count) cases differ; required: \(rule)")
         throw ExitCode(1)
       }
-      print("golden check \(directory): \(manifest.cases.count) cases, \(values) values, all \(rule)")
+      say("golden check \(escaped(directory)): \(manifest.cases.count) cases, \(values) values, all \(rule)")
     }
   }
 }
 
-// MARK: - Cases
+// MARK: - Running a case
 
-struct GoldenCase {
-  enum Kind: Equatable {
-    case stream, streamRaw
-    case generate(steps: Int)
-
-    var manifestText: String {
-      switch self {
-      case .stream: "stream"
-      case .streamRaw: "stream-raw"
-      case .generate(let steps): "generate steps=\(steps)"
+extension GoldenCase {
+  /// Runs the case: writes to `output` what `recur stream` / `recur generate` prints for `input`, then flushes it.
+  /// Input errors name the input file (`place`).
+  func run(model: RecurrentModel, input: InputScanner, output: OutputWriter, where place: String) throws(CLIError) {
+    do throws(CLIError) {
+      switch kind {
+      case .stream: try Stream.stream(model: model, raw: false, input: input, output: output)
+      case .streamRaw: try Stream.stream(model: model, raw: true, input: input, output: output)
+      case .generate(let steps):
+        try Generate.generate(model: model, steps: steps, withSeed: false, arguments: [], input: input, output: output)
       }
+    } catch {
+      throw CLIError("\(place): \(error.message)")
     }
-  }
-
-  var name: String
-  var kind: Kind
-  var input: [UInt8]
-
-  /// The output `recur stream` / `recur generate` prints for this input. Input errors name the input file.
-  func run(model: RecurrentModel, where path: String) throws(CLIError) -> [UInt8] {
-    let output = OutputWriter(capturing: ())
-    let result = input.withUnsafeBufferPointer { buffer in
-      Result { () throws(CLIError) in
-        let scanner = InputScanner(bytes: UnsafeRawBufferPointer(buffer))
-        switch kind {
-        case .stream: try Stream.stream(model: model, raw: false, input: scanner, output: output)
-        case .streamRaw: try Stream.stream(model: model, raw: true, input: scanner, output: output)
-        case .generate(let steps):
-          try Generate.generate(
-            model: model, steps: steps, withSeed: false, arguments: [], input: scanner, output: output)
-        }
-      }
-    }
-    if case .failure(let error) = result { throw CLIError("\(path): \(error.message)") }
     output.flush()
-    return output.captured
   }
 
   /// The documented default inputs (see `recur golden record --help`).
-  static func synthetic(for model: RecurrentModel, steps: Int) -> [GoldenCase] {
+  static func synthetic(for model: RecurrentModel, steps: Int) -> [(GoldenCase, [UInt8])] {
     let a = model.architecture
     if a.inputSize == 1 {
       var stream = (0..<20).map { "\(2 * $0 + 1)" }.joined(separator: "\n") + "\n\n"
       stream += "1 1 2 3 5 8 13 21 34 55\n\n"
       stream += (0..<20).map { t in "\(Double(t % 2 == 0 ? 1 : -1) * 8 / Double(t + 1))" }.joined(separator: " ") + "\n"
-      var cases = [GoldenCase(name: "stream-1", kind: .stream, input: Array(stream.utf8))]
+      var cases = [(GoldenCase(name: "stream-1", kind: .stream), Array(stream.utf8))]
       if a.outputSize == 1 {
         cases.append(
-          GoldenCase(
-            name: "generate-1", kind: .generate(steps: steps), input: Array("1 3 5 7 9\n1 1 2 3 5 8\n10 20 30\n".utf8)))
+          (GoldenCase(name: "generate-1", kind: .generate(steps: steps)), Array("1 3 5 7 9\n1 1 2 3 5 8\n10 20 30\n".utf8)))
       }
       return cases
     }
@@ -232,177 +280,12 @@ struct GoldenCase {
       (0..<a.inputSize).map { c in "\(Double((7 * t + 3 * c) % 11 - 5) / 5)" }.joined(separator: " ")
     }
     let stream = (0..<40).map(step).joined(separator: "\n") + "\n"
-    var cases = [GoldenCase(name: "stream-1", kind: .stream, input: Array(stream.utf8))]
+    var cases = [(GoldenCase(name: "stream-1", kind: .stream), Array(stream.utf8))]
     if a.inputSize == a.outputSize {
       let seed = (0..<3).map(step).joined(separator: "\n") + "\n"
-      cases.append(GoldenCase(name: "generate-1", kind: .generate(steps: steps), input: Array(seed.utf8)))
+      cases.append((GoldenCase(name: "generate-1", kind: .generate(steps: steps)), Array(seed.utf8)))
     }
     return cases
-  }
-}
-
-// MARK: - Manifest
-
-struct GoldenManifest {
-  var recurVersion: String
-  var model: String
-  var crc: UInt32
-  var bytes: Int
-  /// `gru layers=2 input=3 hidden=8 output=3`, and the encoding's name: recorded for people reading the directory.
-  var architecture: String
-  var encoding: String
-  var tolerance: Double
-  var cases: [GoldenCase]
-
-  init(
-    recurVersion: String, model: String, crc: UInt32, bytes: Int, architecture: String, encoding: String,
-    tolerance: Double, cases: [GoldenCase]
-  ) {
-    (self.recurVersion, self.model, self.crc, self.bytes) = (recurVersion, model, crc, bytes)
-    (self.architecture, self.encoding, self.tolerance, self.cases) = (architecture, encoding, tolerance, cases)
-  }
-
-  var text: String {
-    var lines = [
-      "# recur golden directory: `recur golden check DIR` re-runs every case and compares (recur golden --help)",
-      "format \(GoldenCommand.formatVersion)",
-      "recur \(recurVersion)",
-      "model \(model)",
-      "model-crc32 \(hex8(crc))",
-      "model-bytes \(bytes)",
-      "architecture \(architecture)",
-      "encoding \(encoding)",
-      "tolerance \(tolerance)",
-    ]
-    for c in cases { lines.append("case \(c.name) \(c.kind.manifestText)") }
-    return lines.joined(separator: "\n") + "\n"
-  }
-
-  /// Parses `golden.txt`; a damaged manifest is an error naming the file and line.
-  init(parsing bytes: [UInt8], path: String) throws(CLIError) {
-    var fields: [String: (value: String, line: Int)] = [:]
-    var cases: [GoldenCase] = []
-    for (index, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-      .enumerated()
-    {
-      let line = raw.trimmingSpaces
-      if line.isEmpty || line.hasPrefix("#") { continue }
-      let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-      guard parts.count == 2 else { throw CLIError("\(path), line \(index + 1): expected 'key value'") }
-      if parts[0] == "case" {
-        let words = parts[1].split(separator: " ").map(String.init)
-        let name = words[0]
-        guard
-          name.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) })
-        else { throw CLIError("\(path), line \(index + 1): case name '\(name)' is not [a-z0-9-]") }
-        let kind: GoldenCase.Kind
-        switch Array(words.dropFirst()) {
-        case ["stream"]: kind = .stream
-        case ["stream-raw"]: kind = .streamRaw
-        case let w where w.count == 2 && w[0] == "generate" && w[1].hasPrefix("steps="):
-          guard let steps = Int(w[1].dropFirst(6)), (1...100_000).contains(steps) else {
-            throw CLIError("\(path), line \(index + 1): bad '\(w[1])'")
-          }
-          kind = .generate(steps: steps)
-        default: throw CLIError("\(path), line \(index + 1): unknown case kind in '\(line)'")
-        }
-        cases.append(GoldenCase(name: name, kind: kind, input: []))
-      } else {
-        fields[parts[0]] = (parts[1], index + 1)
-      }
-    }
-    func field(_ key: String) throws(CLIError) -> String {
-      guard let f = fields[key] else { throw CLIError("\(path): missing '\(key)' line") }
-      return f.value
-    }
-    guard try field("format") == "\(GoldenCommand.formatVersion)" else {
-      throw CLIError("\(path), line \(fields["format"]!.line): golden format \(try field("format")) is not supported")
-    }
-    guard let crc = UInt32(try field("model-crc32"), radix: 16) else {
-      throw CLIError("\(path), line \(fields["model-crc32"]!.line): bad model-crc32")
-    }
-    guard let tolerance = Double(try field("tolerance")), tolerance.isFinite, tolerance >= 0 else {
-      throw CLIError("\(path), line \(fields["tolerance"]!.line): bad tolerance")
-    }
-    guard !cases.isEmpty else { throw CLIError("\(path): no 'case' lines") }
-    self.init(
-      recurVersion: try field("recur"), model: try field("model"), crc: crc, bytes: Int(try field("model-bytes")) ?? 0,
-      architecture: fields["architecture"]?.value ?? "", encoding: fields["encoding"]?.value ?? "",
-      tolerance: tolerance,
-      cases: cases)
-  }
-}
-
-// MARK: - Comparison
-
-/// A value-by-value comparison of two outputs, in the style of the project's golden diffs.
-struct GoldenDiff {
-  var compared = 0
-  var moved = 0
-  var lineCounts: (expected: Int, actual: Int)? = nil
-  var firstDifferences: [String] = []
-  var largest = (deviation: 0.0, place: "")
-
-  static func compare(actual: [UInt8], expected: [UInt8], tolerance: Double, exact: Bool) -> GoldenDiff {
-    var diff = GoldenDiff()
-    let e = String(decoding: expected, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    let a = String(decoding: actual, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    if e.count != a.count { diff.lineCounts = (e.count - 1, a.count - 1) }
-    for (index, (el, al)) in zip(e, a).enumerated() {
-      let ev = el.split(separator: " ")
-      let av = al.split(separator: " ")
-      if ev.count != av.count {
-        diff.moved += 1
-        diff.note("line \(index + 1): expected \(ev.count) values, actual \(av.count)")
-        continue
-      }
-      for (k, (es, aval)) in zip(ev, av).enumerated() {
-        diff.compared += 1
-        if exact || Double(es) == nil || Double(aval) == nil {
-          if es != aval {
-            diff.moved += 1
-            diff.note("line \(index + 1), value \(k + 1): expected \(es), actual \(aval)")
-          }
-          continue
-        }
-        let x = Double(es)!
-        let y = Double(aval)!
-        let deviation = abs(x - y) / max(abs(x), 1)
-        if deviation > diff.largest.deviation { diff.largest = (deviation, "line \(index + 1), value \(k + 1)") }
-        if deviation > tolerance {
-          diff.moved += 1
-          diff.note("line \(index + 1), value \(k + 1): expected \(es), actual \(aval)")
-        }
-      }
-    }
-    return diff
-  }
-
-  private mutating func note(_ text: String) {
-    if firstDifferences.count < 5 { firstDifferences.append(text) }
-  }
-
-  /// Nil when nothing differs; otherwise the report for `file`.
-  func report(file: String, tolerance: Double, exact: Bool) -> String? {
-    guard moved > 0 || lineCounts != nil else { return nil }
-    var lines = [
-      "\(file): \(moved) of \(compared) values differ (\(exact ? "exact" : "tolerance \(tolerance) relative, floor 1"))"
-    ]
-    if let counts = lineCounts { lines.append("  line count: expected \(counts.expected), actual \(counts.actual)") }
-    lines += firstDifferences.map { "  " + $0 }
-    if !exact && largest.deviation > 0 {
-      lines.append("  largest deviation: \(largest.place), \(largest.deviation) relative")
-    }
-    return lines.joined(separator: "\n")
-  }
-}
-
-/// A golden input, output or manifest: at most 256 MiB.
-func readGoldenFile(_ path: String) throws(CLIError) -> [UInt8] {
-  let limit = 256 << 20
-  switch readWholeFile(path, limit: limit) {
-  case .success(let bytes): return bytes
-  case .failure(let error): throw CLIError("'\(path)': \(error.describe(limit: limit))")
   }
 }
 
@@ -410,18 +293,4 @@ func readGoldenFile(_ path: String) throws(CLIError) -> [UInt8] {
 /// checksum included, is the same constant for every valid file).
 func crc32(_ bytes: [UInt8]) -> UInt32 {
   bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<max(0, $0.count - 4)])) }
-}
-
-func hex8(_ v: UInt32) -> String {
-  let s = String(v, radix: 16)
-  return String(repeating: "0", count: 8 - s.utf8.count) + s
-}
-
-extension Substring {
-  var trimmingSpaces: Substring {
-    var s = self
-    while let c = s.first, c == " " || c == "\t" || c == "\r" { s.removeFirst() }
-    while let c = s.last, c == " " || c == "\t" || c == "\r" { s.removeLast() }
-    return s
-  }
 }

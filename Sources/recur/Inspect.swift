@@ -1,6 +1,7 @@
 // `recur inspect`: a readable summary of a model file, or all of it as JSON.
 
 import ArgumentParser
+import RecurIO
 import RecurRuntimeNative
 
 #if canImport(Glibc)
@@ -40,12 +41,12 @@ struct Inspect: ParsableCommand {
     func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
     out.text(
       """
-      model             \(options.model)
+      model             \(escaped(options.model))
       format            Recur model file v\(f.formatVersion), \(f.encoded().count) bytes
       cell              \(f.architecture.summary)
       parameters        \(f.parameterCount)
       encoding          \(f.encoding.name), context length \(f.contextLength)
-      training          family \(p.family.isEmpty ? "n/a" : p.family), seed \(p.seed), \(p.epochs) epochs, \
+      training          family \(p.family.isEmpty ? "n/a" : escaped(p.family)), seed \(p.seed), \(p.epochs) epochs, \
       batch \(p.batchSize), \(p.trainingSequences) sequences, lr \(num(p.learningRate)), final loss \(num(p.finalLoss))
       \(statistics(f))
       """)
@@ -95,7 +96,7 @@ struct Inspect: ParsableCommand {
         "parameters": \(f.parameterCount),
         "encoding": "\(f.encoding.name)",
         "context_length": \(f.contextLength),
-        "provenance": {"family": "\(p.family)", "seed": \(p.seed), "epochs": \(p.epochs), \
+        "provenance": {"family": \(jsonString(p.family)), "seed": \(p.seed), "epochs": \(p.epochs), \
       "batch_size": \(p.batchSize), "training_sequences": \(p.trainingSequences), \
       "learning_rate": \(num(p.learningRate)), "final_loss": \(num(p.finalLoss))},
         "validation": {"windows": \(v.windows), "seeds": \(v.seeds), "window_mse": \(num(v.windowMSE)), \

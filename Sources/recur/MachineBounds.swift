@@ -84,7 +84,7 @@ struct MachineBounds {
         "memory_ns": \(fixed($0.memory, 2)), "bound_ns": \(fixed($0.bound, 2))}
         """
       }
-      Swift.print(
+      say(
         """
         {"multiply_add_ns": \(fixed(multiplyAdd, 3)), "add_ns": \(fixed(add, 3)), "tanh_ns": \(fixed(tanh, 3)), \
         "peak_lanes_per_ns": \(fixed(peakLanesPerNs, 1)), "checksum": \(shortest(checksum)), \
@@ -92,19 +92,19 @@ struct MachineBounds {
         """)
       return
     }
-    Swift.print(
+    say(
       "latency of one dependent 16-lane operation: multiply-add \(fixed(multiplyAdd, 3)) ns, add \(fixed(add, 3)) ns, tanh \(fixed(tanh, 3)) ns"
     )
-    Swift.print("peak: \(fixed(peakLanesPerNs, 1)) lane multiply-adds per ns (checksum \(shortest(checksum)))")
-    Swift.print(
+    say("peak: \(fixed(peakLanesPerNs, 1)) lane multiply-adds per ns (checksum \(shortest(checksum)))")
+    say(
       "kernels: "
         + (KernelBuild.wideRegisters
           ? "four accumulator chains per 16-lane pair (32 vector registers: AVX-512, native build)"
           : "two accumulator chains per 16-lane pair"))
-    Swift.print("| H | weights (KiB) | read GB/s | latency (ns) | compute (ns) | memory (ns) | bound (ns) |")
-    Swift.print("|---:|---:|---:|---:|---:|---:|---:|")
+    say("| H | weights (KiB) | read GB/s | latency (ns) | compute (ns) | memory (ns) | bound (ns) |")
+    say("|---:|---:|---:|---:|---:|---:|---:|")
     for (i, b) in bounds.enumerated() {
-      Swift.print(
+      say(
         "| \(b.hidden) | \(Self.weightBytes(hidden: b.hidden) / 1024) | \(fixed(bandwidth[i], 1)) | "
           + "\(fixed(b.latency, 1)) | \(fixed(b.compute, 1)) | \(fixed(b.memory, 1)) | \(fixed(b.bound, 1)) |")
     }

@@ -1,24 +1,13 @@
 // `--model NAME|PATH`: a model built into the binary (from Fixtures/models, see BuiltinModels.swift) or a file.
 
+import RecurIO
 import RecurRuntimeNative
-import RecurText
 
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-
-struct CLIError: Error {
-  let message: String
-  /// True when the error comes from input being processed (so answers may already have been written), false for a
-  /// usage error found before any work.
-  let afterOutput: Bool
-  init(_ message: String, afterOutput: Bool = false) {
-    self.message = message
-    self.afterOutput = afterOutput
-  }
-}
 
 enum ModelSource {
   static var builtinNames: [String] { BuiltinModels.all.map(\.name) }
@@ -46,7 +35,8 @@ enum ModelSource {
     }
   }
 
-  /// Reads a whole model file, refusing anything larger than the largest valid model before allocating for it.
+  /// Reads a whole model file through the one opener (RecurIO): a FIFO, a device or a directory is refused before
+  /// it could block, and anything larger than the largest valid model before it is read.
   static func readFile(_ path: String) throws(CLIError) -> [UInt8] {
     let limit = ModelFormat.maxFileSize
     switch readWholeFile(path, limit: limit) {
@@ -56,7 +46,7 @@ enum ModelSource {
       let names = builtinNames.joined(separator: ", ")
       throw CLIError("model '\(path)': no built-in model of that name (built in: \(names)) and no such file")
     case .failure(let error):
-      throw CLIError("model file '\(path)': \(error.describeModelFile(limit: limit))")
+      throw CLIError("model file '\(path)': \(error.modelFileMessage)")
     }
   }
 }

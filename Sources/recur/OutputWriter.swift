@@ -3,6 +3,8 @@
 // Output is written when the buffer fills, when the input side is about to block (see InputScanner.beforeBlocking),
 // and at exit. A closed stdout (EPIPE, e.g. `recur stream | head -1`) ends the program quietly with status 0.
 
+import RecurIO
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -10,21 +12,23 @@
 #endif
 
 final class OutputWriter {
-  private let fd: Int32  // -1: capture into `captured` instead (golden checks)
-  /// Everything flushed so far, when created with `init(capturing:)`.
-  private(set) var captured: [UInt8] = []
+  private let fd: Int32  // -1: hand each flushed chunk to `sink` instead (golden record and check)
+  private let sink: (UnsafeBufferPointer<UInt8>) -> Void
   private let capacity = 1 << 16
   private let buffer: UnsafeMutablePointer<UInt8>  // [capacity] pending output bytes
   private var count = 0
 
   init(fd: Int32) {
     self.fd = fd
+    sink = { _ in }
     buffer = .allocate(capacity: capacity)
   }
 
-  /// A writer that keeps its output in memory (`captured`) instead of writing it to a file descriptor.
-  convenience init(capturing: Void) {
-    self.init(fd: -1)
+  /// A writer that hands its output, chunk by chunk as it is flushed, to `sink` instead of a file descriptor.
+  init(sink: @escaping (UnsafeBufferPointer<UInt8>) -> Void) {
+    fd = -1
+    self.sink = sink
+    buffer = .allocate(capacity: capacity)
   }
 
   deinit { buffer.deallocate() }
@@ -53,7 +57,7 @@ final class OutputWriter {
 
   func flush() {
     if fd < 0 {
-      captured.append(contentsOf: UnsafeBufferPointer(start: buffer, count: count))
+      sink(UnsafeBufferPointer(start: buffer, count: count))
       count = 0
       return
     }
@@ -67,7 +71,8 @@ final class OutputWriter {
       } else if n < 0 && errno == EPIPE {
         exit(0)  // the reader went away (`| head`): nothing more to say
       } else {
-        writeStandardError("error: cannot write to standard output (errno \(errno))\n")
+        let why = n == 0 ? "nothing written" : String(cString: strerror(errno))
+        writeStandardError("error: cannot write to standard output: \(why)\n")
         exit(1)
       }
     }
@@ -92,8 +97,11 @@ func formatShortest(_ value: Float, into out: UnsafeMutablePointer<UInt8>) -> In
   return n
 }
 
+/// Writes `message` to stderr. Everything but the final newline goes through the one escaping function (RecurIO):
+/// whatever a message quotes (a path, a file's token, a model's family) cannot drive the terminal or forge a line.
 func writeStandardError(_ message: String) {
-  var message = message
+  let body = message.hasSuffix("\n") ? String(message.dropLast()) : message
+  var message = escaped(body) + (message.hasSuffix("\n") ? "\n" : "")
   message.withUTF8 { bytes in
     var start = 0
     while start < bytes.count {
@@ -102,4 +110,15 @@ func writeStandardError(_ message: String) {
       start += n
     }
   }
+}
+
+/// Standard output for the commands' own lines (golden reports, bench tables, messages): the same buffered writer
+/// as the streaming commands, so a failed write is exit status 1 with a message and a closed pipe ends quietly.
+/// The CLI is single-threaded; `Recur.main` flushes it before exit.
+nonisolated(unsafe) let standardOutput = OutputWriter(fd: 1)
+
+/// `print` through `standardOutput`.
+func say(_ line: String) {
+  standardOutput.text(line)
+  standardOutput.byte(UInt8(ascii: "\n"))
 }

@@ -102,10 +102,20 @@ func write(_ value: JSONValue, to out: inout [UInt8]) {
     }
     out.append(0x22)
   case .array(let elements):
+    require(elements.isEmpty || elements.contains { if case .number = $0 { false } else { true } },
+      "an array of numbers only was not packed")
     out.append(0x5B)
     for (i, e) in elements.enumerated() {
       if i > 0 { out.append(0x2C) }
       write(e, to: &out)
+    }
+    out.append(0x5D)
+  case .numbers(let values):
+    require(!values.isEmpty, "an empty array was packed")
+    out.append(0x5B)
+    for (i, x) in values.enumerated() {
+      if i > 0 { out.append(0x2C) }
+      write(.number(x), to: &out)
     }
     out.append(0x5D)
   case .object(let members):

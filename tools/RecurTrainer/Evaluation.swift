@@ -209,6 +209,13 @@ public struct ModelEvaluation: Sendable {
       throw .io("cannot load the model: \(error)")
     }
     let a = model.architecture
+    // The family tables encode the family's sequences with the model's own encoding; a `fit` model's standardised
+    // encodings hold statistics of the user's data, not of a family.
+    guard !model.file.encoding.isStandardized else {
+      throw .invalidOption(
+        "eval measures models trained on a sequence family; this model's encoding is \(model.file.encoding.name) "
+          + "(a `recur-train fit` model): measure it with `recur-train score` on its data")
+    }
     guard a.inputSize == 1 && a.outputSize == 1 else {
       throw .invalidOption(
         "eval measures univariate models (input and output size 1); this one has input \(a.inputSize), output "

@@ -10,6 +10,7 @@
 // values beyond the panel's range are clipped at the panel's edge.
 
 import Foundation
+import RecurIO
 
 public enum SVGPlot {
   static let truthColour = "#555555"
@@ -203,29 +204,59 @@ public enum SVGPlot {
 
 /// The `--plots DIR` directory.
 public enum PlotDirectory {
-  /// Creates `path` (and missing parents) unless it exists; refuses a path that exists and is not a directory.
-  /// Called before any work, so a bad path costs nothing.
-  public static func prepare(_ path: String) throws(TrainerError) {
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else {
-        throw .invalidOption("--plots '\(path)' exists and is not a directory")
+  /// Checks, before any work, that `path` can hold plots: an existing directory, or a path whose nearest existing
+  /// ancestor is a directory (the missing ones are created only when the first plot is written, so a run refused
+  /// later, e.g. for its data, creates nothing). `names`: the plots the run will write; none may be an input.
+  public static func check(_ path: String, names: [String] = [], inputs: [String] = []) throws(TrainerError) {
+    var info = stat()
+    if stat(path, &info) == 0 {
+      guard (info.st_mode & S_IFMT) == S_IFDIR else {
+        throw .invalidOption("--plots '\(escaped(path))' exists and is not a directory")
+      }
+      for name in names {
+        try AtomicFile.checkDestination(file(name, in: path), what: "--plots file", inputs: inputs)
       }
       return
     }
-    do {
-      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    } catch {
-      throw .invalidOption("--plots '\(path)': cannot create the directory (\(error.localizedDescription))")
+    var ancestor = OutputFile.directory(of: path)
+    while stat(ancestor, &info) != 0 {
+      let next = OutputFile.directory(of: ancestor)
+      if next == ancestor { break }
+      ancestor = next
+    }
+    guard stat(ancestor, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+      throw .invalidOption("--plots '\(escaped(path))': '\(escaped(ancestor))' is not a directory")
     }
   }
 
-  /// Writes `svg` to `directory/name` atomically; returns the path written.
+  /// Writes `svg` to `directory/name` atomically, creating `directory` (and missing parents) first; returns the
+  /// path written.
   @discardableResult
   public static func write(_ svg: String, named name: String, in directory: String) throws(TrainerError) -> String {
-    let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-    try AtomicFile.write(Array(svg.utf8), to: path)
+    try makeDirectories(directory)
+    let path = file(name, in: directory)
+    try AtomicFile.write(Array(svg.utf8), to: path, what: "plot")
     return path
+  }
+
+  static func file(_ name: String, in directory: String) -> String {
+    directory.hasSuffix("/") ? directory + name : directory + "/" + name
+  }
+
+  /// `mkdir -p`.
+  static func makeDirectories(_ path: String) throws(TrainerError) {
+    var info = stat()
+    if stat(path, &info) == 0 {
+      guard (info.st_mode & S_IFMT) == S_IFDIR else {
+        throw .io("--plots '\(escaped(path))' exists and is not a directory")
+      }
+      return
+    }
+    let parent = OutputFile.directory(of: path)
+    if parent != path { try makeDirectories(parent) }
+    guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+      throw .io("--plots '\(escaped(path))': cannot create the directory (\(String(cString: strerror(errno))))")
+    }
   }
 }
 

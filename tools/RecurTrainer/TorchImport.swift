@@ -15,9 +15,14 @@
 // Note: nn.RNN(nonlinearity="relu") has the same state dict as tanh; the runtime runs tanh, so import only tanh RNNs.
 // Every value is checked: a non-finite or float32-overflowing value names the key and the index.
 
+import RecurIO
 import RecurRuntime
 
 public enum TorchState {
+  /// The largest state JSON `import-torch` reads: 256 MiB, well above the largest valid model's (64 MiB of float32
+  /// written as decimals); the reader keeps about 8 bytes per number beside the text (JSON.swift).
+  public static let maxJSONSize = 256 << 20
+
   static func describe(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"
   }
@@ -50,6 +55,12 @@ public enum TorchState {
       guard let layer = Int(name), layer >= 0, String(layer) == name else {
         throw .importFailed("'\(key)': unexpected layer suffix '\(name)'")
       }
+      // Bounded here, so the depth arithmetic below (layer + 1, the sum over modules) cannot overflow.
+      guard layer < Architecture.maxLayers else {
+        throw .importFailed(
+          "'\(key)': layer \(layer) is beyond the format's \(Architecture.maxLayers) layers (suffixes _l0..._l"
+            + "\(Architecture.maxLayers - 1))")
+      }
       return RecurrentKey(prefix: prefix, role: role, layer: layer)
     }
     return nil
@@ -73,17 +84,8 @@ public enum TorchState {
     // Keys are quoted in error messages: one with a control character (a newline, an escape sequence) would break
     // the one-line error or write to the terminal (found by the fuzz harness, Fixtures/fuzz/regressions/json).
     for (key, _) in members where key.unicodeScalars.contains(where: isControl) {
-      // (`Unicode.Scalar.escaped(asASCII: false)` leaves C1 controls such as U+0088 as they are: the harness again.)
-      let escaped = key.unicodeScalars.map { c in
-        switch c {
-        case "\n": "\\n"
-        case "\r": "\\r"
-        case "\t": "\\t"
-        case _ where isControl(c): "\\u{" + String(c.value, radix: 16, uppercase: true) + "}"
-        default: String(c)
-        }
-      }.joined()
-      throw .importFailed("tensor key \"\(escaped)\" holds a control character (state_dict keys are module paths)")
+      throw .importFailed(
+        "tensor key \(jsonString(key)) holds a control character (state_dict keys are module paths)")
     }
     var seen = Set<String>()
     for (key, _) in members where !seen.insert(key).inserted {
@@ -135,7 +137,9 @@ public enum TorchState {
         "\(first).weight_ih_l0: expected shape [\(kind.gates * hidden), I] with I in 1...\(Architecture.maxInputSize), "
           + "found \(describe(ih0))")
     }
-    let layers = modules.reduce(0) { $0 + depth[$1]! }
+    // Each depth is at most maxLayers (recurrentKey), so the running sum is checked before it could grow past it.
+    var layers = 0
+    for module in modules where layers <= Architecture.maxLayers { layers += depth[module]! }
     guard layers <= Architecture.maxLayers else {
       throw .importFailed("\(layers) recurrent layers in all; the format holds at most \(Architecture.maxLayers)")
     }
@@ -301,6 +305,9 @@ public enum TorchState {
       case .number(let x):
         values.append(x)
         return []
+      case .numbers(let xs):
+        values += xs
+        return [xs.count]
       case .array(let elements):
         guard !elements.isEmpty else { return [0] }
         var first: [Int]? = nil

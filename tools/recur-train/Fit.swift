@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import RecurRuntime
+import RecurIO
 import RecurText
 import RecurTrainer
 
@@ -118,9 +119,14 @@ struct Fit: ParsableCommand {
       throw TrainerError.invalidOption("--arv-variance \(arvVariance) must be a positive number")
     }
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
-    try AtomicFile.checkDestination(output)
-    if let predictions { try AtomicFile.checkDestination(predictions) }
-    if let plots { try PlotDirectory.prepare(plots) }
+    // Outputs: none may be an input (`fit d -o d`) or another output (`--predictions x -o x`).
+    let inputFiles = [data] + (validationData.map { [$0] } ?? [])
+    try AtomicFile.checkDestination(output, inputs: inputFiles)
+    if let predictions { try AtomicFile.checkDestination(predictions, what: "--predictions", inputs: inputFiles) }
+    if let plots { try PlotDirectory.check(plots, names: ["loss.svg", "validation.svg"], inputs: inputFiles) }
+    try AtomicFile.checkDistinct(
+      [("-o", output)] + (predictions.map { [("--predictions", $0)] } ?? [])
+        + (plots.map { p in ["loss.svg", "validation.svg"].map { ("--plots file", p + "/" + $0) } } ?? []))
 
     let table = try DataTable.read(data)
     let inputColumns = try table.columnIndices(inputs, option: "--inputs")
@@ -231,7 +237,7 @@ struct Score: ParsableCommand {
   var plots: String?
 
   func run() throws {
-    if let plots { try PlotDirectory.prepare(plots) }
+    if let plots { try PlotDirectory.check(plots, names: ["forecast.svg"], inputs: [model, data]) }
     let bytes = try readModelBytes(model, option: "--model")
     let loaded: RecurrentModel
     do { loaded = try RecurrentModel(bytes: bytes) } catch {
@@ -299,7 +305,7 @@ func readModelBytes(_ path: String, option: String) throws(TrainerError) -> [UIn
   case .success(let bytes):
     return bytes
   case .failure(let error):
-    throw .io("\(option) '\(path)': \(error.describeModelFile(limit: limit))")
+    throw .io("\(option) '\(escaped(path))': \(error.modelFileMessage)")
   }
 }
 
@@ -309,6 +315,6 @@ func readModelFile(_ path: String, option: String) throws(TrainerError) -> (file
   do {
     return (try ModelFile(bytes: bytes), bytes)
   } catch {
-    throw .io("\(option) '\(path)': \(error)")
+    throw .io("\(option) '\(escaped(path))': \(error)")
   }
 }

@@ -3,6 +3,7 @@
 
 import ArgumentParser
 import Foundation
+import RecurIO
 import RecurRuntime
 import RecurTrainer
 
@@ -177,8 +178,12 @@ struct Train: ParsableCommand {
       seed: seed, schedule: lrSchedule, experts: experts, expertOrder: expertOrder,
       slowRootStarts: slowRootStarts, polishExperts: polishExperts, initial: start.map { ($0, initial!) })
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
-    try AtomicFile.checkDestination(output)
-    if let plots { try PlotDirectory.prepare(plots) }
+    let inputs = initial.map { [$0] } ?? []
+    try AtomicFile.checkDestination(output, inputs: inputs)
+    if let plots {
+      try PlotDirectory.check(plots, names: ["loss.svg"], inputs: inputs)
+      try AtomicFile.checkDistinct([("-o", output), ("--plots file", plots + "/loss.svg")])
+    }
 
     var events = TrainingEvents()
     var bar: ProgressBar? = isatty(2) == 1 ? ProgressBar() : nil
@@ -272,7 +277,7 @@ struct Eval: ParsableCommand {
       }
       chosen = recorded
     }
-    if let plots { try PlotDirectory.prepare(plots) }
+    if let plots { try PlotDirectory.check(plots, names: ["generation.svg"], inputs: [model]) }
     let evaluation = try ModelEvaluation.evaluate(modelBytes: bytes, family: chosen)
     print(evaluation.report(name: model))
     if let plots {
@@ -344,7 +349,7 @@ struct Baseline: ParsableCommand {
     let options = try BaselineOptions.fromCommandLine(
       family: family, encoding: encoding.encoding, k: k, width: width, epochs: epochs, lr: lr, schedule: lrSchedule,
       seed: seed)
-    if let plots { try PlotDirectory.prepare(plots) }
+    if let plots { try PlotDirectory.check(plots, names: ["loss.svg", "generation.svg"]) }
     var events = TrainingEvents()
     events.started = { samples, batches in
       print(
@@ -422,14 +427,13 @@ struct ImportTorch: ParsableCommand {
       throw TrainerError.invalidOption(
         "--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")
     }
-    try AtomicFile.checkDestination(output)
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: state))
-    } catch {
-      throw TrainerError.io("cannot read '\(state)': \(error.localizedDescription)")
+    try AtomicFile.checkDestination(output, inputs: [state])
+    let json: [UInt8]
+    switch readWholeFile(state, limit: TorchState.maxJSONSize) {
+    case .success(let bytes): json = bytes
+    case .failure(let error): throw TrainerError.io("'\(escaped(state))': \(error.message)")
     }
-    let file = try TorchState.modelFile(json: [UInt8](data), window: window)
+    let file = try TorchState.modelFile(json: json, window: window)
     let bytes = file.encoded()
     try AtomicFile.write(bytes, to: output)
     print(

@@ -9,6 +9,7 @@
 // parsed float32 values are kept, so a 1 GB file never sits in memory as text, and a bad token on its last line is
 // reported after one pass. `-` reads standard input.
 
+import RecurIO
 import RecurText
 
 #if canImport(Glibc)
@@ -54,22 +55,13 @@ public struct DataTable: Sendable, Equatable {
 
   /// Reads and parses `path` (`-` for standard input). Errors name the file, line and column.
   public static func read(_ path: String) throws(TrainerError) -> DataTable {
-    let fd: Int32
-    if path == "-" {
-      fd = 0
-    } else {
-      fd = open(path, O_RDONLY)
-      guard fd >= 0 else {
-        throw .io("cannot read '\(path)': \(String(cString: strerror(errno)))")
-      }
-      var info = stat()
-      if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-        close(fd)
-        throw .io("cannot read '\(path)': it is a directory")
-      }
+    if path == "-" { return try parse(InputScanner(fd: 0), path: path) }
+    // The one opener (RecurIO): a FIFO, a device or a directory is refused before it could block; no size limit,
+    // as the file is streamed through the scanner's fixed buffer and only parsed values are kept.
+    switch InputFile.open(path, limit: Int.max) {
+    case .success(let file): return try parse(InputScanner(fd: file.fd), path: path)
+    case .failure(let error): throw .io("cannot read '\(escaped(path))': \(error.message)")
     }
-    defer { if fd != 0 { close(fd) } }
-    return try parse(InputScanner(fd: fd), path: path)
   }
 
   /// Parses text in memory (tests), with the same rules and messages as `read`.

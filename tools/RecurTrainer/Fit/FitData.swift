@@ -66,7 +66,12 @@ public struct FitData: Sendable {
           "\(validationTable.path) holds \(validationTable.sequences.count) sequences; each of the "
             + "\(table.sequences.count) training sequences needs its continuation, in order")
       }
-      for (train, held) in zip(table.sequences, validationTable.sequences) {
+      for (k, (train, held)) in zip(table.sequences, validationTable.sequences).enumerated() {
+        guard train.steps >= window + 1 else {
+          throw .invalidData(
+            "\(DataTable.position(table.path, line: train.firstLine)): sequence \(k + 1) has \(train.steps) training "
+              + "steps; --window \(window) needs at least \(window + 1) (use a smaller --window or more data)")
+        }
         parts.append(train)
         segments.append(
           ScoredSegment(
@@ -75,9 +80,16 @@ public struct FitData: Sendable {
             scoredFrom: train.steps))
       }
     } else {
-      for s in table.sequences {
+      for (k, s) in table.sequences.enumerated() {
         let held = validationFraction > 0 ? max(1, Int((Double(s.steps) * validationFraction).rounded())) : 0
         let kept = s.steps - held
+        // Checked before the split is made: a one-row sequence, or --validation 0.999, leaves no training steps.
+        guard kept >= window + 1 else {
+          throw .invalidData(
+            "\(DataTable.position(table.path, line: s.firstLine)): sequence \(k + 1) has \(s.steps) step"
+              + "\(s.steps == 1 ? "" : "s"), \(held) held out for validation, so \(kept) training step\(kept == 1 ? "" : "s"); --window "
+              + "\(window) needs at least \(window + 1) (use a smaller --window or --validation, or more data)")
+        }
         parts.append(
           DataSequence(values: Array(s.values[..<(kept * s.columns)]), columns: s.columns, firstLine: s.firstLine))
         if held > 0 { segments.append(ScoredSegment(sequence: s, scoredFrom: kept)) }
