@@ -3,19 +3,24 @@
 // such text may hold escape sequences that would drive the terminal, newlines that would forge a second error line,
 // or quotes and backslashes that would end a JSON string early.
 //
-// Rules: backslash -> `\\`; in JSON (`quote: true`) `"` -> `\"`; newline, carriage return and tab -> `\n`, `\r`,
-// `\t`; every other C0 control (U+0000...U+001F), DEL (U+007F) and C1 control (U+0080...U+009F, which some terminals
-// read as CSI and friends) -> `\u00XX`; the line and paragraph separators U+2028/U+2029 -> `\u2028`/`\u2029`.
-// Everything else passes through; invalid UTF-8 has already become U+FFFD when the bytes became a String. The
-// output is valid inside a JSON string and holds no control character.
+// Rules: backslash -> `\\` (except at a sink, below); in JSON (`quote: true`) `"` -> `\"`; newline, carriage return
+// and tab -> `\n`, `\r`, `\t`; every other C0 control (U+0000...U+001F), DEL (U+007F) and C1 control
+// (U+0080...U+009F, which some terminals read as CSI and friends) -> `\u00XX`; the line and paragraph separators
+// U+2028/U+2029 -> `\u2028`/`\u2029`. Everything else passes through; invalid UTF-8 has already become U+FFFD when the
+// bytes became a String. The output is valid inside a JSON string and holds no control character.
+//
+// Where: a value is escaped where it is quoted into a message, a report or a JSON document (`escaped(path)`); the
+// sinks (`writeStandardError` of both CLIs) pass every whole line through `escaped(line, backslashes: false)` as a
+// safety net, which leaves already escaped text as it is and escapes any control character a message still holds.
 
-/// `text` escaped for a terminal line (`quote: false`) or for the inside of a JSON string (`quote: true`).
-public func escaped(_ text: String, quote: Bool = false) -> String {
+/// `text` escaped for a terminal line (`quote: false`) or for the inside of a JSON string (`quote: true`);
+/// `backslashes: false` (the sinks' safety net) leaves backslashes as they are.
+public func escaped(_ text: String, quote: Bool = false, backslashes: Bool = true) -> String {
   var out = ""
   out.reserveCapacity(text.utf8.count)
   for c in text.unicodeScalars {
     switch c {
-    case "\\": out += "\\\\"
+    case "\\" where backslashes: out += "\\\\"
     case "\"" where quote: out += "\\\""
     case "\n": out += "\\n"
     case "\r": out += "\\r"

@@ -36,6 +36,13 @@ public enum FileReadError: Error, Equatable {
     }
   }
 
+  /// The message without the `cannot open: ` prefix for a file that cannot be opened (callers that already say
+  /// `cannot read 'x': `).
+  public var reason: String {
+    if case .cannotOpen(let code) = self { return String(cString: strerror(code)) }
+    return message
+  }
+
   /// The same for a model file, whose size limit reads like the model reader's own error (byte offset first):
   /// `byte 67108864: file is 67108865 bytes; no valid model exceeds 67108864`.
   public var modelFileMessage: String {

@@ -81,10 +81,10 @@ public enum OutputFile {
     var info = stat()
     guard stat(dir, &info) == 0 else {
       throw OutputError(
-        message: "\(what) directory '\(escaped(dir))' does not exist (\(errnoText()))", beforeWork: true)
+        message: "output directory '\(escaped(dir))' does not exist (\(errnoText()))", beforeWork: true)
     }
     guard (info.st_mode & S_IFMT) == S_IFDIR else {
-      throw OutputError(message: "\(what) directory '\(escaped(dir))' is not a directory", beforeWork: true)
+      throw OutputError(message: "output directory '\(escaped(dir))' is not a directory", beforeWork: true)
     }
     // The probe is an unnamed file where the file system has them, so a kill during the probe leaves nothing.
     let unnamed = openUnnamed(in: dir)
@@ -94,7 +94,7 @@ public enum OutputFile {
       let (fd, temp) = makeTemporary(for: path)
       guard fd >= 0 else {
         throw OutputError(
-          message: "cannot write to \(what) directory '\(escaped(dir))': \(errnoText())", beforeWork: true)
+          message: "cannot write to output directory '\(escaped(dir))': \(errnoText())", beforeWork: true)
       }
       close(fd)
       unlink(temp)

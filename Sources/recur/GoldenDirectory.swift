@@ -279,7 +279,7 @@ final class GoldenComparison {
   private let tolerance: Double
   private let exact: Bool
   private let buffer: UnsafeMutablePointer<UInt8>  // [capacity] expected bytes read, not yet tokenised
-  private let capacity = 1 << 16
+  private let capacity: Int
   private var position = 0
   private var filled = 0
   private var expectedAtEnd = false
@@ -304,9 +304,12 @@ final class GoldenComparison {
     self.init(fd: expected.fd, owner: expected, file: file, tolerance: tolerance, exact: exact)
   }
 
-  /// Compares with whatever `fd` reads (the fuzz harness: a pipe); the caller keeps `fd` open.
-  init(fd: Int32, owner: InputFile? = nil, file: String, tolerance: Double, exact: Bool) {
+  /// Compares with whatever `fd` reads (the fuzz harness: a pipe); the caller keeps `fd` open. `bufferSize`: the
+  /// read buffer's bytes (the harness makes it small, so that tokens straddle refills).
+  init(fd: Int32, owner: InputFile? = nil, file: String, tolerance: Double, exact: Bool, bufferSize: Int = 1 << 16) {
+    precondition(bufferSize >= 1)
     (expectedFD, self.owner, self.file, self.tolerance, self.exact) = (fd, owner, file, tolerance, exact)
+    capacity = bufferSize
     buffer = .allocate(capacity: capacity)
     actualToken.reserveCapacity(64)
   }

@@ -101,7 +101,7 @@ func formatShortest(_ value: Float, into out: UnsafeMutablePointer<UInt8>) -> In
 /// whatever a message quotes (a path, a file's token, a model's family) cannot drive the terminal or forge a line.
 func writeStandardError(_ message: String) {
   let body = message.hasSuffix("\n") ? String(message.dropLast()) : message
-  var message = escaped(body) + (message.hasSuffix("\n") ? "\n" : "")
+  var message = escaped(body, backslashes: false) + (message.hasSuffix("\n") ? "\n" : "")
   message.withUTF8 { bytes in
     var start = 0
     while start < bytes.count {

@@ -75,7 +75,7 @@ func compare(_ expected: [UInt8], _ actual: [UInt8], exact: Bool, chunk: Int) ->
   let written = expected.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
   require(written == expected.count, "short pipe write")
   close(fds[1])
-  let comparison = GoldenComparison(fd: fds[0], file: "x.out", tolerance: 1e-5, exact: exact)
+  let comparison = GoldenComparison(fd: fds[0], file: "x.out", tolerance: 1e-5, exact: exact, bufferSize: chunk)
   var start = 0
   while start < actual.count {
     let end = min(start + chunk, actual.count)

@@ -221,7 +221,7 @@ import Testing
     #expect(result.status == 1)
     #expect(result.stderr == "error: model file '\(path)': byte 40: context length 0 is out of range 1...4096\n")
     result = try CLI.run(["inspect", "--model", "/tmp"])
-    #expect(result.stderr == "error: model file '/tmp': not a regular file\n")
+    #expect(result.stderr == "error: model file '/tmp': a directory, not a regular file\n")
   }
 
   @Test func badFlagsGetOneLine() throws {

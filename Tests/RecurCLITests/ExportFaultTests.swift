@@ -1,7 +1,7 @@
-// Faults during model export (tools/RecurTrainer/AtomicFile.swift): `recur-train` killed with SIGKILL at every
+// Faults during model export (the one writer, Sources/RecurIO/OutputFile.swift): `recur-train` killed with SIGKILL at every
 // stage of the write (RECUR_TRAIN_FAULT makes the process kill itself exactly there) and from outside at several
 // moments of a run, and a full disk (a 64 KiB tmpfs). Each leaves the previous model byte-identical and no temporary
-// file. Destinations that cannot be written (a directory, a missing folder, a read-only file system) are refused
+// file; a `golden record` that fails part-way leaves the old directory as it was. Destinations that cannot be written (a directory, a missing folder, a read-only file system) are refused
 // before training starts, by `train` and by `fit`.
 
 import Foundation
@@ -125,6 +125,35 @@ let canMountTmpfs: Bool = {
       #expect(Self.contents(path) == Self.previous, "\(command[0]): the previous model changed")
       #expect(Self.listing(dir) == ["filler", "m.recur"], "\(command[0]): \(Self.listing(dir))")
     }
+  }
+
+  @Test(
+    "golden record on a full disk: exit 1, the old golden directory byte for byte, no temporary directory",
+    .enabled(if: canMountTmpfs))
+  func goldenRecordFullDisk() throws {
+    let dir = try Self.makeDirectory("golden-full")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try #require(mount("tmpfs", dir, "tmpfs", 0, "size=64k") == 0)
+    defer { umount2(dir, Int32(MNT_DETACH)) }
+    let golden = dir + "/g"
+    let first = Measured.run(CLI.recur, ["golden", "record", "--model", "odd", "-o", golden])
+    try #require(first.exitStatus == 0, "\(first.stderr)")
+    let before = Self.listing(golden).map { ($0, Self.contents(golden + "/" + $0)) }
+    // A stream input of 40,000 values: its copy and its outputs need far more than the 64 KiB the tmpfs has.
+    let input = dir + "/../golden-full-input.txt"
+    try (0..<40_000).map { "\($0 % 97)" }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+    defer { unlink(input) }
+    let run = Measured.run(CLI.recur, ["golden", "record", "--model", "odd", "--inputs", input, "-o", golden])
+    #expect(run.exitStatus == 1, "\(run.stderr)")
+    #expect(
+      run.stderr.hasPrefix("error: cannot write golden directory '\(golden)': ")
+        && run.stderr.contains("No space left on device"), "\(run.stderr)")
+    let after = Self.listing(golden).map { ($0, Self.contents(golden + "/" + $0)) }
+    #expect(after.map(\.0) == before.map(\.0), "\(after.map(\.0))")
+    #expect(zip(after, before).allSatisfy { $0.1 == $1.1 }, "a file of the old directory changed")
+    #expect(Self.listing(dir) == ["g"], "left behind: \(Self.listing(dir))")
+    let check = Measured.run(CLI.recur, ["golden", "check", golden])
+    #expect(check.exitStatus == 0, "\(check.stderr)")
   }
 
   @Test("bad destinations are refused before training starts (train and fit)")

@@ -91,7 +91,9 @@ import Testing
     let tooShort = try fit([short.path, "-o", model])
     #expect(tooShort.status == 1)
     #expect(
-      tooShort.stderr.contains("\(short.path), line 1: sequence 1 has 4 training steps; --window 16 needs at least 17"))
+      tooShort.stderr.contains(
+        "\(short.path), line 1: sequence 1 has 5 steps, 1 held out for validation, so 4 training steps; --window 16 "
+          + "needs at least 17"))
     let stdin = try CLI.run(["fit", "-", "-o", model], stdin: "1\n2\nzz\n", executable: Self.recurTrain)
     #expect(stdin.stderr == "error: stdin, line 3, column 1: 'zz' is not a number\n")
     let option = try fit([data.path, "--validation", "1.5", "-o", model])

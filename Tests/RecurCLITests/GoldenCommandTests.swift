@@ -103,14 +103,14 @@ import Testing
   }
 
   /// A bad input file is named (with line and column for a bad token), and nothing is written: every case runs
-  /// before the directory is created.
+  /// before the directory is written.
   @Test func badRecordInputsAreNamedAndLeaveNoDirectory() throws {
     let bad = CLI.temporaryDirectory.appendingPathComponent("golden-bad.txt")
     try "1 2\nabc\n".write(to: bad, atomically: true, encoding: .utf8)
     let dir = Self.directory("bad")
     var result = try CLI.run(["golden", "record", "--model", "odd", "--inputs", bad.path, "-o", dir], stdin: "")
     #expect(result.status == 1)
-    #expect(result.stderr == "error: \(bad.path): line 2, column 1: 'abc' is not a number\n")
+    #expect(result.stderr == "error: '\(bad.path)': line 2, column 1: 'abc' is not a number\n")
     #expect(!FileManager.default.fileExists(atPath: dir))
     result = try CLI.run(["golden", "record", "--model", "odd", "--seeds", "/nonexistent.txt", "-o", dir], stdin: "")
     #expect(result.stderr == "error: '/nonexistent.txt': cannot open: No such file or directory\n")
@@ -125,7 +125,8 @@ import Testing
     #expect(result.status == 1)
     #expect(
       result.stderr
-        == "error: '/nonexistent/golden' is not a golden directory (cannot read /nonexistent/golden/golden.txt)\n")
+        == "error: '/nonexistent/golden' is not a golden directory ('/nonexistent/golden/golden.txt': cannot open: "
+        + "No such file or directory)\n")
     let (_, dir) = try Self.record(sampleModel(), name: "manifest")
     let manifest = "\(dir)/golden.txt"
     let text = try String(contentsOfFile: manifest, encoding: .utf8)
@@ -137,6 +138,6 @@ import Testing
     try text.write(toFile: manifest, atomically: true, encoding: .utf8)
     try FileManager.default.removeItem(atPath: "\(dir)/stream-1.out")
     result = try CLI.run(["golden", "check", dir], stdin: "")
-    #expect(result.stderr == "error: \(dir)/stream-1.out: missing or unreadable\n")
+    #expect(result.stderr == "error: '\(dir)/stream-1.out': cannot open: No such file or directory\n")
   }
 }

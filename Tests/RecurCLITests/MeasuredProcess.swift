@@ -19,13 +19,16 @@ struct MeasuredRun {
 enum Measured {
   /// Runs `executable` with `arguments`, stdin from `stdinPath`. `stdoutLimit`: read at most that many bytes of
   /// stdout, then close the pipe (like `| head -c N`). `killAfter`: SIGKILL the child after that many seconds.
+  /// `timeout`: SIGKILL it only if it is still running then (a hang guard: `signal` is SIGKILL; not measured).
+  /// `stdoutPath`: stdout goes to that file (e.g. /dev/full) instead of the returned bytes.
   static func run(
     _ executable: String, _ arguments: [String], stdinPath: String = "/dev/null", environment: [String: String] = [:],
-    stdoutLimit: Int? = nil, killAfter: Double? = nil, measure: Bool = true
+    stdoutLimit: Int? = nil, killAfter: Double? = nil, measure: Bool = true, timeout: Double? = nil,
+    stdoutPath: String? = nil
   ) -> MeasuredRun {
     let rssPath = FileManager.default.temporaryDirectory.appendingPathComponent("rss-\(UUID().uuidString)").path
     defer { unlink(rssPath) }
-    let measuring = measure && killAfter == nil
+    let measuring = measure && killAfter == nil && timeout == nil
     let program = measuring ? "/usr/bin/time" : executable
     let programArguments = measuring ? ["-f", "%M", "-o", rssPath, executable] + arguments : arguments
     var env = ProcessInfo.processInfo.environment
@@ -44,7 +47,11 @@ enum Measured {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
-    posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+    if let stdoutPath {
+      posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY, 0)
+    } else {
+      posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+    }
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
     posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
@@ -61,6 +68,19 @@ enum Measured {
       }
       killer!.start()
     }
+    let finished = Flag()
+    if let timeout {
+      let target = pid
+      killer = Thread {
+        var waited = 0.0
+        while waited < timeout && !finished.value {
+          usleep(10_000)
+          waited += 0.01
+        }
+        if !finished.value { kill(target, SIGKILL) }
+      }
+      killer!.start()
+    }
     var out: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -74,6 +94,7 @@ enum Measured {
     var status: Int32 = 0
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    finished.value = true
     if let killer { while !killer.isFinished { usleep(1000) } }
     let termSignal = status & 0x7F
     let exited = termSignal == 0
@@ -99,5 +120,15 @@ enum Measured {
       bytes += buffer[0..<n]
     }
     return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+/// A flag one thread sets and another reads.
+final class Flag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var state = false
+  var value: Bool {
+    get { lock.withLock { state } }
+    set { lock.withLock { state = newValue } }
   }
 }

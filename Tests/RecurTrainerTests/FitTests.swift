@@ -81,7 +81,9 @@ struct DataFileTests {
     let t = try DataTable.read(path)
     #expect(t.sequences.map(\.values) == [[1, 2], [3, 4]])
     #expect(throws: TrainerError.self) { try DataTable.read(dir.appendingPathComponent("missing").path) }
-    #expect(throws: TrainerError.io("cannot read '\(dir.path)': it is a directory")) { try DataTable.read(dir.path) }
+    #expect(throws: TrainerError.io("cannot read '\(dir.path)': a directory, not a regular file")) {
+      try DataTable.read(dir.path)
+    }
   }
 }
 
@@ -128,8 +130,8 @@ struct FitDataTests {
     // Too few training steps for the window names the sequence's line.
     #expect(
       throws: TrainerError.invalidData(
-        "synthetic, line 101: sequence 2 has 24 training steps; --window 30 needs at least 31 (use a smaller "
-          + "--window or more data)")
+        "synthetic, line 101: sequence 2 has 30 steps, 6 held out for validation, so 24 training steps; --window 30 "
+          + "needs at least 31 (use a smaller --window or --validation, or more data)")
     ) {
       try FitData(
         table: table([trendSeries(60), trendSeries(30)]), inputs: [0], targets: [0], encoding: .standardize, window: 30,

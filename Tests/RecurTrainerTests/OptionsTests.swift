@@ -221,7 +221,10 @@ struct OptionsTests {
     let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     try AtomicFile.checkDestination(dir.appendingPathComponent("model.recur").path)
-    #expect(throws: TrainerError.invalidOption("output path '\(dir.path)' is a directory")) {
+    #expect(
+      throws: TrainerError.invalidOption(
+        "output path '\(dir.path)' is a directory, not a regular file; refusing to replace it")
+    ) {
       try AtomicFile.checkDestination(dir.path)
     }
     #expect {
@@ -340,7 +343,7 @@ struct CLITests {
         inputs.path + "/missing.recur",
         "error: --init '\(inputs.path)/missing.recur': cannot open: No such file or directory"
       ),
-      (inputs.path, "error: --init '\(inputs.path)': not a regular file"),
+      (inputs.path, "error: --init '\(inputs.path)': a directory, not a regular file"),
       (corrupt.path, "error: --init '\(corrupt.path)': byte "),
     ]
     for (model, expected) in cases {

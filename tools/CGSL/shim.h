@@ -12,3 +12,8 @@
 #include <gsl/gsl_vector.h>
 
 static inline const gsl_rng_type *recur_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }
+
+// The C library's `stdout` stream, for the same reason (recur-train checks it for write errors before exiting:
+// RecurTrainer/OutputFiles.swift). Not GSL, but this is the trainer's one C shim header.
+#include <stdio.h>
+static inline FILE *recur_stdout(void) { return stdout; }

@@ -444,6 +444,7 @@ struct ImportTorch: ParsableCommand {
 
 // MARK: - Output helpers
 
+/// Writes `text` to stderr as it is (the progress bar's carriage returns and erase sequences).
 func writeStandardError(_ text: String) {
   var bytes = Array(text.utf8)
   bytes.withUnsafeMutableBytes { raw in
@@ -456,8 +457,23 @@ func writeStandardError(_ text: String) {
   }
 }
 
+/// Writes one `error: ...` line to stderr through the one escaping function (RecurIO): whatever the message quotes
+/// (a path, a key, a token) cannot drive the terminal or forge a second line.
+func writeErrorLine(_ message: String) { writeStandardError("error: " + escaped(message, backslashes: false) + "\n") }
+
 /// Flushes stdout (print is buffered when stdout is a pipe) so epoch lines appear as they happen.
 func flushOutput() { fflush(nil) }
+
+/// The exit status once the command is done: 0, or 1 with a message when stdout could not be written (a full disk,
+/// /dev/full); a closed pipe (EPIPE, `| head`) stays quiet, as in `recur`. SIGPIPE is ignored (see the entry point),
+/// so a write to a closed pipe fails with EPIPE instead of killing the process.
+func finishStandardOutput() -> Int32 {
+  let (failed, code) = flushStandardOutput()
+  guard failed, code != EPIPE else { return 0 }
+  let why = code == 0 ? "an earlier write failed" : String(cString: strerror(code))
+  writeErrorLine("cannot write to standard output: \(why)")
+  return 1
+}
 
 // MARK: - Entry point
 
@@ -467,11 +483,10 @@ func runMain(_ arguments: [String]) -> Int32 {
   do {
     var command = try RecurTrain.parseAsRoot(arguments)
     try command.run()
-    flushOutput()
-    return 0
+    return finishStandardOutput()
   } catch let error as TrainerError {
     flushOutput()
-    writeStandardError("error: \(error.description)\n")
+    writeErrorLine(error.description)
     if case .invalidOption = error { return 2 }
     return 1
   } catch {
@@ -485,9 +500,10 @@ func runMain(_ arguments: [String]) -> Int32 {
     let message =
       RecurTrain.message(for: error).split(separator: "\n").first.map(String.init)
       ?? "invalid arguments"
-    writeStandardError("error: \(message) (see 'recur-train --help')\n")
+    writeErrorLine("\(message) (see 'recur-train --help')")
     return 2
   }
 }
 
+signal(SIGPIPE, SIG_IGN)
 exit(runMain(Array(CommandLine.arguments.dropFirst())))

@@ -60,7 +60,7 @@ public struct DataTable: Sendable, Equatable {
     // as the file is streamed through the scanner's fixed buffer and only parsed values are kept.
     switch InputFile.open(path, limit: Int.max) {
     case .success(let file): return try parse(InputScanner(fd: file.fd), path: path)
-    case .failure(let error): throw .io("cannot read '\(escaped(path))': \(error.message)")
+    case .failure(let error): throw .io("cannot read '\(escaped(path))': \(error.reason)")
     }
   }
 
