@@ -72,7 +72,8 @@ let package = Package(
       pkgConfig: "gsl",
       providers: [.apt(["libgsl-dev"])]
     ),
-    .target(name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "RecurIO", "CGSL"], path: "tools/RecurTrainer"),
+    .target(
+      name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "RecurIO", "CGSL"], path: "tools/RecurTrainer"),
     .executableTarget(
       name: "recur-train",
       dependencies: [

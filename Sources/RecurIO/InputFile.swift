@@ -66,6 +66,14 @@ public struct FileIdentity: Hashable, Sendable {
     var info = stat()
     return stat(path, &info) == 0 ? FileIdentity(info) : nil
   }
+
+  /// The identity of an input as the CLIs name inputs: `-` is standard input (`fit - -o data.txt < data.txt` reads
+  /// the file that -o names), anything else a path.
+  public static func ofInput(_ path: String) -> FileIdentity? {
+    guard path == "-" else { return of(path) }
+    var info = stat()
+    return fstat(0, &info) == 0 ? FileIdentity(info) : nil
+  }
 }
 
 /// What kind of file `mode` describes, for messages: "a directory", "a FIFO", ...

@@ -62,7 +62,8 @@ public enum OutputFile {
   }
 
   /// Checks, before any work, that `path` can be written (see the file comment); `what` names it in messages
-  /// (`output`, `--predictions`). `inputs` are the run's input files: the destination may not be one of them.
+  /// (`output`, `--predictions`). `inputs` are the run's input files (`-` for standard input): the destination may
+  /// not be one of them.
   /// Removes temporary files that a killed earlier write to the same path left behind.
   public static func checkDestination(_ path: String, what: String = "output", inputs: [String] = [])
     throws(OutputError)
@@ -73,8 +74,9 @@ public enum OutputFile {
     guard !path.isEmpty, !path.hasSuffix("/") else { throw refuse("is not a file name") }
     if let why = replaceRefusal(path) { throw refuse(why) }
     if let mine = FileIdentity.of(path) {
-      for input in inputs where FileIdentity.of(input) == mine {
-        throw refuse("is also an input of this run ('\(escaped(input))'); refusing to replace it")
+      for input in inputs where FileIdentity.ofInput(input) == mine {
+        let name = input == "-" ? "standard input" : "'\(escaped(input))'"
+        throw refuse("is also an input of this run (\(name)); refusing to replace it")
       }
     }
     let dir = directory(of: path)

@@ -303,15 +303,33 @@ public final class BatchCell {
   public func step(
     _ inputs: UnsafePointer<Float>, into outputs: UnsafeMutablePointer<Float>, active: UnsafePointer<Bool>
   ) {
-    for g in 0..<groups {
-      var mask = SIMDMask<SIMD16<Int32>>()
-      var any = false
-      for k in 0..<Self.lanes where active[g * Self.lanes + k] {
-        mask[k] = true
-        any = true
-      }
-      if any { step(group: g, inputs: inputs, outputs: outputs, active: mask) }
+    for g in 0..<groups { step(group: g, inputs: inputs, outputs: outputs, activeFlags: active) }
+  }
+
+  /// The same for the listed groups only (group g holds streams 16g ..< 16g + 16; each listed at most once, and no
+  /// stream outside them active): a round that steps a few of many streams costs what those streams cost, not a
+  /// pass over every group (`recur stream --streams` with 65,536 names and one busy stream).
+  public func step(
+    _ inputs: UnsafePointer<Float>, into outputs: UnsafeMutablePointer<Float>, active: UnsafePointer<Bool>,
+    groups list: UnsafeBufferPointer<Int>
+  ) {
+    for g in list {
+      precondition(g >= 0 && g < groups, "group out of range")
+      step(group: g, inputs: inputs, outputs: outputs, activeFlags: active)
     }
+  }
+
+  /// Steps group `g`'s active streams, if it has any.
+  private func step(
+    group g: Int, inputs: UnsafePointer<Float>, outputs: UnsafeMutablePointer<Float>, activeFlags: UnsafePointer<Bool>
+  ) {
+    var mask = SIMDMask<SIMD16<Int32>>()
+    var any = false
+    for k in 0..<Self.lanes where activeFlags[g * Self.lanes + k] {
+      mask[k] = true
+      any = true
+    }
+    if any { step(group: g, inputs: inputs, outputs: outputs, active: mask) }
   }
 
   // MARK: One group

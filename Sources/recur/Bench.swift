@@ -181,7 +181,8 @@ struct Bench: ParsableCommand {
       return
     }
     say(
-      "model \(escaped(options.model)): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)")
+      "model \(escaped(options.model)): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)"
+    )
     say("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
     say("| workload | ns/step | steps/s |")
     say("|---|---:|---:|")

@@ -60,14 +60,14 @@ struct GoldenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Run a model over input files and write a golden directory.",
       discussion: """
-        --inputs FILE: `recur stream` input (one value, or one time step of I values, per line; a blank line resets).
-        --raw-inputs FILE: the same through `recur stream --raw`. --seeds FILE: `recur generate` seeds, continued
-        for --steps values each (models with input size = output size). Each may be repeated. With none of them, a
-        documented synthetic set is used: for one-input models, odd numbers 1...39, a Fibonacci-like run, and a
-        signed decaying series as stream input, and seeds "1 3 5 7 9", "1 1 2 3 5 8", "10 20 30"; for I inputs, 40
-        steps whose channel c at step t is ((7t + 3c) mod 11 − 5) / 5, and the first three of them as a seed.
-        The model is copied into the directory as model.recur unless it is built in. The directory is written whole
-        and swapped in: a failure leaves the old one as it was; regular files other than a golden directory's are
+        --inputs FILE: `recur stream` input (one value, or one time step of I values, per line; a blank line resets). \
+        --raw-inputs FILE: the same through `recur stream --raw`. --seeds FILE: `recur generate` seeds, continued \
+        for --steps values each (models with input size = output size). Each may be repeated. With none of them, a \
+        documented synthetic set is used: for one-input models, odd numbers 1...39, a Fibonacci-like run, and a \
+        signed decaying series as stream input, and seeds "1 3 5 7 9", "1 1 2 3 5 8", "10 20 30"; for I inputs, 40 \
+        steps whose channel c at step t is ((7t + 3c) mod 11 − 5) / 5, and the first three of them as a seed. \
+        The model is copied into the directory as model.recur unless it is built in. The directory is written whole \
+        and swapped in: a failure leaves the old one as it was; regular files other than a golden directory's are \
         kept; a destination holding anything but regular files is refused.
         """)
 
@@ -117,14 +117,21 @@ struct GoldenCommand: ParsableCommand {
         cases = GoldenCase.synthetic(for: model, steps: steps).map { ($0.0, $0.1, "the synthetic \($0.0.name)") }
       }
       // The limits `check` applies, applied here too: whatever is recorded can be checked.
-      var budget = GoldenLimits.Budget()
+      var budget = GoldenLimits.Budget(
+        inputs: model.inputSize, outputs: model.outputSize, parameters: model.file.parameterCount)
       for (c, input, source) in cases {
-        try budget.charge(c, input: input, outputs: model.outputSize, where: "'\(source)'")
+        try budget.charge(c, input: input, where: "'\(source)'")
       }
       var files: [(name: String, bytes: [UInt8])] = []
       for (c, input, source) in cases {
+        // Kept only up to the outputs' limit (the work is bounded above, so the run is too): then refused.
         var out: [UInt8] = []
-        let writer = OutputWriter(sink: { out.append(contentsOf: $0) })
+        var produced = 0
+        let room = GoldenLimits.maxOutputBytes - budget.outputBytes
+        let writer = OutputWriter(sink: { chunk in
+          produced += chunk.count
+          if produced <= room { out.append(contentsOf: chunk) }
+        })
         // (A Result, not a typed-throws closure: inlining that one crashed the 6.3.1 optimizer.)
         let result = input.withUnsafeBytes { raw in
           Result { () throws(CLIError) in
@@ -132,6 +139,7 @@ struct GoldenCommand: ParsableCommand {
           }
         }
         try result.get()
+        try budget.chargeOutput(produced, where: "'\(source)'")
         files.append(("\(c.name).in", input))
         files.append(("\(c.name).out", out))
       }
@@ -151,7 +159,8 @@ struct GoldenCommand: ParsableCommand {
       } catch {
         throw CLIError(error.message)
       }
-      say("recorded \(cases.count) case\(cases.count == 1 ? "" : "s") of \(escaped(options.model)) in \(escaped(output))")
+      say(
+        "recorded \(cases.count) case\(cases.count == 1 ? "" : "s") of \(escaped(options.model)) in \(escaped(output))")
     }
   }
 
@@ -166,8 +175,9 @@ struct GoldenCommand: ParsableCommand {
         whose checksum differs from the recorded one is reported and still checked. The directory is untrusted \
         input: files are read by plain names only (symbolic links are refused; the manifest's model is a built-in \
         name or a file in the directory), the work is bounded before any case runs (at most \
-        \(GoldenLimits.maxCases) cases, \(GoldenLimits.maxGeneratedValues) generated values, \
-        \(GoldenLimits.maxInputBytes >> 20) MiB of inputs), and a non-finite expected value is an error.
+        \(GoldenLimits.maxCases) cases, \(GoldenLimits.maxInputBytes >> 20) MiB of inputs and as much of outputs, \
+        \(GoldenLimits.maxGeneratedValues) generated values, and 10^10 time steps × model parameters), and an \
+        expected value that is not a finite number is an error.
         """)
 
     @Argument(help: "The golden directory.") var directory: String
@@ -209,12 +219,13 @@ struct GoldenCommand: ParsableCommand {
             + "(\(escaped(manifest.model))); a different model, checked against the recorded outputs anyway")
       }
       // Every file opened and the whole work bounded before the first case runs.
-      var budget = GoldenLimits.Budget()
+      var budget = GoldenLimits.Budget(
+        inputs: loaded.inputSize, outputs: loaded.outputSize, parameters: loaded.file.parameterCount)
       var opened: [(GoldenCase, input: InputFile, expected: InputFile)] = []
       for c in manifest.cases {
         let input = try dir.open("\(c.name).in", limit: GoldenLimits.maxInputBytes)
         let expected = try dir.open("\(c.name).out", limit: GoldenLimits.maxOutputBytes)
-        try budget.charge(c, input: input, outputs: loaded.outputSize, where: "'\(dir.path("\(c.name).in"))'")
+        try budget.charge(c, input: input, expected: expected, where: "'\(dir.path("\(c.name).in"))'")
         opened.append((c, input, expected))
       }
       let limit = tolerance ?? manifest.tolerance
@@ -272,7 +283,10 @@ extension GoldenCase {
       var cases = [(GoldenCase(name: "stream-1", kind: .stream), Array(stream.utf8))]
       if a.outputSize == 1 {
         cases.append(
-          (GoldenCase(name: "generate-1", kind: .generate(steps: steps)), Array("1 3 5 7 9\n1 1 2 3 5 8\n10 20 30\n".utf8)))
+          (
+            GoldenCase(name: "generate-1", kind: .generate(steps: steps)),
+            Array("1 3 5 7 9\n1 1 2 3 5 8\n10 20 30\n".utf8)
+          ))
       }
       return cases
     }

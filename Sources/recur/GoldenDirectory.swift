@@ -3,6 +3,7 @@
 // file needs neither ArgumentParser nor the runtime, so the fuzz harness compiles it as it is (Tests/Fuzz/Golden.swift).
 
 import RecurIO
+import RecurText
 
 #if canImport(Glibc)
   import Glibc
@@ -20,11 +21,14 @@ enum GoldenLimits {
   static let modelFileName = "model.recur"
   static let maxManifestBytes = 1 << 20
   static let maxCases = 1000
-  /// Each `.in` file, and all of them together.
+  /// All `.in` files together, and all `.out` files together (hard links to one file count each time).
   static let maxInputBytes = 64 << 20
-  static let maxOutputBytes = 256 << 20
-  /// Values the `generate` cases may produce in all (seeds × steps × outputs): about 20 s of `linear` here.
+  static let maxOutputBytes = 64 << 20
+  /// Values the `generate` cases may produce in all (seeds × steps × outputs).
   static let maxGeneratedValues = 20_000_000
+  /// Time steps × the model's parameters (about its multiply-adds per step) over every case: 10^10 is about 5 s at
+  /// the 2 GMAC/s a model too large for the caches runs at here, less for small models.
+  static let maxWork = 10_000_000_000
 
   /// A file a golden directory of this format holds: the manifest, the model copy, NAME.in and NAME.out.
   static func isGoldenFileName(_ name: String) -> Bool {
@@ -41,14 +45,24 @@ enum GoldenLimits {
       && name.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x7A) }
   }
 
-  /// The running total of a directory's inputs and generated values.
+  /// The running totals of a directory: input and output bytes, generated values and work. Every bound is checked
+  /// with overflow-reporting arithmetic, so no size in a file can trap it.
   struct Budget {
+    /// The model's sizes: values per input step and per output step, and parameters (the cost of one step).
+    let inputs: Int
+    let outputs: Int
+    let stepCost: Int
     var inputBytes = 0
+    var outputBytes = 0
     var generated = 0
+    var work = 0
 
-    /// Adds one case; throws when the directory goes over a limit. A `generate` case produces at most
-    /// (lines + 1) seeds × steps × outputs values (every seed takes at least one line).
-    mutating func charge(_ c: GoldenCase, input: InputFile, outputs: Int, where place: String)
+    init(inputs: Int, outputs: Int, parameters: Int) {
+      (self.inputs, self.outputs, stepCost) = (max(inputs, 1), max(outputs, 1), max(parameters, 1))
+    }
+
+    /// Adds one case of `check`: its `.in` (read once to count lines, then rewound) and its `.out`.
+    mutating func charge(_ c: GoldenCase, input: InputFile, expected: InputFile, where place: String)
       throws(CLIError)
     {
       var lines = 0
@@ -56,34 +70,54 @@ enum GoldenLimits {
         lines = countNewlines(input.fd)
         _ = lseek(input.fd, 0, SEEK_SET)
       }
-      try charge(c, size: input.size, lines: lines, outputs: outputs, where: place)
+      try charge(c, size: input.size, lines: lines, where: place)
+      try chargeOutput(expected.size, where: place)
     }
 
-    mutating func charge(_ c: GoldenCase, input: [UInt8], outputs: Int, where place: String)
-      throws(CLIError)
-    {
-      try charge(
-        c, size: input.count, lines: input.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }, outputs: outputs, where: place)
+    /// Adds one case of `record`: its input in memory.
+    mutating func charge(_ c: GoldenCase, input: [UInt8], where place: String) throws(CLIError) {
+      try charge(c, size: input.count, lines: input.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }, where: place)
     }
 
-    private mutating func charge(_ c: GoldenCase, size: Int, lines: Int, outputs: Int, where place: String)
-      throws(CLIError)
-    {
-      inputBytes += size  // each at most maxInputBytes: no overflow
+    /// Adds `size` bytes of output (a `.out` file, or what `record` produced).
+    mutating func chargeOutput(_ size: Int, where place: String) throws(CLIError) {
+      let (total, overflow) = outputBytes.addingReportingOverflow(size)
+      guard !overflow && total <= GoldenLimits.maxOutputBytes else {
+        throw CLIError(
+          "\(place): the outputs come to more than \(GoldenLimits.maxOutputBytes) bytes (a golden directory's limit)")
+      }
+      outputBytes = total
+    }
+
+    /// A case reads at most (size / 2 + 1) values (each value and its separator take two bytes, the last may lack
+    /// one); a `generate` case continues at most (lines + 1) seeds (each seed takes a line) by `steps` steps.
+    private mutating func charge(_ c: GoldenCase, size: Int, lines: Int, where place: String) throws(CLIError) {
+      inputBytes += size  // each at most maxInputBytes, checked before the next: no overflow
       guard inputBytes <= GoldenLimits.maxInputBytes else {
         throw CLIError(
           "\(place): the inputs come to more than \(GoldenLimits.maxInputBytes) bytes (a golden directory's limit)")
       }
-      guard case .generate(let steps) = c.kind else { return }
-      let (seedSteps, o1) = (lines + 1).multipliedReportingOverflow(by: steps)
-      let (values, o2) = seedSteps.multipliedReportingOverflow(by: outputs)
-      let (total, o3) = generated.addingReportingOverflow(values)
-      guard !o1 && !o2 && !o3 && total <= GoldenLimits.maxGeneratedValues else {
-        throw CLIError(
-          "\(place): up to \(lines + 1) seeds × \(steps) steps would take the directory past "
-            + "\(GoldenLimits.maxGeneratedValues) generated values (a golden directory's limit)")
+      var caseSteps = (size / 2 + 1) / inputs + 1
+      if case .generate(let steps) = c.kind {
+        let (seedSteps, o1) = (lines + 1).multipliedReportingOverflow(by: steps)
+        let (values, o2) = seedSteps.multipliedReportingOverflow(by: outputs)
+        let (total, o3) = generated.addingReportingOverflow(values)
+        guard !o1 && !o2 && !o3 && total <= GoldenLimits.maxGeneratedValues else {
+          throw CLIError(
+            "\(place): up to \(lines + 1) seeds × \(steps) steps would take the directory past "
+              + "\(GoldenLimits.maxGeneratedValues) generated values (a golden directory's limit)")
+        }
+        generated = total
+        caseSteps += seedSteps
       }
-      generated = total
+      let (caseWork, o4) = caseSteps.multipliedReportingOverflow(by: stepCost)
+      let (total, o5) = work.addingReportingOverflow(caseWork)
+      guard !o4 && !o5 && total <= GoldenLimits.maxWork else {
+        throw CLIError(
+          "\(place): up to \(caseSteps) steps of a model of \(stepCost) parameters would take the directory past "
+            + "\(GoldenLimits.maxWork) step-parameters of work (a golden directory's limit)")
+      }
+      work = total
     }
   }
 }
@@ -247,7 +281,7 @@ struct GoldenManifest {
       throw CLIError("\(path), line \(crcField.line): bad model-crc32 (8 hex digits)")
     }
     let toleranceField = try field("tolerance")
-    guard let tolerance = Double(toleranceField.value), tolerance.isFinite, tolerance >= 0 else {
+    guard let tolerance = finiteNumber(Array(toleranceField.value.utf8)), tolerance >= 0 else {
       throw CLIError("\(path), line \(toleranceField.line): bad tolerance (a finite number >= 0)")
     }
     guard !cases.isEmpty else { throw CLIError("\(path): no 'case' lines") }
@@ -256,6 +290,14 @@ struct GoldenManifest {
       bytes: Int(fields["model-bytes"]?.value ?? "") ?? 0, architecture: fields["architecture"]?.value ?? "",
       encoding: fields["encoding"]?.value ?? "", tolerance: tolerance, cases: cases)
   }
+}
+
+/// The value of a token in the scanner's strict decimal grammar (RecurText's `isDecimalNumber`: no `nan`, `inf`,
+/// hex, spaces or NUL bytes; `Double(String)` alone stops at a NUL and would read `1\0garbage` as 1), if finite.
+func finiteNumber(_ token: [UInt8]) -> Double? {
+  guard token.withUnsafeBufferPointer({ isDecimalNumber($0) }) else { return nil }
+  guard let x = Double(String(decoding: token, as: UTF8.self)), x.isFinite else { return nil }
+  return x
 }
 
 /// `bytes` without leading and trailing spaces, tabs and carriage returns.
@@ -381,7 +423,7 @@ final class GoldenComparison {
 
   private func finishExpected(_ token: [UInt8]) -> Event? {
     expectedValue += 1
-    guard let x = Double(String(decoding: token, as: UTF8.self)), x.isFinite else {
+    guard let x = finiteNumber(token) else {
       damage("expected value '\(escaped(bytes: token))' is not a finite number")
       return nil
     }
@@ -507,11 +549,11 @@ struct GoldenDiff {
 
   mutating func compare(expected e: [UInt8], actual a: [UInt8], place: String, _ tolerance: Double, exact: Bool) {
     values += 1
-    let x = Double(String(decoding: e, as: UTF8.self))!  // checked finite by the reader
+    let x = finiteNumber(e)!  // checked by the reader
     let same: Bool
     if exact {
       same = e == a
-    } else if let y = Double(String(decoding: a, as: UTF8.self)), y.isFinite {
+    } else if let y = finiteNumber(a) {
       let deviation = abs(x - y) / max(abs(x), 1)
       if deviation > largest.deviation { largest = (deviation, place) }
       same = deviation <= tolerance
@@ -549,7 +591,6 @@ struct GoldenDiff {
     return lines.joined(separator: "\n")
   }
 }
-
 
 func hex8(_ v: UInt32) -> String {
   let s = String(v, radix: 16)

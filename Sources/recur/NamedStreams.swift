@@ -147,6 +147,8 @@ final class NamedStreams {
   private var queued: UnsafeMutablePointer<Int>  // [capacity] streams with entries, in no particular order
   private var queuedCount = 0
   private var round: UnsafeMutablePointer<Int>  // [capacity] streams stepping in this round
+  private var roundGroups: UnsafeMutablePointer<Int>  // [capacity] BatchCell groups stepping in this round
+  private var groupMarked: UnsafeMutablePointer<Bool>  // [capacity] group g listed in roundGroups (g < capacity/16)
 
   init(model: RecurrentModel, raw: Bool, output: OutputWriter) {
     self.model = model
@@ -175,6 +177,8 @@ final class NamedStreams {
     stepping = .allocate(capacity: 0)
     queued = .allocate(capacity: 0)
     round = .allocate(capacity: 0)
+    roundGroups = .allocate(capacity: 0)
+    groupMarked = .allocate(capacity: 0)
   }
 
   deinit {
@@ -195,6 +199,8 @@ final class NamedStreams {
     stepping.deallocate()
     queued.deallocate()
     round.deallocate()
+    roundGroups.deallocate()
+    groupMarked.deallocate()
   }
 
   /// The stream named `name`, created (from zero state) if new. Allocates only when the tables grow.
@@ -231,6 +237,8 @@ final class NamedStreams {
     stepping = grown(stepping, 1, -1)
     queued = grown(queued, 1, 0)
     round = grown(round, 1, 0)
+    roundGroups = grown(roundGroups, 1, 0)
+    groupMarked = grown(groupMarked, 1, false)
     capacity = new
     batch?.reserve(streams: new)
   }
@@ -311,7 +319,19 @@ final class NamedStreams {
         k += 1
       }
       guard stepCount > 0 else { break }
-      batch.step(inputs, into: outputs, active: active)
+      // The groups of this round's streams, each once: a round costs what its streams cost.
+      var groupCount = 0
+      for r in 0..<stepCount {
+        let g = round[r] / BatchCell.lanes
+        if !groupMarked[g] {
+          groupMarked[g] = true
+          roundGroups[groupCount] = g
+          groupCount += 1
+        }
+      }
+      batch.step(
+        inputs, into: outputs, active: active, groups: UnsafeBufferPointer(start: roundGroups, count: groupCount))
+      for r in 0..<groupCount { groupMarked[roundGroups[r]] = false }
       for r in 0..<stepCount {
         let s = round[r]
         let y = entryOutput + stepping[s] * O

@@ -51,16 +51,11 @@ struct Recur: ParsableCommand {
       writeStandardError("error: \(arguments.count) arguments; at most \(maxArguments) (see 'recur --help')\n")
       exitProcess(2)
     }
-    // ArgumentParser stores each positional value with a set of all earlier ones' origins: quadratic in the count
-    // (`recur generate $(seq 1 8000)` took 2.5 s). The seed's trailing run of plain values is set aside here and
-    // given to `generate` whole; its first value stays, so `--steps 5 1 3` still reads 5 as the option's value.
+    // Seed values never meet ArgumentParser (quadratic in their count: Generate.splitSeed).
     if arguments.first == "generate" {
-      var start = arguments.count
-      while start > 1 && Generate.isPlainValue(arguments[start - 1]) { start -= 1 }
-      if start + 1 < arguments.count {
-        Generate.trailingSeed = Array(arguments[(start + 1)...])
-        arguments.removeSubrange((start + 1)...)
-      }
+      let (options, seed) = Generate.splitSeed(arguments.dropFirst())
+      Generate.trailingSeed = seed
+      arguments = ["generate"] + options
     }
     do {
       var command = try parseAsRoot(arguments)
@@ -74,7 +69,11 @@ struct Recur: ParsableCommand {
       standardOutput.flush()
       exitProcess(status.rawValue)
     } catch {
-      if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+      if exitCode(for: error) == .success {  // --help, --version: through standardOutput, so /dev/full is an error
+        say(fullMessage(for: error))
+        standardOutput.flush()
+        exitProcess(0)
+      }
       let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
       let text = message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message
       writeStandardError("error: \(text) (see 'recur --help')\n")

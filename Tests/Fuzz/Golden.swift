@@ -46,9 +46,11 @@ func checkManifest(_ bytes: [UInt8]) {
     require(error.message.hasPrefix("golden.txt"), "manifest error does not name the file: \(error.message)")
     return
   }
-  require(!manifest.model.isEmpty && !manifest.model.contains("/") && !manifest.model.hasPrefix("."),
+  require(
+    !manifest.model.isEmpty && !manifest.model.contains("/") && !manifest.model.hasPrefix("."),
     "accepted model '\(manifest.model)' names something outside the directory")
-  require(!manifest.cases.isEmpty && manifest.cases.count <= GoldenLimits.maxCases, "case count \(manifest.cases.count)")
+  require(
+    !manifest.cases.isEmpty && manifest.cases.count <= GoldenLimits.maxCases, "case count \(manifest.cases.count)")
   require(Set(manifest.cases.map(\.name)).count == manifest.cases.count, "repeated case names")
   for c in manifest.cases {
     require(GoldenLimits.isCaseName(c.name.utf8), "accepted case name '\(c.name)'")
@@ -94,8 +96,10 @@ func checkComparison(_ expected: [UInt8], exact: Bool, chunk: Int) {
   case .failure(let error):
     checkDamage(error)
   case .success(let diff):
-    require(diff.differing == 0 && diff.expectedLines == diff.actualLines,
-      "a file differs from itself: \(diff.differing) of \(diff.values), lines \(diff.expectedLines)/\(diff.actualLines)")
+    require(
+      diff.differing == 0 && diff.expectedLines == diff.actualLines,
+      "a file differs from itself: \(diff.differing) of \(diff.values), lines \(diff.expectedLines)/\(diff.actualLines)"
+    )
     require(diff.report(file: "x.out", tolerance: 1e-5, exact: exact) == nil, "a report for identical outputs")
     // One more value on a new last line must be noticed.
     var longer = expected

@@ -102,22 +102,37 @@ func write(_ value: JSONValue, to out: inout [UInt8]) {
     }
     out.append(0x22)
   case .array(let elements):
-    require(elements.isEmpty || elements.contains { if case .number = $0 { false } else { true } },
-      "an array of numbers only was not packed")
+    // A rectangular array of numbers must have been packed: all numbers, or all tensors of one shape, is a bug.
+    let numbers = elements.allSatisfy { if case .number = $0 { true } else { false } }
+    let shapes = elements.map { e -> [Int]? in if case .tensor(let s, _) = e { s } else { nil } }
+    require(
+      elements.isEmpty || (!numbers && (shapes.contains(nil) || Set(shapes.map { $0! }).count > 1)),
+      "a rectangular array of numbers was not packed")
     out.append(0x5B)
     for (i, e) in elements.enumerated() {
       if i > 0 { out.append(0x2C) }
       write(e, to: &out)
     }
     out.append(0x5D)
-  case .numbers(let values):
-    require(!values.isEmpty, "an empty array was packed")
-    out.append(0x5B)
-    for (i, x) in values.enumerated() {
-      if i > 0 { out.append(0x2C) }
-      write(.number(x), to: &out)
+  case .tensor(let shape, let values):
+    require(
+      !shape.isEmpty && shape.allSatisfy { $0 > 0 } && shape.reduce(1, *) == values.count,
+      "tensor shape \(shape) does not hold its \(values.count) values")
+    var next = 0
+    func nested(_ level: Int) {
+      out.append(0x5B)
+      for i in 0..<shape[level] {
+        if i > 0 { out.append(0x2C) }
+        if level == shape.count - 1 {
+          write(.number(values[next]), to: &out)
+          next += 1
+        } else {
+          nested(level + 1)
+        }
+      }
+      out.append(0x5D)
     }
-    out.append(0x5D)
+    nested(0)
   case .object(let members):
     out.append(0x7B)
     for (i, (k, v)) in members.enumerated() {

@@ -232,6 +232,19 @@ import Testing
     #expect(result.status == 2)
     #expect(result.stderr.split(separator: "\n").count == 1)
     #expect(result.stderr.hasPrefix("error: "))
+    // Seed values are split from the options before ArgumentParser sees them (Generate.splitSeed: it is quadratic
+    // in positional values), by the option names it knows: they must be exactly the ones `--help` lists.
+    var valued = Set<String>()
+    var flags = Set<String>()
+    for line in try CLI.run(["generate", "--help"]).stdout.split(separator: "\n") where line.hasPrefix("  -") {
+      let words = line.split(separator: " ").map { $0.hasSuffix(",") ? String($0.dropLast()) : String($0) }
+      for (i, w) in words.enumerated() {
+        guard w.hasPrefix("-") else { break }
+        if i + 1 < words.count && words[i + 1].hasPrefix("<") { valued.insert(w) } else { flags.insert(w) }
+      }
+    }
+    #expect(valued == ["--model", "--steps"], "update Generate.valueOptions")
+    #expect(flags == ["--with-seed", "--version", "-h", "--help"], "update Generate.flags")
     // Seed arguments are input: stdin's messages for the same tokens, exit status 1, nothing printed.
     let long = "1" + String(repeating: "0", count: 64)
     let arguments: [([String], String)] = [

@@ -141,7 +141,8 @@ let canMountTmpfs: Bool = {
     let before = Self.listing(golden).map { ($0, Self.contents(golden + "/" + $0)) }
     // A stream input of 40,000 values: its copy and its outputs need far more than the 64 KiB the tmpfs has.
     let input = dir + "/../golden-full-input.txt"
-    try (0..<40_000).map { "\($0 % 97)" }.joined(separator: "\n").write(toFile: input, atomically: true, encoding: .utf8)
+    try (0..<40_000).map { "\($0 % 97)" }.joined(separator: "\n").write(
+      toFile: input, atomically: true, encoding: .utf8)
     defer { unlink(input) }
     let run = Measured.run(CLI.recur, ["golden", "record", "--model", "odd", "--inputs", input, "-o", golden])
     #expect(run.exitStatus == 1, "\(run.stderr)")

@@ -50,7 +50,9 @@ struct Sandbox {
   }
 
   /// A character device node (1, 3: the same device as /dev/null) when this process may make one (root).
-  func device(_ name: String) -> String? { mknod(path(name), S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 ? path(name) : nil }
+  func device(_ name: String) -> String? {
+    mknod(path(name), S_IFCHR | 0o666, dev_t(1 << 8 | 3)) == 0 ? path(name) : nil
+  }
 
   func isFIFO(_ name: String) -> Bool { kind(name) == S_IFIFO }
   func isCharacterDevice(_ name: String) -> Bool { kind(name) == S_IFCHR }
@@ -85,6 +87,8 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
   /// Plants the hostile files; returns the command line.
   let setup: @Sendable (Sandbox) throws -> [String]
   var stdin: String? = nil
+  /// A file of the sandbox (made by `setup`) as standard input.
+  var stdinFile: String? = nil
   var stdoutPath: String? = nil
   let status: Int32
   /// Words the error line must contain (after `error: `); nil when the command must succeed with no error.
@@ -140,7 +144,8 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
         let copy = try s.write("manifest", s.read("g/golden.txt")!)
         s.symlink("g/golden.txt", to: copy)
         return ["golden", "check", g]
-      }, status: 1, error: "is not a golden directory ('\\(placeholder)golden.txt': a symbolic link, not a regular file)"),
+      }, status: 1,
+      error: "is not a golden directory ('\\(placeholder)golden.txt': a symbolic link, not a regular file)"),
     HostileCase(
       family: "golden: path out of the directory", what: "manifest model is an absolute path", tool: .recur,
       setup: { s in
@@ -153,7 +158,8 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
       family: "golden: path out of the directory", what: "manifest model climbs with ..", tool: .recur,
       setup: { s in
         let g = s.golden()
-        try s.write("odd.recur", Array(FileManager.default.contents(atPath: HostileInputTests.fixtures + "/models/odd.recur")!))
+        try s.write(
+          "odd.recur", Array(FileManager.default.contents(atPath: HostileInputTests.fixtures + "/models/odd.recur")!))
         try s.setManifest("model", "../odd.recur")
         return ["golden", "check", g]
       }, status: 1, error: "model '../odd.recur' must be a built-in model's name or a file name"),
@@ -180,7 +186,11 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
       check: { s, run in
         let manifest = String(decoding: s.read("g/golden.txt") ?? [], as: UTF8.self)
         #expect(manifest.contains("\nmodel model.recur\n"), "\(manifest)")
-        #expect(s.read("g/model.recur") == FileManager.default.contents(atPath: HostileInputTests.fixtures + "/models/odd.recur").map { [UInt8]($0) })
+        #expect(
+          s.read("g/model.recur")
+            == FileManager.default.contents(atPath: HostileInputTests.fixtures + "/models/odd.recur").map {
+              [UInt8]($0)
+            })
         #expect(String(decoding: run.stdout, as: UTF8.self).contains("2 cases"))
       }),
     // 2. golden record writes only inside its new directory.
@@ -267,8 +277,10 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     HostileCase(
       family: "fit: too little data", what: "--validation 0.999", tool: .train,
       setup: { s in
-        ["fit", try s.write("d.txt", (1...100).map(String.init).joined(separator: "\n")), "--validation", "0.999",
-         "-o", s.path("m.recur")]
+        [
+          "fit", try s.write("d.txt", (1...100).map(String.init).joined(separator: "\n")), "--validation", "0.999",
+          "-o", s.path("m.recur"),
+        ]
       }, status: 1, error: "sequence 1 has 100 steps, 100 held out for validation, so 0 training steps"),
     HostileCase(
       family: "eval: a fitted model", what: "eval --model fitted.recur --family odd", tool: .train,
@@ -384,6 +396,88 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
         return ["golden", "check", g]
       }, status: 1, error: "line 1, value 1: expected value '1\\u001b[31m' is not a finite number",
       check: { _, run in #expect(!run.stdout.contains(0x1B)) }),
+    // The second look (a hostile review of the fixes above).
+    HostileCase(
+      family: "golden: expected values", what: "a NUL byte after a valid number", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        var out = s.read("g/stream-1.out")!
+        out.insert(contentsOf: [0, 0x1B, 0x5B, 0x32, 0x4A], at: out.firstIndex(of: 0x0A)!)
+        try s.write("g/stream-1.out", out)
+        return ["golden", "check", g]
+      }, status: 1, error: "line 1, value 1: expected value '\\(placeholder)\\u0000\\u001b[2J' is not a finite number"),
+    HostileCase(
+      family: "golden: manifest", what: "a NUL byte in the tolerance", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        try s.setManifest("tolerance", "1e-05\u{0}junk")
+        return ["golden", "check", g]
+      }, status: 1, error: "golden.txt, line 9: bad tolerance (a finite number >= 0)"),
+    HostileCase(
+      family: "golden: bounded work", what: ".out files hard-linked to one large file", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        try s.write("big.out", [UInt8](repeating: 0x0A, count: 40 << 20))
+        for name in ["stream-1.out", "generate-1.out"] {
+          unlink(s.path("g/" + name))
+          precondition(link(s.path("big.out"), s.path("g/" + name)) == 0)
+        }
+        return ["golden", "check", g]
+      }, status: 1, error: "the outputs come to more than 67108864 bytes (a golden directory's limit)"),
+    HostileCase(
+      family: "golden: bounded work", what: "a large model in the directory", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        let a = Architecture(kind: .gru, layers: 1, inputSize: 1, hiddenSize: 1024, outputSize: 1)
+        try s.write("g/model.recur", HostileSizeTests.model(a).encoded())
+        try s.setManifest("model", "model.recur")
+        try s.write("g/stream-1.in", String(repeating: "1\n", count: 5000))
+        return ["golden", "check", g]
+      }, status: 1, error: "parameters would take the directory past 10000000000 step-parameters of work"),
+    HostileCase(
+      family: "arguments", what: "30,000 seed values, an option, 30,000 more", tool: .recur,
+      setup: { _ in
+        ["generate", "--model", "odd"] + (1...30000).map(String.init) + ["--steps", "1"] + (1...30000).map(String.init)
+      }, status: 0, error: nil,
+      check: { _, run in #expect(String(decoding: run.stdout, as: UTF8.self).split(separator: "\n").count == 1) }),
+    HostileCase(
+      family: "stream --streams", what: "65,536 names, then 100,000 lines of one stream", tool: .recur,
+      setup: { _ in ["stream", "--streams", "--model", "odd"] },
+      stdin: (0..<65536).map { "n\($0) 1\n" }.joined() + String(repeating: "n0 1\n", count: 100_000), status: 0,
+      error: nil,
+      check: { _, run in #expect(run.stdout.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } == 165_536) }),
+    HostileCase(
+      family: "outputs and inputs", what: "fit - -o d < d (standard input is the output)", tool: .train,
+      setup: { s in
+        let d = try s.write("d.txt", (1...60).map(String.init).joined(separator: "\n"))
+        return ["fit", "-", "-o", d]
+      }, stdinFile: "d.txt", status: 2, error: "is also an input of this run (standard input); refusing to replace it",
+      check: { s, _ in #expect(s.read("d.txt")?.first == UInt8(ascii: "1")) }),
+    HostileCase(
+      family: "fit: format limits", what: "257 columns", tool: .train,
+      setup: { s in
+        let rows = (0..<40).map { r in (0..<257).map { "\(($0 + r) % 7)" }.joined(separator: " ") }
+        return ["fit", try s.write("d.txt", rows.joined(separator: "\n")), "--target", "1", "-o", s.path("m.recur")]
+      }, status: 2, error: "--inputs selects 257 columns; a model reads at most 256"),
+    HostileCase(
+      family: "fit: bounded memory", what: "65,537 one-row sequences", tool: .train,
+      setup: { s in ["fit", try s.write("d.txt", String(repeating: "1\n\n", count: 65537)), "-o", s.path("m.recur")] },
+      status: 1, error: "line 131073: more than 65536 sequences (a blank line ends one)"),
+    HostileCase(
+      family: "fit: bounded memory", what: "--window 4096 over 90,000 steps", tool: .train,
+      setup: { s in
+        let d = try s.write("d.txt", (0..<90_000).map { "\($0 % 17)" }.joined(separator: "\n"))
+        return ["fit", d, "--window", "4096", "--hidden", "4", "--epochs", "1", "-o", s.path("m.recur")]
+      }, status: 1, error: "--window 4096 makes 67904 training windows of 4096 steps: more than 512 MiB"),
+    HostileCase(
+      family: "stdout", what: "recur --help > /dev/full", tool: .recur, setup: { _ in ["--help"] },
+      stdoutPath: "/dev/full", status: 1, error: "cannot write to standard output: No space left on device"),
+    HostileCase(
+      family: "stdout", what: "recur golden --help > /dev/full", tool: .recur, setup: { _ in ["golden", "--help"] },
+      stdoutPath: "/dev/full", status: 1, error: "cannot write to standard output: No space left on device"),
+    HostileCase(
+      family: "stdout", what: "recur-train fit --help > /dev/full", tool: .train, setup: { _ in ["fit", "--help"] },
+      stdoutPath: "/dev/full", status: 1, error: "cannot write to standard output: No space left on device"),
     // 15. A byte-order mark is not data.
     HostileCase(
       family: "byte-order mark", what: "recur stream input starting with EF BB BF", tool: .recur,
@@ -407,8 +501,10 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     HostileCase(
       family: "outputs and inputs", what: "fit --predictions X -o X", tool: .train,
       setup: { s in
-        ["fit", try s.write("d.txt", (1...60).map(String.init).joined(separator: "\n")), "-o", s.path("x"),
-         "--predictions", s.path("./x")]
+        [
+          "fit", try s.write("d.txt", (1...60).map(String.init).joined(separator: "\n")), "-o", s.path("x"),
+          "--predictions", s.path("./x"),
+        ]
       }, status: 2, error: "--predictions '\\(placeholder)' is the same file as -o; each output needs its own"),
     HostileCase(
       family: "outputs and inputs", what: "import-torch state.json -o state.json", tool: .train,
@@ -470,6 +566,7 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     let arguments = try row.setup(sandbox)
     var stdinPath = "/dev/null"
     if let stdin = row.stdin { stdinPath = try sandbox.write("stdin", stdin) }
+    if let name = row.stdinFile { stdinPath = sandbox.path(name) }
     let executable = row.tool == .recur ? CLI.recur : Self.recurTrain
     let run = Measured.run(
       executable, arguments, stdinPath: stdinPath, measure: false, timeout: 60, stdoutPath: row.stdoutPath)
@@ -555,7 +652,8 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     // A GRU of hidden 512 with short numbers ("0.25"): 3 × 512 × 513 values, about 3.5 bytes of text each.
     let h = 512
     func matrix(_ rows: Int, _ cols: Int) -> String {
-      "[" + (0..<rows).map { r in "[" + (0..<cols).map { c in "0.\((r + c) % 10)" }.joined(separator: ",") + "]" }
+      "["
+        + (0..<rows).map { r in "[" + (0..<cols).map { c in "0.\((r + c) % 10)" }.joined(separator: ",") + "]" }
         .joined(separator: ",") + "]"
     }
     func vector(_ n: Int) -> String { "[" + Array(repeating: "0.5", count: n).joined(separator: ",") + "]" }
@@ -571,5 +669,17 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     print(
       "hostile sizes: import-torch, \(String(format: "%.1f", textMiB)) MiB of JSON: peak RSS "
         + "\(String(format: "%.1f", run.peakRSSMiB)) MiB")
+
+    // 16 MiB of nested one-element arrays ([[[0]]], 8 bytes of text a number): packed as one tensor, refused for
+    // its shape, in bounded memory (as boxed arrays they took 30 times the text).
+    let nested = "{\"rnn.weight_ih_l0\": [" + Array(repeating: "[[[0]]]", count: 2 << 20).joined(separator: ",") + "]}"
+    let nestedPath = try sandbox.write("nested.json", nested)
+    let refusedShape = Measured.run(Self.recurTrain, ["import-torch", nestedPath, "-o", sandbox.path("n.recur")])
+    #expect(refusedShape.exitStatus == 1, "\(refusedShape.stderr)")
+    let nestedMiB = Double(nested.utf8.count) / 1_048_576
+    #expect(refusedShape.peakRSSMiB < 24 + 4 * nestedMiB, "\(refusedShape.peakRSSMiB) MiB for \(nestedMiB) MiB")
+    print(
+      "hostile sizes: import-torch, \(String(format: "%.1f", nestedMiB)) MiB of nested one-element arrays: peak RSS "
+        + "\(String(format: "%.1f", refusedShape.peakRSSMiB)) MiB")
   }
 }

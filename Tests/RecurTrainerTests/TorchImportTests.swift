@@ -94,7 +94,7 @@ struct TorchImportTests {
       if f.isFinite { values.append(f) }
     }
     let text = "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
-    guard case .numbers(let parsed) = try JSONValue.parse(Array(text.utf8)) else {
+    guard case .tensor(_, let parsed) = try JSONValue.parse(Array(text.utf8)) else {
       Issue.record("not a packed array of numbers")
       return
     }
@@ -160,17 +160,25 @@ struct TorchImportTests {
   @Test("JSON numbers parse to the correctly rounded double")
   func numbers() throws {
     let text = "[0.1, -2.5e-3, 1E2, 0, -0.0, 123456789012345678901234567890, 4.9e-324]"
-    guard case .numbers(let values) = try JSONValue.parse(Array(text.utf8)) else {
+    guard case .tensor(_, let values) = try JSONValue.parse(Array(text.utf8)) else {
       Issue.record("not a packed array of numbers")
       return
     }
     #expect(
       values.map(\.bitPattern)
         == [0.1, -2.5e-3, 100, 0, -0.0, 1.2345678901234568e29, Double.leastNonzeroMagnitude].map(\.bitPattern))
-    // Arrays of numbers are packed; any other element keeps the general form.
+    // Rectangular arrays of numbers are packed as one tensor at any depth; anything else keeps the general form.
+    #expect(try JSONValue.parse(Array("[[1, 2], [3, 4]]".utf8)) == .tensor(shape: [2, 2], values: [1, 2, 3, 4]))
+    #expect(try JSONValue.parse(Array("[[[5]]]".utf8)) == .tensor(shape: [1, 1, 1], values: [5]))
     #expect(try JSONValue.parse(Array("[1, \"a\"]".utf8)) == .array([.number(1), .string("a")]))
     #expect(try JSONValue.parse(Array("[]".utf8)) == .array([]))
-    #expect(try JSONValue.parse(Array("[[1], [2, 3]]".utf8)) == .array([.numbers([1]), .numbers([2, 3])]))
+    #expect(
+      try JSONValue.parse(Array("[[1], [2, 3], 4]".utf8))
+        == .array([.tensor(shape: [1], values: [1]), .tensor(shape: [2], values: [2, 3]), .number(4)]))
+    #expect(try JSONValue.parse(Array("[1, [2]]".utf8)) == .array([.number(1), .tensor(shape: [1], values: [2])]))
+    // Values outside tensors are bounded, so an array of many empty strings cannot grow memory past the limit.
+    let many = "[" + Array(repeating: "\"\"", count: JSONValue.maxStructuralValues + 1).joined(separator: ",") + "]"
+    #expect(throws: TrainerError.self) { try JSONValue.parse(Array(many.utf8)) }
     #expect(throws: TrainerError.self) { try JSONValue.parse(Array("[01]".utf8)) }
     #expect(throws: TrainerError.self) {
       try JSONValue.parse(Array(String(repeating: "[", count: 100).utf8))

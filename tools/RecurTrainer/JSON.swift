@@ -3,20 +3,25 @@
 // Why not Foundation's JSON: numbers must round-trip float32 exactly and errors must say where they are. Numbers are
 // parsed with the standard library's correctly rounded `Double(_:)`. Python's non-standard `NaN`, `Infinity` and
 // `-Infinity` tokens are accepted so that a non-finite weight is reported by name rather than as a syntax error.
-// Nesting is limited (hostile inputs cannot overflow the stack). Memory: an array whose elements are all numbers
-// (every innermost row of a tensor) is kept packed as `numbers([Double])`, 8 bytes a number; as an array of boxed
-// values it cost about 29 times the text (a 40 MB file needed 1.18 GB). `import-torch` bounds the text at
-// `TorchState.maxJSONSize`.
+// Nesting is limited (hostile inputs cannot overflow the stack). Memory is bounded by the text: a rectangular array of
+// numbers at any depth (every tensor of a state dict) is kept as one `tensor`, its shape and its numbers packed in
+// row-major order, 8 bytes a number however deep the nesting; every other value (strings, objects, ragged or mixed
+// arrays) counts towards `maxStructuralValues`. As boxed values per number, a 40 MB file needed 1.18 GB and nested
+// one-element arrays 30 times their text; `import-torch` also bounds the text at `TorchState.maxJSONSize`.
 
 public enum JSONValue: Sendable, Equatable {
   case number(Double)
   case string(String)
   case bool(Bool)
   case null
+  /// An array that is not a tensor: empty, or holding anything but numbers and equal-shaped tensors.
   case array([JSONValue])
-  /// An array of numbers only, packed (`[1, 2.5]` parses to this, never to `.array`); `[]` is `.array([])`.
-  case numbers([Double])
+  /// A non-empty rectangular array of numbers of any depth: `[[1, 2], [3, 4]]` is shape [2, 2], values [1, 2, 3, 4].
+  case tensor(shape: [Int], values: [Double])
   case object([(String, JSONValue)])
+
+  /// The most values a document may hold outside tensors (object members and array elements that are not packed).
+  public static let maxStructuralValues = 1 << 18
 
   public static func == (a: JSONValue, b: JSONValue) -> Bool {
     switch (a, b) {
@@ -25,7 +30,8 @@ public enum JSONValue: Sendable, Equatable {
     case (.bool(let x), .bool(let y)): x == y
     case (.null, .null): true
     case (.array(let x), .array(let y)): x == y
-    case (.numbers(let x), .numbers(let y)): x.count == y.count && zip(x, y).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
+    case (.tensor(let s, let x), .tensor(let t, let y)):
+      s == t && x.count == y.count && zip(x, y).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }
     case (.object(let x), .object(let y)):
       x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
     default: false
@@ -55,6 +61,15 @@ struct JSONParser {
   let bytes: [UInt8]
   var index = 0
   static let maxDepth = 64
+  /// Values kept outside tensors so far (see `JSONValue.maxStructuralValues`).
+  var structural = 0
+
+  mutating func countStructural(_ n: Int = 1) throws(TrainerError) {
+    structural += n
+    guard structural <= JSONValue.maxStructuralValues else {
+      throw fail("more than \(JSONValue.maxStructuralValues) values outside arrays of numbers")
+    }
+  }
 
   init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -95,6 +110,7 @@ struct JSONParser {
         try expect(":")
         skipWhitespace()
         members.append((key, try value(depth: depth + 1)))
+        try countStructural()
         skipWhitespace()
         if peek == UInt8(ascii: ",") {
           index += 1
@@ -105,8 +121,12 @@ struct JSONParser {
       }
     case UInt8(ascii: "["):
       index += 1
+      // Packed while every element is a number, or every element a tensor of one shape (`childShape`): then the
+      // result is one tensor. The first other element unpacks what came before into `elements`.
       var elements: [JSONValue] = []
-      var numbers: [Double] = []  // while every element so far is a number
+      var flat: [Double] = []
+      var childShape: [Int]? = nil  // [] for numbers
+      var count = 0
       var packed = true
       skipWhitespace()
       if peek == UInt8(ascii: "]") {
@@ -116,14 +136,23 @@ struct JSONParser {
       while true {
         skipWhitespace()
         let element = try value(depth: depth + 1)
-        if packed, case .number(let x) = element {
-          numbers.append(x)
-        } else {
-          if packed {
-            elements = numbers.map { .number($0) }
-            (packed, numbers) = (false, [])
+        if packed {
+          switch element {
+          case .number(let x) where childShape == nil || childShape == []:
+            (childShape, count) = ([], count + 1)
+            flat.append(x)
+          case .tensor(let shape, let values) where childShape == nil || childShape == shape:
+            (childShape, count) = (shape, count + 1)
+            flat += values
+          default:
+            elements = unpack(flat, count: count, shape: childShape ?? [])
+            (packed, flat) = (false, [])
+            try countStructural(count)
           }
+        }
+        if !packed {
           elements.append(element)
+          try countStructural()
         }
         skipWhitespace()
         if peek == UInt8(ascii: ",") {
@@ -131,7 +160,7 @@ struct JSONParser {
           continue
         }
         try expect("]")
-        return packed ? .numbers(numbers) : .array(elements)
+        return packed ? .tensor(shape: [count] + (childShape ?? []), values: flat) : .array(elements)
       }
     case UInt8(ascii: "\""): return .string(try string())
     case UInt8(ascii: "t"):
@@ -151,6 +180,13 @@ struct JSONParser {
       return .number(.infinity)
     default: return .number(try number())
     }
+  }
+
+  /// `count` elements of `shape` packed in `flat`, as separate values (numbers for shape []).
+  func unpack(_ flat: [Double], count: Int, shape: [Int]) -> [JSONValue] {
+    guard !shape.isEmpty else { return flat.map { .number($0) } }
+    let size = flat.count / max(count, 1)
+    return (0..<count).map { .tensor(shape: shape, values: Array(flat[($0 * size)..<(($0 + 1) * size)])) }
   }
 
   mutating func number() throws(TrainerError) -> Double {

@@ -20,7 +20,8 @@ import RecurRuntime
 
 public enum TorchState {
   /// The largest state JSON `import-torch` reads: 256 MiB, well above the largest valid model's (64 MiB of float32
-  /// written as decimals); the reader keeps about 8 bytes per number beside the text (JSON.swift).
+  /// written as decimals); the reader keeps 8 bytes per number beside the text (JSON.swift), and the import a
+  /// flattened copy and the float32 tensors.
   public static let maxJSONSize = 256 << 20
 
   static func describe(_ shape: [Int]) -> String {
@@ -299,15 +300,17 @@ public enum TorchState {
   static func flatten(_ value: JSONValue, key: String) throws(TrainerError) -> (
     shape: [Int], values: [Double]
   ) {
+    // A tensor (every rectangular array the reader saw) is returned as it is: its storage is shared, not copied.
+    if case .tensor(let shape, let xs) = value { return (shape, xs) }
     var values: [Double] = []
     func walk(_ v: JSONValue, path: String) throws(TrainerError) -> [Int] {
       switch v {
       case .number(let x):
         values.append(x)
         return []
-      case .numbers(let xs):
+      case .tensor(let shape, let xs):
         values += xs
-        return [xs.count]
+        return shape
       case .array(let elements):
         guard !elements.isEmpty else { return [0] }
         var first: [Int]? = nil

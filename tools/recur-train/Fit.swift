@@ -3,8 +3,8 @@
 
 import ArgumentParser
 import Foundation
-import RecurRuntime
 import RecurIO
+import RecurRuntime
 import RecurText
 import RecurTrainer
 
@@ -131,6 +131,17 @@ struct Fit: ParsableCommand {
     let table = try DataTable.read(data)
     let inputColumns = try table.columnIndices(inputs, option: "--inputs")
     let targetColumns = target == nil ? inputColumns : try table.columnIndices(target, option: "--target")
+    // The format's limits, before any work (a model of 257 inputs would trap deep in training).
+    guard inputColumns.count <= Architecture.maxInputSize else {
+      throw TrainerError.invalidOption(
+        "--inputs selects \(inputColumns.count) columns; a model reads at most \(Architecture.maxInputSize) "
+          + "(name fewer with --inputs)")
+    }
+    guard targetColumns.count <= Architecture.maxOutputSize else {
+      throw TrainerError.invalidOption(
+        "\(target == nil ? "--inputs (the default --target)" : "--target") selects \(targetColumns.count) columns; "
+          + "a model predicts at most \(Architecture.maxOutputSize) (name fewer with --target)")
+    }
     let validationTable = try validationData.map { path throws(TrainerError) in try DataTable.read(path) }
     let fitData = try FitData(
       table: table, inputs: inputColumns, targets: targetColumns, encoding: options.encoding, window: window,

@@ -493,9 +493,9 @@ func runMain(_ arguments: [String]) -> Int32 {
     flushOutput()
     let code = RecurTrain.exitCode(for: error)
     if code == .success {
-      // --help and friends.
+      // --help and friends (a full stdout is an error here too).
       print(RecurTrain.fullMessage(for: error))
-      return 0
+      return finishStandardOutput()
     }
     let message =
       RecurTrain.message(for: error).split(separator: "\n").first.map(String.init)

@@ -53,6 +53,9 @@ public struct DataTable: Sendable, Equatable {
     return column.map { "\(name), line \(line), column \($0)" } ?? "\(name), line \(line)"
   }
 
+  /// The most sequences a data file may hold.
+  public static let maxSequences = 65536
+
   /// Reads and parses `path` (`-` for standard input). Errors name the file, line and column.
   public static func read(_ path: String) throws(TrainerError) -> DataTable {
     if path == "-" { return try parse(InputScanner(fd: 0), path: path) }
@@ -100,6 +103,12 @@ public struct DataTable: Sendable, Equatable {
       case .endOfLine(let blank):
         if blank {
           if !current.isEmpty {
+            // Bounded: each sequence costs far more memory than its text (a file of "1\n\n" needed 25 times its
+            // size before this limit).
+            guard sequences.count < maxSequences else {
+              throw .invalidData(
+                "\(position(path, line: firstLine)): more than \(maxSequences) sequences (a blank line ends one)")
+            }
             sequences.append(DataSequence(values: current, columns: columns, firstLine: firstLine))
             current = []
           }
@@ -113,7 +122,13 @@ public struct DataTable: Sendable, Equatable {
         }
         row = 0
       case .endOfInput:
-        if !current.isEmpty { sequences.append(DataSequence(values: current, columns: columns, firstLine: firstLine)) }
+        if !current.isEmpty {
+          guard sequences.count < maxSequences else {
+            throw .invalidData(
+              "\(position(path, line: firstLine)): more than \(maxSequences) sequences (a blank line ends one)")
+          }
+          sequences.append(DataSequence(values: current, columns: columns, firstLine: firstLine))
+        }
         guard !sequences.isEmpty else {
           throw .invalidData("\(path == "-" ? "stdin" : path): no data (the file holds no numbers)")
         }

@@ -26,6 +26,9 @@ public struct ScoredSegment: Sendable {
 }
 
 public struct FitData: Sendable {
+  /// The most memory the materialised training windows may take.
+  public static let maxExampleBytes = 512 << 20
+
   public let table: DataTable
   /// Data columns the model reads (I of them) and predicts (O of them).
   public let inputColumns: [Int]
@@ -102,6 +105,19 @@ public struct FitData: Sendable {
     }
     guard !segments.isEmpty else {
       throw .invalidOption("nothing to validate on: use --validation with a fraction above 0 or --validation-data")
+    }
+    // The training windows are materialised (`examples(window:)`): W steps of I + O floats each, overlapping, so a
+    // long --window over a long series multiplies the data (--window 4096 over 90,000 steps: 2.8 GB). Bounded here.
+    var exampleBytes = 0
+    for part in parts {
+      let (floats, o1) = (part.steps - window).multipliedReportingOverflow(by: window * (inputs.count + targets.count))
+      let (total, o2) = exampleBytes.addingReportingOverflow(floats &* 4)
+      guard !o1 && !o2 && floats <= Int.max / 4 && total <= Self.maxExampleBytes else {
+        throw .invalidData(
+          "--window \(window) makes \(parts.reduce(0) { $0 + max($1.steps - window, 0) }) training windows of "
+            + "\(window) steps: more than \(Self.maxExampleBytes >> 20) MiB of training examples; use a smaller --window")
+      }
+      exampleBytes = total
     }
     trainingParts = parts
     validation = segments
