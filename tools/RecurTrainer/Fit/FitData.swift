@@ -115,7 +115,8 @@ public struct FitData: Sendable {
       guard !o1 && !o2 && floats <= Int.max / 4 && total <= Self.maxExampleBytes else {
         throw .invalidData(
           "--window \(window) makes \(parts.reduce(0) { $0 + max($1.steps - window, 0) }) training windows of "
-            + "\(window) steps: more than \(Self.maxExampleBytes >> 20) MiB of training examples; use a smaller --window")
+            + "\(window) steps: more than \(Self.maxExampleBytes >> 20) MiB of training examples; use a smaller --window"
+        )
       }
       exampleBytes = total
     }
