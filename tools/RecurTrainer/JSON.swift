@@ -145,9 +145,9 @@ struct JSONParser {
             (childShape, count) = (shape, count + 1)
             flat += values
           default:
+            try countStructural(count)  // before unpacking: 25M packed numbers and a string must not become 25M values
             elements = unpack(flat, count: count, shape: childShape ?? [])
             (packed, flat) = (false, [])
-            try countStructural(count)
           }
         }
         if !packed {

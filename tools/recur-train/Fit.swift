@@ -195,7 +195,8 @@ struct Fit: ParsableCommand {
     try AtomicFile.write(run.bytes, to: output)
     let exported = try RecurrentModel(bytes: run.bytes)
     if let predictions {
-      try AtomicFile.write(Array(fitData.forecastTask.predictionText(exported).utf8), to: predictions)
+      try AtomicFile.write(
+        Array(fitData.forecastTask.predictionText(exported).utf8), to: predictions, what: "predictions")
     }
     print("")
     print("Wrote \(output): \(run.bytes.count) bytes, \(label), epoch \(run.bestEpoch)")
