@@ -48,9 +48,18 @@ struct Generate: ParsableCommand {
   /// (`recur generate $(seq 1 8000)` took 2.5 s, 65,536 values minutes). Anything that is not one of the options
   /// (`--model x`, `--model=x`, `--steps`, `--with-seed`, `--help`) is a seed value, as ArgumentParser's
   /// `.allUnrecognized` had it (`--bogus` is then "argument N: '--bogus' is not a number"); after `--` everything is.
-  static func splitSeed(_ arguments: ArraySlice<String>) -> (options: [String], seed: [String]) {
+  /// A long option `generate` does not have (`--stepz`, before any `--`): an error of the command line, not a
+  /// number. (A single dash is a seed value's: `-5`, `-inf` are refused as numbers, with their argument index.)
+  static func isUnknownOption(_ token: String) -> Bool {
+    let bytes = Array(token.utf8.prefix(3))
+    guard bytes.count == 3, bytes[0] == UInt8(ascii: "-"), bytes[1] == UInt8(ascii: "-") else { return false }
+    return (bytes[2] | 0x20) >= UInt8(ascii: "a") && (bytes[2] | 0x20) <= UInt8(ascii: "z")
+  }
+
+  static func splitSeed(_ arguments: ArraySlice<String>) -> (options: [String], seed: [String], unknown: String?) {
     var options: [String] = []
     var seed: [String] = []
+    var unknown: String? = nil
     var i = arguments.startIndex
     while i < arguments.endIndex {
       let token = arguments[i]
@@ -68,11 +77,12 @@ struct Generate: ParsableCommand {
           i += 1
         }
       } else {
+        if unknown == nil && isUnknownOption(token) { unknown = token }
         seed.append(token)
       }
       i += 1
     }
-    return (options, seed)
+    return (options, seed, unknown)
   }
 
   /// A bad --steps is a bad command line (exit 2, as for any invalid option), refused before the model is loaded.

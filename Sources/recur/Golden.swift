@@ -117,8 +117,7 @@ struct GoldenCommand: ParsableCommand {
         cases = GoldenCase.synthetic(for: model, steps: steps).map { ($0.0, $0.1, "the synthetic \($0.0.name)") }
       }
       // The limits `check` applies, applied here too: whatever is recorded can be checked.
-      var budget = GoldenLimits.Budget(
-        inputs: model.inputSize, outputs: model.outputSize, parameters: model.file.parameterCount)
+      var budget = GoldenLimits.Budget(model: model)
       for (c, input, source) in cases {
         try budget.charge(c, input: input, where: "'\(source)'")
       }
@@ -189,6 +188,7 @@ struct GoldenCommand: ParsableCommand {
       if let tolerance, !(tolerance.isFinite && tolerance >= 0) {
         throw CLIError("--tolerance must be a finite number >= 0")
       }
+      guard !directory.isEmpty else { throw CLIError("the golden directory is an empty path") }
       let dir = GoldenDirectory(directory)
       let manifestBytes: [UInt8]
       do {
@@ -218,22 +218,31 @@ struct GoldenCommand: ParsableCommand {
           "model \(escaped(spec)): checksum \(hex8(crc)) differs from the recorded \(hex8(manifest.crc)) "
             + "(\(escaped(manifest.model))); a different model, checked against the recorded outputs anyway")
       }
-      // Every file opened and the whole work bounded before the first case runs.
-      var budget = GoldenLimits.Budget(
-        inputs: loaded.inputSize, outputs: loaded.outputSize, parameters: loaded.file.parameterCount)
-      var opened: [(GoldenCase, input: InputFile, expected: InputFile)] = []
+      // Every file opened and the whole work bounded before the first case runs. Each pair is closed again (1000
+      // cases would hold 2000 descriptors, more than a common `ulimit -n`); a case's files are opened again when it
+      // runs and must be the very files measured here (same device, inode and size).
+      var budget = GoldenLimits.Budget(model: loaded)
+      var measured: [(input: FileIdentity, inputSize: Int, expected: FileIdentity, expectedSize: Int)] = []
       for c in manifest.cases {
         let input = try dir.open("\(c.name).in", limit: GoldenLimits.maxInputBytes)
         let expected = try dir.open("\(c.name).out", limit: GoldenLimits.maxOutputBytes)
         try budget.charge(c, input: input, expected: expected, where: "'\(dir.path("\(c.name).in"))'")
-        opened.append((c, input, expected))
+        measured.append((input.identity, input.size, expected.identity, expected.size))
       }
       let limit = tolerance ?? manifest.tolerance
       var failed = 0
       var values = 0
-      for (c, input, expected) in opened {
+      for (c, was) in zip(manifest.cases, measured) {
         let inputPath = dir.path("\(c.name).in")
         let outputPath = dir.path("\(c.name).out")
+        let input = try dir.open("\(c.name).in", limit: GoldenLimits.maxInputBytes)
+        let expected = try dir.open("\(c.name).out", limit: GoldenLimits.maxOutputBytes)
+        guard
+          input.identity == was.input && input.size == was.inputSize && expected.identity == was.expected
+            && expected.size == was.expectedSize
+        else {
+          throw CLIError("'\(inputPath)' or '\(outputPath)' changed while the directory was checked")
+        }
         let comparison = GoldenComparison(expected: expected, file: outputPath, tolerance: limit, exact: exact)
         let writer = OutputWriter(sink: { comparison.feed($0) })
         try c.run(model: loaded, input: InputScanner(fd: input.fd), output: writer, where: "'\(inputPath)'")
@@ -307,4 +316,14 @@ extension GoldenCase {
 /// checksum included, is the same constant for every valid file).
 func crc32(_ bytes: [UInt8]) -> UInt32 {
   bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<max(0, $0.count - 4)])) }
+}
+
+extension GoldenLimits.Budget {
+  /// The budget of a directory run by `model`.
+  init(model: RecurrentModel) {
+    let file = model.file
+    self.init(
+      inputs: model.inputSize, outputs: model.outputSize, parameters: file.parameterCount,
+      window: file.encoding.isWindowed ? file.contextLength + 1 : 1)
+  }
 }

@@ -26,9 +26,12 @@ enum GoldenLimits {
   static let maxOutputBytes = 64 << 20
   /// Values the `generate` cases may produce in all (seeds × steps × outputs).
   static let maxGeneratedValues = 20_000_000
-  /// Time steps × the model's parameters (about its multiply-adds per step) over every case: 10^10 is about 5 s at
-  /// the 2 GMAC/s a model too large for the caches runs at here, less for small models.
+  /// Time steps × the cost of one step over every case (`Budget.stepCost`: about the multiply-adds of a step and of
+  /// formatting and comparing its outputs): 10^10 is about 5 s at the 2 GMAC/s a model too large for the caches
+  /// runs at here, less for small models.
   static let maxWork = 10_000_000_000
+  /// The cost of formatting and comparing one output value, in multiply-adds (about 300 ns measured, at 2 GMAC/s).
+  static let outputValueCost = 512
 
   /// A file a golden directory of this format holds: the manifest, the model copy, NAME.in and NAME.out.
   static func isGoldenFileName(_ name: String) -> Bool {
@@ -48,7 +51,7 @@ enum GoldenLimits {
   /// The running totals of a directory: input and output bytes, generated values and work. Every bound is checked
   /// with overflow-reporting arithmetic, so no size in a file can trap it.
   struct Budget {
-    /// The model's sizes: values per input step and per output step, and parameters (the cost of one step).
+    /// The model's sizes: values per input step and per output step, and the cost of one step.
     let inputs: Int
     let outputs: Int
     let stepCost: Int
@@ -57,8 +60,12 @@ enum GoldenLimits {
     var generated = 0
     var work = 0
 
-    init(inputs: Int, outputs: Int, parameters: Int) {
-      (self.inputs, self.outputs, stepCost) = (max(inputs, 1), max(outputs, 1), max(parameters, 1))
+    /// `parameters`: the model's (one multiply-add each per cell step); `window`: cell steps per time step (a
+    /// windowed encoding runs the cell over its whole window for every prediction; 1 otherwise).
+    init(inputs: Int, outputs: Int, parameters: Int, window: Int = 1) {
+      (self.inputs, self.outputs) = (max(inputs, 1), max(outputs, 1))
+      // Each factor is bounded by the format (64 MiB of parameters, a window of 4096, 256 outputs): no overflow.
+      stepCost = max(parameters, 1) * max(window, 1) + GoldenLimits.outputValueCost * self.outputs
     }
 
     /// Adds one case of `check`: its `.in` (read once to count lines, then rewound) and its `.out`.

@@ -109,6 +109,22 @@ final class StreamNames {
 final class NamedStreams {
   /// Most distinct stream names one run accepts.
   static let maxStreams = 1 << 16
+  /// The most names this model's streams may have (`maxStreams`, or fewer: `maxStateBytes`).
+  let maxNames: Int
+  /// The most memory all streams' state may take: with a large model or a long window, far fewer than
+  /// `maxStreams` names fit (65,536 streams of a window of 4096 steps of 256 values would need 550 GB).
+  static let maxStateBytes = 512 << 20
+
+  /// About the bytes one stream holds: its cell state (and an LSTM's cell), its round's input and output, and for a
+  /// windowed encoding its own predictor's history and window (2k + 1 steps of I values); doubled for what the
+  /// tables and the predictor's scratch add.
+  static func stateBytes(of model: RecurrentModel, batched: Bool) -> Int {
+    let a = model.architecture
+    let file = model.file
+    let cells = a.layers * a.hiddenSize * (a.kind == .lstm ? 2 : 1)
+    let window = batched ? 0 : (2 * file.contextLength + 1) * a.inputSize
+    return 2 * 4 * (cells + a.inputSize + a.outputSize + window) + 128
+  }
 
   let model: RecurrentModel
   let raw: Bool
@@ -159,6 +175,7 @@ final class NamedStreams {
     scaled = !raw && encoding == .sequenceMaxScale && I == 1 && O == 1
     batched = raw || encoding == .identity || scaled
     batch = batched ? BatchCell(model: model, streams: BatchCell.lanes) : nil
+    maxNames = min(Self.maxStreams, max(1, Self.maxStateBytes / Self.stateBytes(of: model, batched: batched)))
     prediction = .allocate(capacity: O)
     window = batched ? max(256, min(1 << 16, (1 << 20) / (I + O))) : 0
     entryStream = .allocate(capacity: window)
@@ -209,6 +226,13 @@ final class NamedStreams {
     guard names.count < Self.maxStreams else {
       try runPending()
       throw CLIError("line \(line), column \(column): more than \(Self.maxStreams) stream names")
+    }
+    guard names.count < maxNames else {
+      try runPending()
+      throw CLIError(
+        "line \(line), column \(column): more than \(maxNames) stream names for this model (each stream's state "
+          + "takes about \(Self.stateBytes(of: model, batched: batched)) bytes; at most \(Self.maxStateBytes >> 20) "
+          + "MiB in all)")
     }
     let s = names.add(name)
     if s == capacity { grow() }

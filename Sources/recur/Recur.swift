@@ -43,6 +43,9 @@ struct Recur: ParsableCommand {
 
   /// More arguments than any valid command line holds (a seed of `Generate.maxSeedLength` values and the options).
   static let maxArguments = Generate.maxSeedLength + 64
+  /// The most arguments ArgumentParser is given (`golden record` with 1000 input files needs 2000 and a few): its
+  /// parsing is quadratic in repeated options (`recur stream` and 16,000 `--raw` took more than 20 s).
+  static let maxParsedArguments = 2200
 
   static func main() {
     signal(SIGPIPE, SIG_IGN)  // a closed stdout becomes EPIPE, handled quietly by OutputWriter
@@ -53,9 +56,17 @@ struct Recur: ParsableCommand {
     }
     // Seed values never meet ArgumentParser (quadratic in their count: Generate.splitSeed).
     if arguments.first == "generate" {
-      let (options, seed) = Generate.splitSeed(arguments.dropFirst())
+      let (options, seed, unknown) = Generate.splitSeed(arguments.dropFirst())
+      if let unknown {
+        writeStandardError("error: unknown option '\(unknown)' (see 'recur generate --help')\n")
+        exitProcess(2)
+      }
       Generate.trailingSeed = seed
       arguments = ["generate"] + options
+    }
+    guard arguments.count <= maxParsedArguments else {
+      writeStandardError("error: \(arguments.count) options and arguments; at most \(maxParsedArguments)\n")
+      exitProcess(2)
     }
     do {
       var command = try parseAsRoot(arguments)

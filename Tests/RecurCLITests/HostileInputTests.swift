@@ -120,6 +120,30 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     return "{" + members.joined(separator: ", ") + "}"
   }
 
+  /// A window-differences GRU (input and output 1) whose every prediction reruns the cell over `context` steps.
+  static func windowedModel(hidden: Int, context: Int) -> ModelFile {
+    let a = Architecture(kind: .gru, layers: 1, inputSize: 1, hiddenSize: hidden, outputSize: 1)
+    var file = ModelFile(
+      architecture: a, contextLength: context, encoding: .windowDifferences,
+      tensors: a.tensors.map { spec in (0..<spec.count).map { Float($0 % 13 - 6) * 1e-3 } })
+    file.provenance.family = "hostile"
+    return file
+  }
+
+  /// A standardize model of 64 inputs and outputs over a window of 64 steps: each stream of `--streams` keeps its
+  /// own window (129 steps of 64 values), so far fewer than 65,536 names fit in the state bound.
+  static func standardizedModel() -> ModelFile {
+    let a = Architecture(kind: .rnn, layers: 1, inputSize: 64, hiddenSize: 1, outputSize: 64)
+    var file = ModelFile(
+      architecture: a, contextLength: 64, encoding: .standardize,
+      tensors: a.tensors.map { spec in (0..<spec.count).map { Float($0 % 13 - 6) * 1e-3 } })
+    let zeros = [Float](repeating: 0, count: 64)
+    let ones = [Float](repeating: 1, count: 64)
+    file.normalization = Normalization(inputShift: zeros, inputScale: ones, outputShift: zeros, outputScale: ones)
+    file.provenance.family = "hostile"
+    return file
+  }
+
   static let cases: [HostileCase] = [
     // 1. Golden directories: nothing outside the directory is read or shown.
     HostileCase(
@@ -478,6 +502,92 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     HostileCase(
       family: "stdout", what: "recur-train fit --help > /dev/full", tool: .train, setup: { _ in ["fit", "--help"] },
       stdoutPath: "/dev/full", status: 1, error: "cannot write to standard output: No space left on device"),
+    // The third look (a second hostile review, of the second look's fixes).
+    HostileCase(
+      family: "golden: bounded work", what: "a windowed model (4096 steps) over 20,000 values", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        try s.write("g/model.recur", HostileInputTests.windowedModel(hidden: 64, context: 4096).encoded())
+        try s.setManifest("model", "model.recur")
+        try s.write("g/stream-1.in", String(repeating: "1\n", count: 20_000))
+        return ["golden", "check", g]
+      }, status: 1, error: "would take the directory past 10000000000 step-parameters of work"),
+    HostileCase(
+      family: "golden: bounded work", what: "256 outputs a step: the formatting counts", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        let a = Architecture(kind: .rnn, layers: 1, inputSize: 1, hiddenSize: 1, outputSize: 256)
+        try s.write("g/model.recur", HostileSizeTests.model(a).encoded())
+        try s.setManifest("model", "model.recur")
+        try s.write("g/stream-1.in", String(repeating: "1\n", count: 100_000))
+        return ["golden", "check", g]
+      }, status: 1, error: "would take the directory past 10000000000 step-parameters of work"),
+    HostileCase(
+      family: "golden: path", what: "an empty directory argument", tool: .recur,
+      setup: { _ in ["golden", "check", ""] }, status: 1, error: "the golden directory is an empty path"),
+    HostileCase(
+      family: "stream --streams", what: "a windowed model: names bounded by their state", tool: .recur,
+      setup: { s in
+        ["stream", "--streams", "--model", try s.write("w.recur", HostileInputTests.standardizedModel().encoded())]
+      },
+      stdin: (0..<8000).map { "n\($0)" + String(repeating: " 1", count: 64) + "\n" }.joined(), status: 1,
+      error: "line 7989, column 1: more than 7988 stream names for this model (each stream's state takes about 67208 bytes"),
+    HostileCase(
+      family: "import-torch: bounded memory", what: "a million numbers, then a string", tool: .train,
+      setup: { s in
+        let json = "{\"a\": [" + String(repeating: "1,", count: 1 << 20) + "\"x\"]}"
+        return ["import-torch", try s.write("s.json", json), "-o", s.path("m.recur")]
+      }, status: 1, error: "more than 262144 values outside arrays of numbers"),
+    HostileCase(
+      family: "arguments", what: "recur stream with 3,000 --raw", tool: .recur,
+      setup: { _ in ["stream"] + Array(repeating: "--raw", count: 3000) }, status: 2,
+      error: "3001 options and arguments; at most 2200"),
+    HostileCase(
+      family: "arguments", what: "recur-train with 300 arguments", tool: .train,
+      setup: { _ in ["train", "--family", "odd"] + Array(repeating: "--epochs=1", count: 297) }, status: 2,
+      error: "300 arguments; at most 256"),
+    HostileCase(
+      family: "arguments", what: "generate with an unknown option", tool: .recur,
+      setup: { _ in ["generate", "1", "2", "--stepz", "4"] }, status: 2, error: "unknown option '--stepz'"),
+    HostileCase(
+      family: "train: bounded memory", what: "--batch 65536 --hidden 1024 --layers 7", tool: .train,
+      setup: { s in
+        ["train", "--family", "fib", "--hidden", "1024", "--layers", "7", "--batch", "65536", "-o", s.path("m.recur")]
+      }, status: 2, error: "needs about 129031 MiB to train (at most 2048 MiB)"),
+    HostileCase(
+      family: "outputs and inputs", what: "a plots directory that cannot be made: the old model stays", tool: .train,
+      setup: { s in
+        try s.write("m.recur", "old")
+        return ["train", "--family", "odd", "--epochs", "1", "-o", s.path("m.recur"), "--plots", "/proc/recur-plots"]
+      }, status: 1, error: "--plots '/proc/recur-plots': cannot create the directory",
+      check: { s, _ in #expect(s.read("m.recur") == Array("old".utf8)) }),
+    HostileCase(
+      family: "escaping", what: "recur-train prints a data file's name escaped", tool: .train,
+      setup: { s in
+        let d = try s.write("d\u{1B}]0;pwned\u{07}.csv", (1...40).map { "\($0 % 7)" }.joined(separator: "\n"))
+        return ["fit", d, "--epochs", "1", "--hidden", "2", "--window", "2", "-o", s.path("m.recur")]
+      }, status: 0, error: nil,
+      check: { _, run in
+        #expect(!run.stdout.contains(0x1B) && !run.stdout.contains(0x07), "a control character reached stdout")
+        #expect(String(decoding: run.stdout, as: UTF8.self).contains("d\\u001b]0;pwned\\u0007.csv"))
+      }),
+    HostileCase(
+      family: "fit: bounded work", what: "32 columns: the AR baseline is narrowed, with a note", tool: .train,
+      setup: { s in
+        // Pseudo-random columns (an affine pattern would make the AR design matrix rank deficient).
+        let rows = (0..<200).map { r in
+          (0..<32).map { c in "\(((r * 32 + c) &* 2_654_435_761) % 1000)" }.joined(separator: " ")
+        }
+        return [
+          "fit", try s.write("d.txt", rows.joined(separator: "\n")), "--epochs", "1", "--hidden", "2",
+          "--window", "2", "-o", s.path("m.recur"),
+        ]
+      }, status: 0, error: nil,
+      check: { _, run in
+        #expect(
+          String(decoding: run.stdout, as: UTF8.self).contains(
+            "note: the AR baseline tries orders up to 2, not --ar-order 12"))
+      }),
     // 15. A byte-order mark is not data.
     HostileCase(
       family: "byte-order mark", what: "recur stream input starting with EF BB BF", tool: .recur,

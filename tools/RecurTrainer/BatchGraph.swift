@@ -50,6 +50,30 @@ public final class BatchGraph<Scalar: TrainingScalar> {
   /// The stack, bottom-up: layer k reads layer k−1's h. [L]
   private let layers: [TrainingLayer<Scalar>]
 
+  /// The most memory a training graph may take.
+  public static var maxBytes: Int { 2 << 30 }
+
+  /// About the bytes of a graph (its buffers and every layer's: at most 12 vectors per step, hidden unit and block
+  /// of 8 lanes, in GRUCell / LSTMCell / RNNCell), saturating instead of overflowing.
+  public static func estimatedBytes(architecture a: Architecture, steps: Int, capacity: Int) -> Int {
+    let perLane = 12 * a.layers * a.hiddenSize + a.inputSize + 2 * a.outputSize + 2 * a.readoutSize
+    let (laneSteps, o1) = steps.multipliedReportingOverflow(by: (capacity + 7) / 8 * 8)
+    let (floats, o2) = laneSteps.multipliedReportingOverflow(by: perLane)
+    return o1 || o2 || floats > Int.max / 4 ? Int.max : 4 * floats
+  }
+
+  /// Refuses, before any work, a batch × window × model whose graph would take more than `maxBytes` (every flag in
+  /// range, `--batch 65536 --window 4096 --hidden 1024 --layers 7` asked for 185 GB and died in the allocator).
+  public static func checkMemory(architecture a: Architecture, steps: Int, capacity: Int) throws(TrainerError) {
+    let bytes = estimatedBytes(architecture: a, steps: steps, capacity: capacity)
+    guard bytes <= maxBytes else {
+      let size = bytes == Int.max ? "more than 2^63 bytes" : "about \(bytes >> 20) MiB"
+      throw .invalidOption(
+        "--batch \(capacity) × --window \(steps) of \(a.summary) needs \(size) to train (at most \(maxBytes >> 20) "
+          + "MiB): use a smaller --batch, --window, --hidden or --layers")
+    }
+  }
+
   public init(architecture: Architecture, steps: Int, capacity: Int) {
     precondition(architecture.isWithinLimits && steps >= 1 && capacity >= 1)
     self.architecture = architecture

@@ -208,6 +208,7 @@ public enum PlotDirectory {
   /// ancestor is a directory (the missing ones are created only when the first plot is written, so a run refused
   /// later, e.g. for its data, creates nothing). `names`: the plots the run will write; none may be an input.
   public static func check(_ path: String, names: [String] = [], inputs: [String] = []) throws(TrainerError) {
+    guard !path.isEmpty else { throw .invalidOption("--plots is an empty path") }
     var info = stat()
     if stat(path, &info) == 0 {
       guard (info.st_mode & S_IFMT) == S_IFDIR else {
@@ -243,8 +244,9 @@ public enum PlotDirectory {
     directory.hasSuffix("/") ? directory + name : directory + "/" + name
   }
 
-  /// `mkdir -p`.
-  static func makeDirectories(_ path: String) throws(TrainerError) {
+  /// `mkdir -p`. `train` and `fit` call it before they write the model, so a plots directory that cannot be made
+  /// fails the run before its model replaces anything.
+  public static func makeDirectories(_ path: String) throws(TrainerError) {
     var info = stat()
     if stat(path, &info) == 0 {
       guard (info.st_mode & S_IFMT) == S_IFDIR else {
@@ -362,7 +364,9 @@ func f(_ v: Double) -> String {
 
 func escapeXML(_ text: String) -> String {
   var out = ""
-  for c in text {
+  // Control characters first (RecurIO's escaping function): XML 1.0 allows none of them, even escaped, and a title
+  // that quotes a file name may hold any.
+  for c in escaped(text, backslashes: false) {
     switch c {
     case "&": out += "&amp;"
     case "<": out += "&lt;"

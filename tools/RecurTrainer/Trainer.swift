@@ -180,6 +180,7 @@ public struct TrainingOptions: Sendable, Equatable {
       throw refuse(
         "--slow-root-starts \(slowRootStarts) needs --family linear2 (the other families have one start rule)")
     }
+    try BatchGraph<Float>.checkMemory(architecture: architecture, steps: window, capacity: batchSize)
   }
 }
 

@@ -147,6 +147,7 @@ struct Fit: ParsableCommand {
       table: table, inputs: inputColumns, targets: targetColumns, encoding: options.encoding, window: window,
       validationFraction: validation, validationTable: validationTable)
 
+    arBaselineNote(fitData.forecastTask, arOrder)
     let names = { (cols: [Int]) in cols.map(table.columnName).joined(separator: ", ") }
     let trainSteps = fitData.trainingParts.reduce(0) { $0 + $1.steps }
     let validationSteps = fitData.validation.reduce(0) { $0 + $1.sequence.steps - $1.scoredFrom }
@@ -156,7 +157,7 @@ struct Fit: ParsableCommand {
     var events = FitEvents()
     events.started = { examples, batches in
       print(
-        "Fitting \(data): inputs \(names(inputColumns)) -> \(names(targetColumns)); "
+        "Fitting \(escaped(data)): inputs \(names(inputColumns)) -> \(names(targetColumns)); "
           + "\(fitData.trainingParts.count) sequence\(fitData.trainingParts.count == 1 ? "" : "s"), "
           + "\(trainSteps) training steps, \(validationSteps) validation steps; \(examples) windows of \(window), "
           + "\(batches) batches of \(batch); \(label), \(options.encoding.name), lr \(lr), seed \(seed), "
@@ -192,6 +193,7 @@ struct Fit: ParsableCommand {
         print("note: at horizon \(group.horizon) the model does not beat persistence.")
       }
     }
+    if let plots { try PlotDirectory.makeDirectories(plots) }
     try AtomicFile.write(run.bytes, to: output)
     let exported = try RecurrentModel(bytes: run.bytes)
     if let predictions {
@@ -199,7 +201,7 @@ struct Fit: ParsableCommand {
         Array(fitData.forecastTask.predictionText(exported).utf8), to: predictions, what: "predictions")
     }
     print("")
-    print("Wrote \(output): \(run.bytes.count) bytes, \(label), epoch \(run.bestEpoch)")
+    print("Wrote \(escaped(output)): \(run.bytes.count) bytes, \(label), epoch \(run.bestEpoch)")
     if let plots {
       let title = "fit \(data): \(label), window \(window), seed \(seed)"
       print(
@@ -294,9 +296,10 @@ struct Score: ParsableCommand {
     if horizon > 1 && !task.canFreeRun {
       throw TrainerError.invalidOption("--horizon \(horizon) needs --target equal to --inputs")
     }
+    arBaselineNote(task, arOrder)
     let report = try task.report(
       model: loaded, maxOrder: arOrder, horizons: horizon > 1 ? [1, horizon] : [1], variance: arvVariance)
-    print("Rows \(from)-\(last) of \(data) (\(last - from + 1) steps), model \(model):")
+    print("Rows \(from)-\(last) of \(escaped(data)) (\(last - from + 1) steps), model \(escaped(model)):")
     print(forecastTable(report))
     if let plots {
       let svg = try task.forecastPlot(
@@ -328,5 +331,19 @@ func readModelFile(_ path: String, option: String) throws(TrainerError) -> (file
     return (try ModelFile(bytes: bytes), bytes)
   } catch {
     throw .io("\(option) '\(escaped(path))': \(error)")
+  }
+}
+
+/// Says when the AR baseline is narrower than asked (`ForecastTask.maxAutoregressiveRegressors`).
+func arBaselineNote(_ task: ForecastTask, _ arOrder: Int) {
+  let many = task.targetColumns.contains { task.autoregressiveColumns($0) == [$0] && task.inputColumns != [$0] }
+  let limit = task.autoregressiveOrderLimit(arOrder)
+  if many {
+    print("note: with \(task.inputColumns.count) input columns the AR baseline regresses each target on its own lags")
+  }
+  if limit < arOrder {
+    print(
+      "note: the AR baseline tries orders up to \(limit), not --ar-order \(arOrder) (at most "
+        + "\(ForecastTask.maxAutoregressiveRegressors) regressors: columns × order)")
   }
 }

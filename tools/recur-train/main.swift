@@ -187,10 +187,11 @@ struct Train: ParsableCommand {
 
     var events = TrainingEvents()
     var bar: ProgressBar? = isatty(2) == 1 ? ProgressBar() : nil
+    let from: String = initial.map { " from " + escaped($0) } ?? ""
     events.started = { examples, batches in
       print(
         "Training \(options.family.rawValue) (\(options.encoding.name))"
-          + (initial.map { " from \($0)" } ?? "") + ": \(options.sequences) sequences, "
+          + from + ": \(options.sequences) sequences, "
           + "\(examples) windows of \(options.window), \(batches) batches of \(options.batchSize), "
           + "\(options.modelLabel), \(options.epochs) epochs, lr \(options.learningRate), seed \(options.seed)"
           + (options.slowRootStarts > 0 ? ", slow-root starts \(options.slowRootStarts)" : "")
@@ -213,10 +214,11 @@ struct Train: ParsableCommand {
     print("")
     print(run.validation.table())
     let bytes = run.model.encoded()
+    if let plots { try PlotDirectory.makeDirectories(plots) }
     try AtomicFile.write(bytes, to: output)
     print("")
     print(
-      "Wrote \(output): \(bytes.count) bytes, \(options.modelLabel), \(run.model.parameterCount) "
+      "Wrote \(escaped(output)): \(bytes.count) bytes, \(options.modelLabel), \(run.model.parameterCount) "
         + "parameters, final loss \(String(format: "%.6f", run.epochLosses.last!))")
     if let plots {
       let title =
@@ -279,7 +281,7 @@ struct Eval: ParsableCommand {
     }
     if let plots { try PlotDirectory.check(plots, names: ["generation.svg"], inputs: [model]) }
     let evaluation = try ModelEvaluation.evaluate(modelBytes: bytes, family: chosen)
-    print(evaluation.report(name: model))
+    print(evaluation.report(name: escaped(model)))
     if let plots {
       let path = try PlotDirectory.write(
         SVGPlot.generation(
@@ -287,7 +289,7 @@ struct Eval: ParsableCommand {
           subtitle: evaluation.modelDescription),
         named: "generation.svg", in: plots)
       print("")
-      print("Wrote \(path)")
+      print("Wrote \(escaped(path))")
     }
   }
 }
@@ -437,7 +439,7 @@ struct ImportTorch: ParsableCommand {
     let bytes = file.encoded()
     try AtomicFile.write(bytes, to: output)
     print(
-      "Wrote \(output): \(bytes.count) bytes, hidden \(file.hiddenSize), \(file.parameterCount) parameters"
+      "Wrote \(escaped(output)): \(bytes.count) bytes, hidden \(file.hiddenSize), \(file.parameterCount) parameters"
     )
   }
 }
@@ -461,6 +463,15 @@ func writeStandardError(_ text: String) {
 /// (a path, a key, a token) cannot drive the terminal or forge a second line.
 func writeErrorLine(_ message: String) { writeStandardError("error: " + escaped(message, backslashes: false) + "\n") }
 
+/// `print` for this executable: every line goes through the escaping function's safety net (control characters
+/// other than the line breaks escaped; RecurIO), as `recur`'s output does, so a path or a name from input cannot
+/// drive the terminal. Values quoted in a line are escaped where they are quoted (`escaped(path)`).
+func print(_ text: String = "") {
+  Swift.print(
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { escaped(String($0), backslashes: false) }
+      .joined(separator: "\n"))
+}
+
 /// Flushes stdout (print is buffered when stdout is a pipe) so epoch lines appear as they happen.
 func flushOutput() { fflush(nil) }
 
@@ -480,6 +491,11 @@ func finishStandardOutput() -> Int32 {
 /// One `error: ...` line on stderr and the exit status: 2 for invalid options and bad command lines (the convention
 /// `recur` uses), 1 for failed runs.
 func runMain(_ arguments: [String]) -> Int32 {
+  // ArgumentParser's parsing is quadratic in repeated options (8,000 `--epochs 1` took 12 s); no command needs many.
+  guard arguments.count <= 256 else {
+    writeErrorLine("\(arguments.count) arguments; at most 256 (see 'recur-train --help')")
+    return 2
+  }
   do {
     var command = try RecurTrain.parseAsRoot(arguments)
     try command.run()

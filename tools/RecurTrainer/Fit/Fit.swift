@@ -109,6 +109,7 @@ public enum Fitter {
         "--cell \(options.cell.name) --layers \(options.layers) --hidden \(options.hiddenSize) is larger than a "
           + "model file holds (\(ModelFormat.maxFileSize >> 20) MiB)")
     }
+    try BatchGraph<Float>.checkMemory(architecture: architecture, steps: options.window, capacity: options.batchSize)
     let task = data.forecastTask
     if options.horizon > 1 && !task.canFreeRun {
       throw .invalidOption("--horizon \(options.horizon) needs --target equal to --inputs (forecasts are fed back)")

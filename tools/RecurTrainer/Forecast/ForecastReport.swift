@@ -120,13 +120,28 @@ public struct ForecastTask: Sendable {
 
   /// The columns AR(p) regresses target column `c` on: the inputs, plus the target itself when it is not one of
   /// them (an ARX model: its own past is the first thing a linear baseline should see).
-  func autoregressiveColumns(_ c: Int) -> [Int] {
-    inputColumns.contains(c) ? inputColumns : inputColumns + [c]
+  /// The columns whose lags the AR baseline of target `c` regresses on: every input (and `c`), or `c` alone when
+  /// there are more than `maxAutoregressiveRegressors` of them (the least-squares fits cost the square of the
+  /// regressors per row and per order tried: 32 columns at order 12 took minutes on 1,000 rows).
+  public func autoregressiveColumns(_ c: Int) -> [Int] {
+    let all = inputColumns.contains(c) ? inputColumns : inputColumns + [c]
+    return all.count > Self.maxAutoregressiveRegressors ? [c] : all
   }
 
-  /// AR(p) per target column on the lags of `autoregressiveColumns`, order by AIC over 1...maxOrder on the training
-  /// parts (common sample).
-  public func fitAutoregressive(maxOrder: Int) throws(TrainerError) -> [AutoregressiveModel] {
+  /// The most regressors (columns × order) the AR baseline fits.
+  public static let maxAutoregressiveRegressors = 64
+
+  /// The largest order the AR baseline tries for `maxOrder`: lower when the columns × order would exceed
+  /// `maxAutoregressiveRegressors` (the CLIs say so in a note).
+  public func autoregressiveOrderLimit(_ maxOrder: Int) -> Int {
+    let widest = targetColumns.map { autoregressiveColumns($0).count }.max() ?? 1
+    return min(maxOrder, max(1, Self.maxAutoregressiveRegressors / max(widest, 1)))
+  }
+
+  /// AR(p) per target column on the lags of `autoregressiveColumns`, order by AIC over 1...maxOrder (at most
+  /// `autoregressiveOrderLimit`) on the training parts (common sample).
+  public func fitAutoregressive(maxOrder requested: Int) throws(TrainerError) -> [AutoregressiveModel] {
+    let maxOrder = autoregressiveOrderLimit(requested)
     var models: [AutoregressiveModel] = []
     for c in targetColumns {
       let columns = autoregressiveColumns(c)
