@@ -175,7 +175,8 @@ struct GoldenCommand: ParsableCommand {
         input: files are read by plain names only (symbolic links are refused; the manifest's model is a built-in \
         name or a file in the directory), the work is bounded before any case runs (at most \
         \(GoldenLimits.maxCases) cases, \(GoldenLimits.maxInputBytes >> 20) MiB of inputs and as much of outputs, \
-        \(GoldenLimits.maxGeneratedValues) generated values, and 10^10 time steps × model parameters), and an \
+        \(GoldenLimits.maxGeneratedValues) generated values, and 10^10 of work: time steps × parameters × the \
+        window's cell steps), and an \
         expected value that is not a finite number is an error.
         """)
 
