@@ -25,6 +25,8 @@ public enum FileReadError: Error, Equatable {
   case notRegular(kind: String)
   case tooLarge(size: Int, limit: Int)
   case readFailed(errno: Int32)
+  /// A regular file with more than one name, opened where that is refused (inside a golden directory).
+  case hardLinked(links: Int)
 
   /// `cannot open: No such file or directory`, `a FIFO, not a regular file`, `file is N bytes (at most M)`.
   public var message: String {
@@ -33,6 +35,7 @@ public enum FileReadError: Error, Equatable {
     case .notRegular(let kind): "\(kind), not a regular file"
     case .tooLarge(let size, let limit): "file is \(size) bytes (at most \(limit))"
     case .readFailed(let code): "read failed: \(String(cString: strerror(code)))"
+    case .hardLinked(let links): "a file with \(links) hard links, not read here (it may be another file's name)"
     }
   }
 
@@ -105,7 +108,9 @@ public final class InputFile {
   deinit { close(fd) }
 
   /// Opens `path` for reading when it is a regular file of at most `limit` bytes.
-  /// `followSymlinks: false` refuses a path whose last component is a symbolic link (golden directories).
+  /// `followSymlinks: false` (inside an untrusted directory: golden directories) refuses a path whose last component
+  /// is a symbolic link, and a file with more than one hard link (a link planted to another file, e.g. a key, whose
+  /// first token an error message would quote).
   public static func open(_ path: String, limit: Int, followSymlinks: Bool = true) -> Result<InputFile, FileReadError> {
     var before = stat()
     let found = followSymlinks ? stat(path, &before) : lstat(path, &before)
@@ -124,6 +129,10 @@ public final class InputFile {
       let kind = fileKind(info.st_mode)
       close(fd)
       return .failure(.notRegular(kind: kind == "a regular file" ? "a file replaced while it was opened" : kind))
+    }
+    if !followSymlinks && info.st_nlink > 1 {
+      close(fd)
+      return .failure(.hardLinked(links: Int(info.st_nlink)))
     }
     _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
     let size = Int(info.st_size)

@@ -104,6 +104,12 @@ struct GoldenCommand: ParsableCommand {
       for (index, path) in seeds.enumerated() {
         sources.append(("generate-\(index + 1)", .generate(steps: steps), path))
       }
+      // The directory is replaced whole: a file inside it given as an input would be gone afterwards.
+      let inside = Set((directoryEntries(output) ?? []).compactMap { FileIdentity.of(output + "/" + $0) })
+      for (_, _, path) in sources where FileIdentity.of(path).map(inside.contains) == true {
+        throw CLIError(
+          "'\(path)' is inside -o '\(output)', which is replaced whole; refusing to lose an input (copy it out first)")
+      }
       var cases: [(GoldenCase, input: [UInt8], source: String)] = []
       for (name, kind, path) in sources {
         let input: [UInt8]

@@ -438,16 +438,38 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
         return ["golden", "check", g]
       }, status: 1, error: "golden.txt, line 9: bad tolerance (a finite number >= 0)"),
     HostileCase(
-      family: "golden: bounded work", what: ".out files hard-linked to one large file", tool: .recur,
+      family: "golden: bounded work", what: "two 33 MiB .out files (sparse)", tool: .recur,
       setup: { s in
         let g = s.golden()
-        try s.write("big.out", [UInt8](repeating: 0x0A, count: 40 << 20))
         for name in ["stream-1.out", "generate-1.out"] {
-          unlink(s.path("g/" + name))
-          precondition(link(s.path("big.out"), s.path("g/" + name)) == 0)
+          let fd = open(s.path("g/" + name), O_WRONLY | O_TRUNC)
+          precondition(fd >= 0 && ftruncate(fd, off_t(33 << 20)) == 0)
+          close(fd)
         }
         return ["golden", "check", g]
       }, status: 1, error: "the outputs come to more than 67108864 bytes (a golden directory's limit)"),
+    HostileCase(
+      family: "golden: hard link", what: "a .out hard-linked to a file outside the directory", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        try s.write("secret", HostileInputTests.secret + "\n")
+        unlink(s.path("g/stream-1.out"))
+        precondition(link(s.path("secret"), s.path("g/stream-1.out")) == 0)
+        return ["golden", "check", g]
+      }, status: 1, error: "g/stream-1.out': a file with 2 hard links, not read here",
+      check: { _, run in #expect(!run.stderr.contains(HostileInputTests.secret) && !run.stdout.contains(0x53)) }),
+    HostileCase(
+      family: "golden record: output", what: "an input inside the directory it replaces", tool: .recur,
+      setup: { s in
+        let g = s.golden()
+        try s.write("g/mine.txt", "5\n7\n9\n")
+        return ["golden", "record", "--model", "odd", "--inputs", s.path("g/mine.txt"), "-o", g]
+      }, status: 1, error: "is inside -o '\\(placeholder)', which is replaced whole; refusing to lose an input",
+      check: { s, _ in #expect(s.read("g/mine.txt") == Array("5\n7\n9\n".utf8)) }),
+    HostileCase(
+      family: "outputs and inputs", what: "fit - --validation-data - (stdin twice)", tool: .train,
+      setup: { s in ["fit", "-", "--validation-data", "-", "-o", s.path("m.recur")] }, stdin: "1\n2\n", status: 2,
+      error: "standard input can be read once: give --validation-data a file"),
     HostileCase(
       family: "golden: bounded work", what: "a large model in the directory", tool: .recur,
       setup: { s in
@@ -531,7 +553,8 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
         ["stream", "--streams", "--model", try s.write("w.recur", HostileInputTests.standardizedModel().encoded())]
       },
       stdin: (0..<8000).map { "n\($0)" + String(repeating: " 1", count: 64) + "\n" }.joined(), status: 1,
-      error: "line 7989, column 1: more than 7988 stream names for this model (each stream's state takes about 67208 bytes"),
+      error:
+        "line 7989, column 1: more than 7988 stream names for this model (each stream's state takes about 67208 bytes"),
     HostileCase(
       family: "import-torch: bounded memory", what: "a million numbers, then a string", tool: .train,
       setup: { s in

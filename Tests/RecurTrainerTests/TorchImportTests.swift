@@ -206,7 +206,8 @@ struct TorchImportTests {
       "import-torch", bad.path, "-o", dir.appendingPathComponent("x.recur").path,
     ])
     #expect(refused.status == 1)
-    #expect(refused.stderr.hasPrefix("error: no recurrent module found (expected keys like 'rnn.weight_ih_l0'"))
+    #expect(
+      refused.stderr.hasPrefix("error: '\(bad.path)': no recurrent module found (expected keys like 'rnn.weight_ih_l0'"))
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.recur").path))
   }
 }

@@ -119,6 +119,9 @@ struct Fit: ParsableCommand {
       throw TrainerError.invalidOption("--arv-variance \(arvVariance) must be a positive number")
     }
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+    guard !(data == "-" && validationData == "-") else {
+      throw TrainerError.invalidOption("standard input can be read once: give --validation-data a file")
+    }
     // Outputs: none may be an input (`fit d -o d`) or another output (`--predictions x -o x`).
     let inputFiles = [data] + (validationData.map { [$0] } ?? [])
     try AtomicFile.checkDestination(output, inputs: inputFiles)

@@ -435,7 +435,12 @@ struct ImportTorch: ParsableCommand {
     case .success(let bytes): json = bytes
     case .failure(let error): throw TrainerError.io("'\(escaped(state))': \(error.message)")
     }
-    let file = try TorchState.modelFile(json: json, window: window)
+    let file: ModelFile
+    do {
+      file = try TorchState.modelFile(json: json, window: window)
+    } catch .importFailed(let message) {
+      throw TrainerError.importFailed("'\(escaped(state))': \(message)")  // name the file, as every reader does
+    }
     let bytes = file.encoded()
     try AtomicFile.write(bytes, to: output)
     print(
