@@ -368,7 +368,8 @@ final class GoldenComparison {
   // MARK: The expected side, pulled one event at a time
 
   private enum Event {
-    case value([UInt8])
+    /// A value's bytes (for `--exact` and reports) and its number, read once.
+    case value([UInt8], Double)
     case endOfLine
   }
 
@@ -434,7 +435,7 @@ final class GoldenComparison {
       damage("expected value '\(escaped(bytes: token))' is not a finite number")
       return nil
     }
-    return .value(token)
+    return .value(token, x)
   }
 
   private func damage(_ text: String) {
@@ -477,9 +478,10 @@ final class GoldenComparison {
       return
     }
     switch nextExpected() {
-    case .value(let e)?:
+    case .value(let e, let x)?:
       valueInLine += 1
-      result.compare(expected: e, actual: a, place: "line \(line), value \(valueInLine)", tolerance, exact: exact)
+      result.compare(
+        expected: e, value: x, actual: a, place: "line \(line), value \(valueInLine)", tolerance, exact: exact)
     case .endOfLine?:
       actualLonger = (valueInLine, 1)
       valueInLine += 1
@@ -554,9 +556,10 @@ struct GoldenDiff {
   var firstDifferences: [String] = []
   var largest = (deviation: 0.0, place: "")
 
-  mutating func compare(expected e: [UInt8], actual a: [UInt8], place: String, _ tolerance: Double, exact: Bool) {
+  mutating func compare(
+    expected e: [UInt8], value x: Double, actual a: [UInt8], place: String, _ tolerance: Double, exact: Bool
+  ) {
     values += 1
-    let x = finiteNumber(e)!  // checked by the reader
     let same: Bool
     if exact {
       same = e == a
