@@ -9,27 +9,14 @@
 // any CPU of the architecture (baseline x86-64: slower, see the README).
 import PackageDescription
 
-#if os(Linux)
-  import Foundation
-#endif
-
+// The manifest reads no file of the host and imports no Foundation: what it builds depends only on this environment
+// variable. The kernels are chosen at run time (Sources/RecurRuntime/Kernels/KernelPlan.swift): the `recur` CLI
+// describes its CPU at start-up and the runtime plans each model for it.
 let portable = !["", "0"].contains(Context.environment["RECUR_PORTABLE"] ?? "")
-// The native build's CPU has 32 vector registers (AVX-512): its kernels keep more accumulator chains in flight
-// (RECUR_WIDE_REGISTERS, Kernels/ColumnKernel.swift and BatchCell.swift). Read from the same machine that
-// `-target-cpu native` describes; with 16 registers (AVX2) those chains would spill.
-#if os(Linux)
-  let cpuFlags =
-    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-    .first { $0.hasPrefix("flags") }?.split(whereSeparator: { $0 == " " || $0 == "\t" }) ?? []
-  let wideRegisters = !portable && cpuFlags.contains("avx512f")
-#else
-  let wideRegisters = false
-#endif
-let nativeCPU: [SwiftSetting] =
-  portable
-  ? []
-  : [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux]))]
-    + (wideRegisters ? [.define("RECUR_WIDE_REGISTERS", .when(platforms: [.linux]))] : [])
+let nativeCPU: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "native"], .when(platforms: [.linux]))]
+// The CLI must know whether its runtime was compiled for this CPU (plan for it) or for the baseline (plan for 4
+// lanes, whatever the CPU has): the only define, read in one place (Sources/recur/CPUDetection.swift).
+let cliSettings: [SwiftSetting] = portable ? [.define("RECUR_PORTABLE")] : []
 
 let package = Package(
   name: "Recur",
@@ -62,7 +49,8 @@ let package = Package(
       dependencies: [
         "RecurRuntimeNative", "RecurText", "RecurIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]
+      ],
+      swiftSettings: cliSettings
     ),
 
     // The offline side.

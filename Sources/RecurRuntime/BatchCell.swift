@@ -12,16 +12,13 @@
 // MARK: The same answers as one stream, bit for bit
 //   Per stream, a step performs exactly the floating-point operations of `RecurrentCell.step`, in the same order, so
 //   every stream's readouts equal those of a `RecurrentCell` fed the same inputs (BatchCellTests checks it for every
-//   kind; `recur stream --streams` relies on it). The single-stream kernels split each row's sum over the columns
-//   into chains that are added at the end (Kernels/ColumnKernel.swift):
-//   - column kernel (vanilla cells; every cell's input matrix when it has several inputs): 2 chains (even and odd
-//     columns) for row blocks in full panels of four blocks (4 with RECUR_WIDE_REGISTERS up to 64 columns), 4 chains (columns mod 4, leftover columns in the first)
-//     for the last panel's blocks; summed a + b and (a + b) + (c + d);
-//   - gate panels (GRU, LSTM recurrent sums): 2 chains; with one input, W_ih x is added after the sum;
-//   - the readout (`dot`): 8 chains (hidden units mod 8, the first a plain product) and `dot`'s tree sum.
-//   `chainCount` and `readout` mirror them: a change to a single-stream kernel's order must be made here too.
+//   kind and plan; `recur stream --streams` relies on it). By construction: the weights come from the same
+//   `GateWeights` as the single-stream layout, every row is summed in the model's `KernelPlan.chains` chains (column
+//   j feeds chain j mod chains, chain 0 from the row's initial value, a + b or (a + b) + (c + d)), the gate updates
+//   are the cells' own generic `update` functions run on 16 streams' lanes, and the readout repeats `dot`'s eight
+//   partial sums and tree.
 //
-// MARK: Weights (copied from the model's kernel layout at init, so GRU/LSTM halving and padding come with them)
+// MARK: Weights
 //   BatchMatrix [G·nb tiles][C][8]: tile t = 8 rows (gate t / nb, hidden block t % nb), its C columns in chain order
 //   (chain 0's columns, then chain 1's, ...), so a pass reads it from start to end, every weight one broadcast
 //   operand of a multiply-add. Rows past H are zero.
@@ -38,147 +35,75 @@ typealias StreamLanes = SIMD16<Float>
 struct BatchMatrix {
   let tiles: Int
   let columns: Int
+  let chains: Int
   let weights: UnsafeMutablePointer<Float>  // [tiles][columns][8], columns in chain order
-  let chains: UnsafeMutablePointer<Int>  // [tiles] 2 or 4
 
-  /// `weight(row, column)` for rows 0 ..< 8·tiles; `chains(tile)` the single-stream kernel's chain count there.
-  init(tiles: Int, columns: Int, chains: (Int) -> Int, weight: (_ row: Int, _ column: Int) -> Float) {
-    self.tiles = tiles
+  /// Rows g·slot + i (slot = 8·nb) of a row-major [G·H][columns] matrix, zero past H in each gate.
+  init(_ matrix: [Float], gates: Int, hidden: Int, columns: Int, chains: Int) {
+    let nb = (hidden + 7) / 8
+    tiles = gates * nb
     self.columns = columns
+    self.chains = chains
     weights = .allocate(capacity: max(tiles * columns * 8, 1))
-    self.chains = .allocate(capacity: max(tiles, 1))
+    weights.initialize(repeating: 0, count: max(tiles * columns * 8, 1))
     for t in 0..<tiles {
-      let k = chains(t)
-      self.chains[t] = k
+      let (g, block) = (t / nb, t % nb)
       var w = weights + t * columns * 8
-      for j in chainOrder(columns: columns, chains: k) {
-        for r in 0..<8 { w[r] = weight(8 * t + r, j) }
-        w += 8
+      for chain in 0..<chains {
+        for j in stride(from: chain, to: columns, by: chains) {
+          for r in 0..<8 where 8 * block + r < hidden { w[r] = matrix[(g * hidden + 8 * block + r) * columns + j] }
+          w += 8
+        }
       }
     }
   }
 
-  func deallocate() {
-    weights.deallocate()
-    chains.deallocate()
-  }
+  func deallocate() { weights.deallocate() }
 }
 
-/// The columns of a row in the order its chains visit them: chain k takes columns k, k + K, ... below the last
-/// multiple of K, and chain 0 then takes the leftover columns.
-func chainOrder(columns: Int, chains k: Int) -> [Int] {
-  let full = columns & ~(k - 1)
-  var order: [Int] = []
-  for chain in 0..<k {
-    order += stride(from: chain, to: full, by: k)
-    if chain == 0 { order += full..<columns }
-  }
-  return order
-}
-
-/// Chains of the column kernel for row block `block` of a matrix of `rowBlocks` blocks and `columns` columns: 2 in
-/// full panels of four blocks (4 with wide registers up to 64 columns, where those panels go as 16-lane pairs), 4 in
-/// the last panel (ColumnKernel.swift).
-func chainCount(block: Int, rowBlocks: Int, columns: Int) -> Int {
-  guard block < rowBlocks & ~3 else { return 4 }
-  #if RECUR_WIDE_REGISTERS
-    return columns <= 64 ? 4 : 2
-  #else
-    return 2
-  #endif
-}
-
-/// One layer in batch layout.
+/// One layer in batch layout: its `GateWeights` (GateWeights.swift), rows padded per gate to slot = 8·nb.
 struct BatchLayer {
   let kind: CellKind
   let hidden: Int
-  let blocks: Int
+  let slot: Int
   let inputCount: Int
   let input: BatchMatrix?  // [G·nb tiles][inputCount]  several inputs only
-  let inputColumn: UnsafeMutablePointer<Float>?  // [G·nb·8] one input only: W_ih's column
+  let inputColumn: UnsafeMutablePointer<Float>?  // [G·slot] one input only: W_ih's column
   let recurrent: BatchMatrix  // [G·nb tiles][H]
-  let bias: UnsafeMutablePointer<Float>  // [G·nb·8] the layer's `bias` (vanilla, LSTM) or `inputBias` (GRU)
-  let hiddenBias: UnsafeMutablePointer<Float>?  // [nb·8] GRU: b_hn
+  let inputBias: UnsafeMutablePointer<Float>  // [G·slot]
+  let hiddenBias: UnsafeMutablePointer<Float>?  // [slot] GRU: b_hn
 
-  init(_ layer: Layer, kind: CellKind) {
+  init(_ w: GateWeights, kind: CellKind, chains: Int) {
     self.kind = kind
-    let H: Int
-    let nb: Int
-    let inputs: Int
-    let gates = kind.gates
-    // Scalar views of the kernel layout: (matrix, index of element (row, column)) per role.
-    let inputWeights: UnsafeMutablePointer<Float>
-    let inputIndex: (Int, Int) -> Int
-    let hiddenWeights: UnsafeMutablePointer<Float>
-    let hiddenIndex: (Int, Int) -> Int
-    let biasLanes: UnsafeMutablePointer<Float>
-    var hiddenBiasLanes: UnsafeMutablePointer<Float>? = nil
-    let hiddenChains: (Int) -> Int
-    switch layer {
-    case .rnn(let l):
-      (H, nb, inputs) = (l.hidden, l.blocks, l.inputCount)
-      (inputWeights, hiddenWeights, biasLanes) = (scalars(l.inputColumns), scalars(l.columns), scalars(l.bias))
-      inputIndex = { [nb, inputs] r, j in
-        panelIndex(block: r / 8, column: j, rowBlocks: nb, columns: inputs) * 8 + r % 8
-      }
-      hiddenIndex = { [nb, H] r, j in panelIndex(block: r / 8, column: j, rowBlocks: nb, columns: H) * 8 + r % 8 }
-      hiddenChains = { [nb, H] t in chainCount(block: t, rowBlocks: nb, columns: H) }
-    case .gru(let l):
-      (H, nb, inputs) = (l.hidden, l.blocks, l.inputCount)
-      (inputWeights, hiddenWeights, biasLanes) = (scalars(l.inputColumns), scalars(l.panels), scalars(l.inputBias))
-      hiddenBiasLanes = scalars(l.hiddenBias)
-      inputIndex = { [nb, inputs] r, j in
-        panelIndex(block: r / 8, column: j, rowBlocks: 3 * nb, columns: inputs) * 8 + r % 8
-      }
-      hiddenIndex = { [nb, H] r, j in
-        let (gate, i) = (r / (8 * nb), r % (8 * nb))
-        return pairedPanelIndex(gate: gate, block: i / 8, column: j, gates: 3, columns: H, blocks: nb) * 8 + i % 8
-      }
-      hiddenChains = { _ in 2 }
-    case .lstm(let l):
-      (H, nb, inputs) = (l.hidden, l.blocks, l.inputCount)
-      (inputWeights, hiddenWeights, biasLanes) = (scalars(l.inputColumns), scalars(l.panels), scalars(l.bias))
-      inputIndex = { [nb, inputs] r, j in
-        panelIndex(block: r / 8, column: j, rowBlocks: 4 * nb, columns: inputs) * 8 + r % 8
-      }
-      hiddenIndex = { [H] r, j in
-        let (gate, i) = (r / (8 * nb), r % (8 * nb))
-        return gatePanelIndex(gate: gate, block: i / 8, column: j, gates: 4, columns: H) * 8 + i % 8
-      }
-      hiddenChains = { _ in 2 }
+    let (H, G) = (w.hidden, w.gates)
+    hidden = H
+    let slot = (H + 7) / 8 * 8
+    self.slot = slot
+    inputCount = w.inputCount
+    /// Gate rows [gates·H] padded per gate to `slot`.
+    func rows(_ values: [Float], gates: Int) -> UnsafeMutablePointer<Float> {
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: gates * slot)
+      p.initialize(repeating: 0, count: gates * slot)
+      for g in 0..<gates { for i in 0..<H { p[g * slot + i] = values[g * H + i] } }
+      return p
     }
-    (hidden, blocks, inputCount) = (H, nb, inputs)
-    let rows = gates * nb * 8
-    if inputs == 1 {
-      // One input: the kernel layout's input column is plain blocks.
-      let column = UnsafeMutablePointer<Float>.allocate(capacity: rows)
-      column.initialize(from: inputWeights, count: rows)
-      inputColumn = column
+    if w.inputCount == 1 {
+      inputColumn = rows(w.inputWeights, gates: G)
       input = nil
     } else {
       inputColumn = nil
-      input = BatchMatrix(
-        tiles: gates * nb, columns: inputs, chains: { chainCount(block: $0, rowBlocks: gates * nb, columns: inputs) },
-        weight: { inputWeights[inputIndex($0, $1)] })
+      input = BatchMatrix(w.inputWeights, gates: G, hidden: H, columns: w.inputCount, chains: chains)
     }
-    recurrent = BatchMatrix(
-      tiles: gates * nb, columns: H, chains: hiddenChains, weight: { hiddenWeights[hiddenIndex($0, $1)] })
-    bias = .allocate(capacity: rows)
-    bias.initialize(from: biasLanes, count: rows)
-    if let hiddenBiasLanes {
-      let b = UnsafeMutablePointer<Float>.allocate(capacity: nb * 8)
-      b.initialize(from: hiddenBiasLanes, count: nb * 8)
-      hiddenBias = b
-    } else {
-      hiddenBias = nil
-    }
+    recurrent = BatchMatrix(w.recurrentWeights, gates: G, hidden: H, columns: H, chains: chains)
+    inputBias = rows(w.inputBias, gates: G)
+    hiddenBias = w.hiddenBias.isEmpty ? nil : rows(w.hiddenBias, gates: 1)
   }
 
   func deallocate() {
     input?.deallocate()
     inputColumn?.deallocate()
     recurrent.deallocate()
-    bias.deallocate()
+    inputBias.deallocate()
     hiddenBias?.deallocate()
   }
 }
@@ -193,6 +118,7 @@ public final class BatchCell {
   var groups: Int
   let layerCount: Int
   let hidden: Int
+  let blocks: Int  // ceil(H / 8): the readout's SIMD8 blocks
   let layers: UnsafeMutablePointer<BatchLayer>  // [layers]
   let readoutRows: UnsafeMutablePointer<Float>  // [O][nb·8] fc.weight, zero padded
   var h: UnsafeMutablePointer<StreamLanes>  // [groups][layers][H]: h[j] of streams 16g..16g+15
@@ -215,15 +141,24 @@ public final class BatchCell {
     precondition(Self.supports(model), "a mixture readout's logits are not predictions (use SequencePredictor)")
     self.model = model
     let a = model.architecture
-    let nb = model.blocks
+    let nb = (a.hiddenSize + 7) / 8
+    blocks = nb
     layerCount = a.layers
     hidden = a.hiddenSize
     groups = (streams + Self.lanes - 1) / Self.lanes
     self.streams = groups * Self.lanes
     layers = .allocate(capacity: a.layers)
-    for k in 0..<a.layers { (layers + k).initialize(to: BatchLayer(model.layers[k], kind: a.kind)) }
+    precondition(!model.file.tensorValues.isEmpty, "BatchCell is built from the model's tensors (retainingTensors)")
+    for k in 0..<a.layers {
+      (layers + k).initialize(
+        to: BatchLayer(model.gateWeights(layer: k), kind: a.kind, chains: model.plan.chains))
+    }
     readoutRows = .allocate(capacity: a.outputSize * nb * 8)
-    readoutRows.initialize(from: scalars(model.readoutRows), count: a.outputSize * nb * 8)
+    readoutRows.initialize(repeating: 0, count: a.outputSize * nb * 8)
+    let fcWeight = model.file.tensor(.fcWeight)
+    for o in 0..<a.outputSize {
+      for j in 0..<a.hiddenSize { readoutRows[o * nb * 8 + j] = fcWeight[o * a.hiddenSize + j] }
+    }
     func lanes(_ count: Int) -> UnsafeMutablePointer<StreamLanes> {
       let p = UnsafeMutableRawPointer.allocate(
         byteCount: max(count, 1) * MemoryLayout<StreamLanes>.stride, alignment: 64
@@ -348,7 +283,7 @@ public final class BatchCell {
       }
     }
     var layerInput = UnsafePointer(x)
-    let nb = model.blocks
+    let nb = blocks
     for k in 0..<layerCount {
       let state = h + g * stateStride + k * hidden
       let cell = c + g * stateStride + k * hidden
@@ -384,18 +319,23 @@ public final class BatchCell {
     }
   }
 
-  /// One layer of one group: the new h into `out` (`hidden` vectors), an LSTM's new c into `freshCell`. One
-  /// function per kind, each kept apart (`@inline(never)`): inlined together, the gate updates became calls.
+  /// One layer of one group: the new h into `out` (`hidden` vectors), an LSTM's new c into `freshCell`. The sums
+  /// follow GateWeights.swift's per-row definition; one function per kind, each kept apart (`@inline(never)`):
+  /// inlined together, the gate updates became calls.
   @inline(__always)
   func stepLayer(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
-    let rows = layer.kind.gates * layer.blocks * 8
-    if layer.kind != .rnn || layer.input != nil {  // a one-input vanilla layer starts from fma(w_ih, x, bias)
-      for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.bias[r]) }
+    let rows = layer.kind.gates * layer.slot
+    if layer.kind == .rnn, let w = layer.inputColumn {  // a one-input vanilla layer starts from fma(w_ih, x, bias)
+      for r in 0..<rows {
+        sums[r] = multiplyAdd(StreamLanes(repeating: w[r]), input[0], StreamLanes(repeating: layer.inputBias[r]))
+      }
+    } else {
+      for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.inputBias[r]) }
     }
-    if let m = layer.input { batchAffine(m, v: input, out: sums, spare: spare) }  // bias + W_ih x
+    if let m = layer.input { batchAffine(m, v: input, out: sums, spare: spare) }  // t = inputBias + W_ih x
     switch layer.kind {
     case .rnn: stepRNN(layer, input: input, h: h, out: out)
     case .gru: stepGRU(layer, input: input, h: h, out: out)
@@ -403,81 +343,61 @@ public final class BatchCell {
     }
   }
 
-  /// h' = tanh(sum): with one input, fma(w_ih, x, bias) starts the sum (the column kernel's `start`).
+  /// With one input, s = fma(w_ih, x, s) for every row after the recurrent sums (rows ..< `count`).
+  @inline(__always)
+  func addInputTerms(_ layer: BatchLayer, input: UnsafePointer<StreamLanes>, rows count: Int) {
+    guard let w = layer.inputColumn else { return }
+    let xv = input[0]
+    for r in 0..<count { sums[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, sums[r]) }
+  }
+
+  /// h' = tanh(s) (with one input, the x term already started the sums: `stepLayer`).
   @inline(never)
   func stepRNN(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     out: UnsafeMutablePointer<StreamLanes>
   ) {
-    let s = sums
-    if let w = layer.inputColumn {
-      let xv = input[0]
-      for r in 0..<layer.blocks * 8 {
-        s[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, StreamLanes(repeating: layer.bias[r]))
-      }
-    }
-    batchAffine(layer.recurrent, v: h, out: s, spare: spare)
-    for i in 0..<layer.hidden { out[i] = fastTanh(s[i]) }
+    batchAffine(layer.recurrent, v: h, out: sums, spare: spare)
+    for i in 0..<layer.hidden { out[i] = rationalTanh(sums[i]) }
   }
 
-  /// GRU: r and z sums start from their input terms (several inputs) or biases (one input: W_ih x added after);
-  /// the n gate's recurrent sum starts from b_hn and its input term xn stays apart (it sits outside r ⊙ ...).
+  /// GRU: the n rows' recurrent sums start from b_hn, and their input terms xn stay apart.
   @inline(never)
   func stepGRU(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     out: UnsafeMutablePointer<StreamLanes>
   ) {
-    let slot = layer.blocks * 8
+    let slot = layer.slot
     let s = sums
     let hb = layer.hiddenBias!
-    let xn = freshCell  // [H] the n gate's input terms (several inputs); a GRU has no c
-    if layer.input != nil { for i in 0..<layer.hidden { xn[i] = s[2 * slot + i] } }
+    let xn = freshCell  // [H] the n rows' input terms; a GRU has no c
+    if let w = layer.inputColumn {
+      let xv = input[0]
+      for i in 0..<layer.hidden { xn[i] = multiplyAdd(StreamLanes(repeating: w[2 * slot + i]), xv, s[2 * slot + i]) }
+    } else {
+      for i in 0..<layer.hidden { xn[i] = s[2 * slot + i] }
+    }
     for i in 0..<slot { s[2 * slot + i] = StreamLanes(repeating: hb[i]) }
     batchAffine(layer.recurrent, v: h, out: s, spare: spare)
-    let half = StreamLanes(repeating: 0.5)
-    @inline(__always) func update(_ i: Int, _ sr: StreamLanes, _ sz: StreamLanes, _ xn: StreamLanes) {
-      // GRU.update, lane for lane: r and z from halved sums, n = tanh(r ⊙ sn + xn), h' = n + z ⊙ (h − n).
-      let r = multiplyAdd(half, fastTanh(sr), half)
-      let z = multiplyAdd(half, fastTanh(sz), half)
-      let n = fastTanh(multiplyAdd(r, s[2 * slot + i], xn))
-      out[i] = multiplyAdd(z, h[i] - n, n)
-    }
-    guard let w = layer.inputColumn else {
-      for i in 0..<layer.hidden { update(i, s[i], s[slot + i], xn[i]) }
-      return
-    }
-    let xv = input[0]
+    addInputTerms(layer, input: input, rows: 2 * slot)
     for i in 0..<layer.hidden {
-      let sr = multiplyAdd(StreamLanes(repeating: w[i]), xv, s[i])
-      let sz = multiplyAdd(StreamLanes(repeating: w[slot + i]), xv, s[slot + i])
-      let x = multiplyAdd(StreamLanes(repeating: w[2 * slot + i]), xv, StreamLanes(repeating: layer.bias[2 * slot + i]))
-      update(i, sr, sz, x)
+      out[i] = GRULayer.update(h: h[i], r: s[i], z: s[slot + i], n: s[2 * slot + i], xn: xn[i])
     }
   }
 
-  /// LSTM.update (the block version), lane for lane; with one input, W_ih x joins after the recurrent sum.
+  /// LSTM: c' into `freshCell`, h' into `out`.
   @inline(never)
   func stepLSTM(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
-    let slot = layer.blocks * 8
+    let slot = layer.slot
     let s = sums
     batchAffine(layer.recurrent, v: h, out: s, spare: spare)
-    if let w = layer.inputColumn {
-      let xv = input[0]
-      for r in 0..<4 * slot { s[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, s[r]) }
-    }
-    let half = StreamLanes(repeating: 0.5)
-    let one = StreamLanes(repeating: 1)
+    addInputTerms(layer, input: input, rows: 4 * slot)
     for i in 0..<layer.hidden {
-      let gi = multiplyAdd(half, fastTanh(s[i]), half)
-      let gf = multiplyAdd(half, fastTanh(s[slot + i]), half)
-      let gg = multiplyAdd(fastTanh(s[2 * slot + i]), one, StreamLanes())
-      let go = multiplyAdd(fastTanh(s[3 * slot + i]), half, half)
-      let cNext = multiplyAdd(gf, c[i], gi * gg)
-      freshCell[i] = cNext
-      out[i] = go * fastTanh(cNext)
+      (out[i], freshCell[i]) = LSTMLayer.update(
+        c: c[i], i: s[i], f: s[slot + i], g: s[2 * slot + i], o: s[3 * slot + i])
     }
   }
 
@@ -485,7 +405,7 @@ public final class BatchCell {
   /// then dot's tree, then the bias. `v` holds nb·8 vectors, zero past H (as the single-stream state's padding).
   @inline(__always)
   func readout(_ v: UnsafePointer<StreamLanes>) {
-    let nb = model.blocks
+    let nb = blocks
     for o in 0..<model.outputSize {
       let w = readoutRows + o * nb * 8
       @inline(__always) func wv(_ j: Int) -> StreamLanes { StreamLanes(repeating: w[j]) }
@@ -518,55 +438,46 @@ public final class BatchCell {
 
 // MARK: - The batch affine kernel
 
-/// out[r] += Σ_j W[r][j] · v[j] for every row of `m`, chain by chain in the single-stream order (file comment):
-/// `out` holds 8·tiles vectors, the initial values on entry and the sums on return; `spare` holds 32.
+/// out[r] += Σ_j W[r][j] · v[j] for every row of `m`, in the plan's chains (file comment): `out` holds 8·tiles
+/// vectors, the initial values on entry and the sums on return; `spare` holds 8·chains.
 @inline(__always)
 func batchAffine(
   _ m: BatchMatrix, v: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>,
   spare: UnsafeMutablePointer<StreamLanes>
 ) {
-  let n = m.columns
+  let (n, k) = (m.columns, m.chains)
   for t in 0..<m.tiles {
-    let k = m.chains[t]
     let o = out + 8 * t
-    let full = n & ~(k - 1)
     var w = UnsafePointer(m.weights + t * n * 8)
-    w = chainPass(w, v, first: 0, end: full, stride: k, initial: UnsafePointer(o), into: spare)
-    if full < n {  // chain 0 goes on over the leftover columns (through memory: exact, so the same sums)
-      w = chainPass(w, v, first: full, end: n, stride: 1, initial: UnsafePointer(spare), into: spare)
-    }
-    w = chainPass(w, v, first: 1, end: full, stride: k, initial: nil, into: spare + 8)
+    w = chainPass(w, v, first: 0, end: n, stride: k, initial: UnsafePointer(o), into: spare)
+    w = chainPass(w, v, first: 1, end: n, stride: k, initial: nil, into: spare + 8)
     if k == 2 {
       for r in 0..<8 { o[r] = spare[r] + spare[8 + r] }
     } else {
-      w = chainPass(w, v, first: 2, end: full, stride: k, initial: nil, into: spare + 16)
-      w = chainPass(w, v, first: 3, end: full, stride: k, initial: nil, into: spare + 24)
+      w = chainPass(w, v, first: 2, end: n, stride: k, initial: nil, into: spare + 16)
+      w = chainPass(w, v, first: 3, end: n, stride: k, initial: nil, into: spare + 24)
       for r in 0..<8 { o[r] = (spare[r] + spare[8 + r]) + (spare[16 + r] + spare[24 + r]) }
     }
   }
 }
 
 /// One chain of eight rows over columns first, first + stride, ... below `end`: the accumulators start from
-/// `initial` (or zero; it may be `out`) and end in `out`. Returns the weights after the ones it read. Four rows per pass
-/// over the columns (two passes): four SIMD16 accumulators are eight 256-bit registers on AVX2, whose 16 registers
-/// eight SIMD16 accumulators overflowed; with RECUR_WIDE_REGISTERS (32 registers) one eight-row pass.
+/// `initial` (or zero; it may be `out`) and end in `out`. Returns the weights after the ones it read. Four rows per
+/// pass over the columns (two passes): four 16-lane accumulators are eight 256-bit registers on AVX2, whose 16
+/// registers eight such accumulators overflowed.
 @inline(__always)
 func chainPass(
   _ weights: UnsafePointer<Float>, _ v: UnsafePointer<StreamLanes>, first: Int, end: Int, stride: Int,
   initial: UnsafePointer<StreamLanes>?, into out: UnsafeMutablePointer<StreamLanes>
 ) -> UnsafePointer<Float> {
-  #if RECUR_WIDE_REGISTERS
-    // 32 vector registers: the eight rows in one pass (eight independent chains in flight); the same operations
-    // per row in the same order as the two-pass loop below.
-    var a0 = initial?[0] ?? StreamLanes()
-    var a1 = initial?[1] ?? StreamLanes()
-    var a2 = initial?[2] ?? StreamLanes()
-    var a3 = initial?[3] ?? StreamLanes()
-    var a4 = initial?[4] ?? StreamLanes()
-    var a5 = initial?[5] ?? StreamLanes()
-    var a6 = initial?[6] ?? StreamLanes()
-    var a7 = initial?[7] ?? StreamLanes()
-    var w = weights
+  var after = weights
+  for half in 0..<2 {
+    let r = 4 * half
+    var a0 = initial?[r] ?? StreamLanes()
+    var a1 = initial?[r + 1] ?? StreamLanes()
+    var a2 = initial?[r + 2] ?? StreamLanes()
+    var a3 = initial?[r + 3] ?? StreamLanes()
+    var w = weights + r
     var j = first
     while j < end {
       let hv = v[j]
@@ -574,38 +485,11 @@ func chainPass(
       a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
       a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
       a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
-      a4 = multiplyAdd(StreamLanes(repeating: w[4]), hv, a4)
-      a5 = multiplyAdd(StreamLanes(repeating: w[5]), hv, a5)
-      a6 = multiplyAdd(StreamLanes(repeating: w[6]), hv, a6)
-      a7 = multiplyAdd(StreamLanes(repeating: w[7]), hv, a7)
       w += 8
       j &+= stride
     }
-    (out[0], out[1], out[2], out[3]) = (a0, a1, a2, a3)
-    (out[4], out[5], out[6], out[7]) = (a4, a5, a6, a7)
-    return w
-  #else
-    var after = weights
-    for half in 0..<2 {
-      let r = 4 * half
-      var a0 = initial?[r] ?? StreamLanes()
-      var a1 = initial?[r + 1] ?? StreamLanes()
-      var a2 = initial?[r + 2] ?? StreamLanes()
-      var a3 = initial?[r + 3] ?? StreamLanes()
-      var w = weights + r
-      var j = first
-      while j < end {
-        let hv = v[j]
-        a0 = multiplyAdd(StreamLanes(repeating: w[0]), hv, a0)
-        a1 = multiplyAdd(StreamLanes(repeating: w[1]), hv, a1)
-        a2 = multiplyAdd(StreamLanes(repeating: w[2]), hv, a2)
-        a3 = multiplyAdd(StreamLanes(repeating: w[3]), hv, a3)
-        w += 8
-        j &+= stride
-      }
-      (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
-      after = w - r
-    }
-    return after
-  #endif
+    (out[r], out[r + 1], out[r + 2], out[r + 3]) = (a0, a1, a2, a3)
+    after = w - r
+  }
+  return after
 }

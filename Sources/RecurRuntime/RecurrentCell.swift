@@ -4,42 +4,44 @@
 
 public final class RecurrentCell {
   public let model: RecurrentModel
-  private var arena: BlockArena
-  private let state: UnsafeMutablePointer<SIMD8<Float>>  // [layers][3][blocks]: h (two buffers), c (LSTM)
-  private let scratch: UnsafeMutablePointer<SIMD8<Float>>  // [scratchSlots][blocks] gate pre-activations
+  private let storage = FloatStorage()
+  private let state: UnsafeMutablePointer<Float>  // [layers][3][paddedHidden]: h (two buffers), c (LSTM)
+  private let scratch: UnsafeMutablePointer<Float>  // [scratchSlots][paddedHidden] gate pre-activations
   private let input: UnsafeMutablePointer<Float>  // [1] the scalar step's input
   private let layerCount: Int
+  private let padded: Int
+  /// H rounded up to 8: the lanes `dot` reads (the same on every plan width).
+  private let readoutLanes: Int
   private let stateStride: Int
-  /// Which of each layer's two h buffers holds the current state (0 or 1); flips once per time step.
+  /// Which of each layer's two h buffers holds the current state (0 or 1); flips once per time step. It is also the
+  /// step's direction when the plan descends every other step.
   private var parity = 0
 
   /// Layer k's current hidden state, the buffer its next step writes, and its cell state.
-  @inline(__always) private func current(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
-    state + k * stateStride + parity * model.blocks
+  @inline(__always) private func current(_ k: Int) -> UnsafeMutablePointer<Float> {
+    state + k * stateStride + parity * padded
   }
-  @inline(__always) private func following(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
-    state + k * stateStride + (1 - parity) * model.blocks
+  @inline(__always) private func following(_ k: Int) -> UnsafeMutablePointer<Float> {
+    state + k * stateStride + (1 - parity) * padded
   }
-  @inline(__always) private func cellState(_ k: Int) -> UnsafeMutablePointer<SIMD8<Float>> {
-    state + k * stateStride + 2 * model.blocks
+  @inline(__always) private func cellState(_ k: Int) -> UnsafeMutablePointer<Float> {
+    state + k * stateStride + 2 * padded
   }
 
   public init(model: RecurrentModel) {
     self.model = model
-    let nb = model.blocks
+    padded = model.paddedHidden
+    readoutLanes = (model.hiddenSize + 7) / 8 * 8
     layerCount = model.architecture.layers
-    stateStride = RecurrentModel.stateSlots * nb
-    arena = BlockArena(blocks: layerCount * stateStride + RecurrentModel.scratchSlots * nb + 1, regions: 3)
-    state = arena.take(layerCount * stateStride)
-    scratch = arena.take(RecurrentModel.scratchSlots * nb)
-    input = scalars(arena.take(1))
+    stateStride = RecurrentModel.stateSlots * padded
+    state = storage.take(layerCount * stateStride)
+    scratch = storage.take(RecurrentModel.scratchSlots * padded)
+    input = storage.take(1)
   }
-
-  deinit { arena.deallocate() }
 
   /// Sets every layer's state to zero (PyTorch's default `h0` and `c0`).
   public func reset() {
-    state.update(repeating: SIMD8(), count: layerCount * stateStride)
+    state.update(repeating: 0, count: layerCount * stateStride)
   }
 
   // MARK: Stepping
@@ -47,17 +49,30 @@ public final class RecurrentCell {
   /// Advances the stack by one time step: `x` holds `inputSize` values. No readout.
   @inline(__always)
   public func advance(_ x: UnsafePointer<Float>) {
+    switch model.plan.width {
+    case 4: advance(SIMD4<Float>.self, x)
+    case 8: advance(SIMD8<Float>.self, x)
+    default: advance(SIMD16<Float>.self, x)
+    }
+  }
+
+  /// `advance` at one width: every layer bottom-up, each reading the one below's new h.
+  @inline(__always)
+  private func advance<V: FloatVector>(_: V.Type, _ x: UnsafePointer<Float>) {
+    let descending = model.plan.descending && parity == 1
     var layerInput = x
     for k in 0..<layerCount {
       let h = UnsafePointer(current(k))
       let next = following(k)
       switch model.layers[k] {
-      case .rnn(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch)
-      case .gru(let layer): layer.step(input: layerInput, h: h, out: next, scratch: scratch, descending: parity == 1)
+      case .rnn(let layer): layer.step(V.self, input: layerInput, h: h, out: next, scratch: scratch)
+      case .gru(let layer):
+        layer.step(V.self, input: layerInput, h: h, out: next, scratch: scratch, descending: descending)
       case .lstm(let layer):
-        layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: parity == 1)
+        layer.step(
+          V.self, input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: descending)
       }
-      layerInput = UnsafePointer(scalars(next))
+      layerInput = UnsafePointer(next)
     }
     parity = 1 - parity
   }
@@ -94,14 +109,15 @@ public final class RecurrentCell {
   public func readout(into y: UnsafeMutablePointer<Float>) {
     let m = model
     let h = current(layerCount - 1)
-    for o in 0..<m.readoutSize { y[o] = dot(m.readoutRows + o * m.blocks, h, blocks: m.blocks, bias: m.readoutBias[o]) }
+    for o in 0..<m.readoutSize {
+      y[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o])
+    }
   }
 
   /// The first readout of the current state (the only one for output size 1).
   @inline(__always)
   public var output: Float {
-    let m = model
-    return dot(m.readoutRows, current(layerCount - 1), blocks: m.blocks, bias: m.readoutBias[0])
+    dot(model.readoutRows, current(layerCount - 1), lanes: readoutLanes, bias: model.readoutBias[0])
   }
 
   // MARK: Free-running generation
@@ -113,23 +129,33 @@ public final class RecurrentCell {
   public func freeRun(firstInput: Float, into out: UnsafeMutableBufferPointer<Float>) {
     guard let base = out.baseAddress, out.count > 0 else { return }
     base[0] = step(firstInput)
-    let m = model
-    guard m.feedbackFolded else {
+    guard model.plan.foldFeedback else {
       for i in 1..<max(out.count, 1) { base[i] = step(base[i - 1]) }
       return
     }
+    switch model.plan.width {
+    case 4: freeRunFolded(SIMD4<Float>.self, into: base, count: out.count)
+    case 8: freeRunFolded(SIMD8<Float>.self, into: base, count: out.count)
+    default: freeRunFolded(SIMD16<Float>.self, into: base, count: out.count)
+    }
+  }
+
+  /// Steps 1 ..< count of `freeRun` through the feedback weights.
+  private func freeRunFolded<V: FloatVector>(_: V.Type, into base: UnsafeMutablePointer<Float>, count: Int) {
+    let m = model
     let layer = m.layers[0]
     let c = cellState(0)
-    for i in 1..<max(out.count, 1) {
+    for i in 1..<max(count, 1) {
       let h = UnsafePointer(current(0))
       let next = following(0)
       switch layer {
-      case .rnn(let layer): layer.stepFeedback(h: h, out: next)
+      case .rnn(let layer): layer.stepFeedback(V.self, h: h, out: next)
       case .gru: preconditionFailure("GRU feedback is never folded")
-      case .lstm(let layer): layer.stepFeedback(h: h, out: next, c: c, descending: parity == 1)
+      case .lstm(let layer):
+        layer.stepFeedback(V.self, h: h, out: next, c: c, descending: m.plan.descending && parity == 1)
       }
       parity = 1 - parity
-      base[i] = dot(m.readoutRows, next, blocks: m.blocks, bias: m.readoutBias[0])
+      base[i] = dot(m.readoutRows, next, lanes: readoutLanes, bias: m.readoutBias[0])
     }
   }
 
@@ -148,14 +174,14 @@ public final class RecurrentCell {
   /// Copies the first `hiddenSize` lanes of layer `layer`'s hidden state (for tests and inspection).
   public func copyHiddenState(layer: Int = -1, into out: UnsafeMutableBufferPointer<Float>) {
     let k = layer < 0 ? layerCount - 1 : layer
-    let lanes = scalars(current(k))
+    let lanes = current(k)
     for i in 0..<min(out.count, model.hiddenSize) { out[i] = lanes[i] }
   }
 
   /// Copies the first `hiddenSize` lanes of an LSTM layer's cell state (zeros for other kinds).
   public func copyCellState(layer: Int = -1, into out: UnsafeMutableBufferPointer<Float>) {
     let k = layer < 0 ? layerCount - 1 : layer
-    let lanes = scalars(cellState(k))
+    let lanes = cellState(k)
     for i in 0..<min(out.count, model.hiddenSize) { out[i] = model.architecture.kind == .lstm ? lanes[i] : 0 }
   }
 }

@@ -21,39 +21,46 @@ public final class RecurrentModel: @unchecked Sendable {
   public var outputSize: Int { architecture.outputSize }
   /// Rows of the readout: `outputSize`, or one logit per expert for a mixture.
   public var readoutSize: Int { architecture.readoutSize }
-  /// SIMD8 blocks per hidden vector: ceil(H / 8).
-  public let blocks: Int
+  /// How the steps run on the CPU this model was loaded for (Kernels/KernelPlan.swift).
+  public let plan: KernelPlan
+  /// Floats per hidden state vector: H padded to the plan's width and to 8 (zero past H).
+  public let paddedHidden: Int
 
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
   // R = readoutSize: the outputs, or a mixture's expert logits.
-  let readoutRows: UnsafeMutablePointer<SIMD8<Float>>  // [R][blocks]  row o = fc.weight[o, :], zero-padded
-  let readoutBias: UnsafeMutablePointer<Float>  // [R]            fc.bias
+  let readoutRows: UnsafeMutablePointer<Float>  // [R][paddedHidden]  row o = fc.weight[o, :], zero-padded
+  let readoutBias: UnsafeMutablePointer<Float>  // [R]                fc.bias
   /// A mixture's expert coefficients, `experts.weight` as stored (empty otherwise).
   let expertWeights: UnsafeMutablePointer<Float>  // [E][m] row-major, m = expertOrder
-  /// True for one-layer vanilla and LSTM models with one input and one output: their layer also holds the feedback
-  /// weights for free-running generation (the readout folded into the recurrent matrix; see the cell files).
-  let feedbackFolded: Bool
-  private var arena: BlockArena
+  private let storage = FloatStorage()
 
-  /// Parses, validates and loads a model file.
-  public convenience init(bytes: UnsafeRawBufferPointer) throws(ModelFileError) {
-    self.init(try ModelFile(bytes))
+  /// Parses, validates and loads a model file for `cpu`.
+  public convenience init(bytes: UnsafeRawBufferPointer, cpu: CPUDescription = .portable) throws(ModelFileError) {
+    self.init(try ModelFile(bytes), cpu: cpu)
   }
 
-  public convenience init(bytes: [UInt8]) throws(ModelFileError) {
-    self.init(try ModelFile(bytes: bytes))
+  public convenience init(bytes: [UInt8], cpu: CPUDescription = .portable) throws(ModelFileError) {
+    self.init(try ModelFile(bytes: bytes), cpu: cpu)
   }
 
   /// Parses, validates and loads a model file, then keeps only the kernel layout: `file` holds everything but the
   /// PyTorch-layout tensors (`file.tensorValues` is empty, so `file.tensor(_:)` must not be called). The parsed
   /// copy of the weights is freed when loading returns, which is what a microcontroller wants (tools/firmware).
-  public convenience init(bytes: UnsafeRawBufferPointer, retainingTensors: Bool) throws(ModelFileError) {
-    self.init(try ModelFile(bytes), retainingTensors: retainingTensors)
+  public convenience init(
+    bytes: UnsafeRawBufferPointer, retainingTensors: Bool, cpu: CPUDescription = .portable
+  ) throws(ModelFileError) {
+    self.init(try ModelFile(bytes), retainingTensors: retainingTensors, cpu: cpu)
   }
 
-  /// Loads an in-memory model. Precondition: the sizes are within the format's limits (files from the reader
-  /// always are) and the tensors match the architecture (`ModelFile.init` checks that).
-  public init(_ file: ModelFile, retainingTensors: Bool = true) {
+  /// Loads an in-memory model for `cpu` (the plan: `KernelPlan(for:cpu:)`). Precondition: the sizes are within the
+  /// format's limits (files from the reader always are) and the tensors match the architecture (`ModelFile.init`
+  /// checks that).
+  public convenience init(_ file: ModelFile, retainingTensors: Bool = true, cpu: CPUDescription = .portable) {
+    self.init(file, retainingTensors: retainingTensors, plan: KernelPlan(for: file.architecture, cpu: cpu))
+  }
+
+  /// Loads an in-memory model with an explicit plan (tests compare plans; see KernelPlan.swift).
+  public init(_ file: ModelFile, retainingTensors: Bool = true, plan: KernelPlan) {
     let a = file.architecture
     precondition(a.isWithinLimits, "model sizes out of range")
     precondition(
@@ -63,59 +70,53 @@ public final class RecurrentModel: @unchecked Sendable {
     if !retainingTensors { kept.tensorValues = [] }
     self.file = kept
     architecture = a
+    self.plan = plan
     let H = a.hiddenSize
-    let nb = (H + 7) / 8
-    blocks = nb
-    // Not a GRU: its feedback panels would need a fourth gate, which measured slower (GRU.swift).
-    // Not a mixture either: its readout is logits, not the value fed back.
-    let foldable = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture
-    feedbackFolded = foldable
-    let R = a.readoutSize
-    var total = R * nb
-    for k in 0..<a.layers {
-      let inputs = k == 0 ? a.inputSize : H
-      switch a.kind {
-      case .rnn: total += RNNLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
-      case .gru: total += GRULayer.weightBlocks(hidden: H, inputCount: inputs)
-      case .lstm: total += LSTMLayer.weightBlocks(hidden: H, inputCount: inputs, feedback: foldable)
-      }
-    }
-    arena = BlockArena(blocks: total, regions: 6 * a.layers + 1)  // at most 6 regions a layer, and the readout
+    let padded = plan.paddedHidden(H)
+    paddedHidden = padded
+    let fcWeight = file.tensor(.fcWeight)
+    let fcBias = file.tensor(.fcBias)
+    let fold = plan.foldFeedback ? (fcWeight: fcWeight, fcBias: fcBias[0]) : nil
     layers = .allocate(capacity: a.layers)
     for k in 0..<a.layers {
+      let w = Self.gateWeights(file, layer: k)
       let layer: Layer =
         switch a.kind {
-        case .rnn: .rnn(RNNLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
-        case .gru: .gru(GRULayer(file, layer: k, arena: &arena))
-        case .lstm: .lstm(LSTMLayer(file, layer: k, foldFeedback: foldable, arena: &arena))
+        case .rnn: .rnn(RNNLayer(w, plan: plan, fold: fold, storage: storage))
+        case .gru: .gru(GRULayer(w, plan: plan, storage: storage))
+        case .lstm: .lstm(LSTMLayer(w, plan: plan, fold: fold, storage: storage))
         }
       layers.initializeElement(at: k, to: layer)
     }
-    readoutRows = arena.take(R * nb)
-    let fcWeight = file.tensor(.fcWeight)
-    let fcBias = file.tensor(.fcBias)
-    let rows = scalars(readoutRows)
+    let R = a.readoutSize
+    readoutRows = storage.take(R * padded)
     for o in 0..<R {
-      for j in 0..<H { rows[o * nb * 8 + j] = fcWeight[o * H + j] }
+      for j in 0..<H { readoutRows[o * padded + j] = fcWeight[o * H + j] }
     }
-    readoutBias = .allocate(capacity: R)
-    readoutBias.initialize(from: fcBias, count: R)
+    readoutBias = storage.take(R)
+    readoutBias.update(from: fcBias, count: R)
     let expertCount = a.experts * a.expertOrder
-    expertWeights = .allocate(capacity: max(expertCount, 1))
-    if a.isMixture { expertWeights.initialize(from: file.tensor(.experts), count: expertCount) }
-
+    expertWeights = storage.take(expertCount)
+    if a.isMixture { expertWeights.update(from: file.tensor(.experts), count: expertCount) }
   }
 
-  deinit {
-    arena.deallocate()
-    layers.deallocate()
-    readoutBias.deallocate()
-    expertWeights.deallocate()
+  deinit { layers.deallocate() }
+
+  /// Layer k's tensors as the kernels consume them (GateWeights.swift), from the file's tensors.
+  static func gateWeights(_ file: ModelFile, layer k: Int) -> GateWeights {
+    switch file.architecture.kind {
+    case .rnn: RNNLayer.weights(file, layer: k)
+    case .gru: GRULayer.weights(file, layer: k)
+    case .lstm: LSTMLayer.weights(file, layer: k)
+    }
   }
 
-  /// Blocks of per-stream state per layer, in units of `blocks`: two h buffers (a step reads one and writes the
-  /// other: no copy and one store-to-load hop less on the critical path than an in-place update) and c (LSTM).
+  /// The same for this model (its tensors must have been retained).
+  func gateWeights(layer k: Int) -> GateWeights { Self.gateWeights(file, layer: k) }
+
+  /// Per-stream state per layer, in units of `paddedHidden`: two h buffers (a step reads one and writes the other:
+  /// no copy and one store-to-load hop less on the critical path than an in-place update) and c (LSTM).
   static let stateSlots = 3
-  /// Blocks of per-stream scratch, in units of `blocks`.
+  /// Per-stream scratch, in units of `paddedHidden`.
   static let scratchSlots = max(RNNLayer.scratchSlots, GRULayer.scratchSlots, LSTMLayer.scratchSlots)
 }

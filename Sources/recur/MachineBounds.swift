@@ -88,7 +88,7 @@ struct MachineBounds {
         """
         {"multiply_add_ns": \(fixed(multiplyAdd, 3)), "add_ns": \(fixed(add, 3)), "tanh_ns": \(fixed(tanh, 3)), \
         "peak_lanes_per_ns": \(fixed(peakLanesPerNs, 1)), "checksum": \(shortest(checksum)), \
-        "wide_register_kernels": \(KernelBuild.wideRegisters), "vanilla_bounds": [\(rows.joined(separator: ", "))]}
+        "cpu": {"vector_lanes": \(CPUDetection.current.vectorLanes), "vector_registers": \(CPUDetection.current.vectorRegisters)}, "vanilla_bounds": [\(rows.joined(separator: ", "))]}
         """)
       return
     }
@@ -96,11 +96,7 @@ struct MachineBounds {
       "latency of one dependent 16-lane operation: multiply-add \(fixed(multiplyAdd, 3)) ns, add \(fixed(add, 3)) ns, tanh \(fixed(tanh, 3)) ns"
     )
     say("peak: \(fixed(peakLanesPerNs, 1)) lane multiply-adds per ns (checksum \(shortest(checksum)))")
-    say(
-      "kernels: "
-        + (KernelBuild.wideRegisters
-          ? "four accumulator chains per 16-lane pair (32 vector registers: AVX-512, native build)"
-          : "two accumulator chains per 16-lane pair"))
+    say("kernels planned for: \(CPUDetection.current) (RECUR_CPU names another)")
     say("| H | weights (KiB) | read GB/s | latency (ns) | compute (ns) | memory (ns) | bound (ns) |")
     say("|---:|---:|---:|---:|---:|---:|---:|")
     for (i, b) in bounds.enumerated() {

@@ -22,14 +22,14 @@ enum ModelSource {
     if let builtin = BuiltinModels.all.first(where: { $0.name == spec }) {
       do {
         let bytes = decodeBase64(builtin.base64)
-        return (try RecurrentModel(bytes: bytes), bytes)
+        return (try RecurrentModel(bytes: bytes, cpu: CPUDetection.current), bytes)
       } catch {
         throw CLIError("built-in model '\(spec)' is damaged: \(error)")  // would be a build bug
       }
     }
     let bytes = try readFile(spec)
     do {
-      return (try RecurrentModel(bytes: bytes), bytes)
+      return (try RecurrentModel(bytes: bytes, cpu: CPUDetection.current), bytes)
     } catch {
       throw CLIError("model file '\(spec)': \(error)")
     }

@@ -49,6 +49,12 @@ struct Recur: ParsableCommand {
 
   static func main() {
     signal(SIGPIPE, SIG_IGN)  // a closed stdout becomes EPIPE, handled quietly by OutputWriter
+    switch CPUDetection.detect() {
+    case .success(let cpu): CPUDetection.current = cpu
+    case .failure(let error):
+      writeStandardError("error: \(error.message)\n")
+      exitProcess(2)
+    }
     var arguments = Array(CommandLine.arguments.dropFirst())
     guard arguments.count <= maxArguments else {
       writeStandardError("error: \(arguments.count) arguments; at most \(maxArguments) (see 'recur --help')\n")

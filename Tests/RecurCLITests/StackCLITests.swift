@@ -180,12 +180,21 @@ func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .ident
       #expect(latency > previous)
       previous = latency
     }
-    // The manifest's RECUR_WIDE_REGISTERS reaches the native build exactly on an AVX-512 machine (Linux), unless
-    // the build is portable. The CPU's flags as words of /proc/cpuinfo's first flags line.
+    // The kernels plan for the CPU the CLI detects (16 lanes with avx512f, 8 with avx2 and fma, else 4; always 4 in a
+    // portable build), or the one RECUR_CPU names; an unknown name is a bad command line.
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
     let portable = !["", "0"].contains(ProcessInfo.processInfo.environment["RECUR_PORTABLE"] ?? "")
-    #expect(object["wide_register_kernels"] as? Bool == (!portable && flags.contains("avx512f")))
+    let lanes =
+      portable ? 4 : flags.contains("avx512f") ? 16 : (flags.contains("avx2") && flags.contains("fma")) ? 8 : 4
+    #expect((object["cpu"] as? [String: Any])?["vector_lanes"] as? Int == lanes)
+    let named = try CLI.run(["bench", "--machine", "--json", "--repeats", "3"], environment: ["RECUR_CPU": "avx2"])
+    let namedObject = try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any]
+    #expect((namedObject?["cpu"] as? [String: Any])?["vector_lanes"] as? Int == 8)
+    let unknown = try CLI.run(["bench", "--machine"], environment: ["RECUR_CPU": "avx1024"])
+    #expect(
+      unknown.status == 2
+        && unknown.stderr == "error: RECUR_CPU must be one of portable, avx2, avx512, neon, got 'avx1024'\n")
     let bad = try CLI.run(["bench", "--machine", "--repeats", "0"])
     #expect(bad.status != 0 && bad.stderr.contains("--repeats"))
   }

@@ -8,211 +8,144 @@
 //   c' = f ⊙ c + i ⊙ g
 //   h' = o ⊙ tanh(c')
 //
-// MARK: Weights in kernel layout (each slot is `blocks` SIMD8 vectors, H padded; padding is zero, so padded lanes
-// get i = f = o = ½, g = 0, and c and h stay 0)
-//   inputColumns  [inputCount][4 slots]  column j = [W_ii[:, j], W_if[:, j], W_ig[:, j], W_io[:, j]], panels of 4
-//   bias          [4 slots]              b_ih + b_hh
-//   panels        [blocks][H][4]         gate panels: for hidden block q, column j: [W_hi, W_hf, W_hg, W_ho] rows of q
-//   feedback      [blocks][H][4], [4 slots]   one layer, one input, one output only: panels for free-running
-//                 generation, x = fc(h) folded in: W_h· + w_i· ⊗ fc.weight, biases b· + w_i· fc.bias; up to H = 32
-//                 block-pair panels (ColumnKernel.swift: gates of blocks q, q + 1 as 16-lane pairs)
+// MARK: Weights in kernel layout (W lanes per vector, the plan's width; nv = ceil(H / W); padding is zero, so padded
+// lanes get i = f = o = ½, g = 0, and c and h stay 0). i, f and o rows are stored halved: σ(s) = ½ tanh(s / 2) + ½,
+// and the sums then arrive as s / 2, one multiply less before the gates on the critical path (exact, so no change).
+//   inputWeights  one input: [4][nv] vectors, W_ii, W_if, W_ig, W_io; several: panels of [I] columns (G = 4)
+//   bias          [4][nv] vectors   b_ih + b_hh
+//   recurrent     panels of [H] columns, G = 4, one hidden vector per tile: for hidden vector q, column j, the
+//                 vectors [W_hi, W_hf, W_hg, W_ho] of q, so one pass leaves the four sums of q in registers
+//   feedback      the same panels and [4][nv] biases, one layer, one input, one output, when the plan folds feedback:
+//                 W_h· + w_i· ⊗ fc.weight and b· + w_i· fc.bias, so free-running generation has no input at all
 //
 // MARK: One stream's state
-//   h [blocks], c [blocks]; scratch: x-terms [4 slots] (several inputs only);
-//   h' [blocks] written (the stream ping-pongs two buffers)
+//   h [nv] read, h' [nv] written (the stream ping-pongs two buffers), c [nv] updated in place;
+//   scratch: x-terms [4][nv] (several inputs)
 //
 // MARK: Step
-//   x-terms = bias + W_ih x (one input: a multiply-add per block after the pass, so x is not needed before the
-//   accumulator chains start). For each hidden block q, one pass over its gate panel sums the four recurrent terms
-//   in registers as two 16-lane pairs (i, f) and (g, o), and the gates, c and the new h of block q follow in registers
-//   (c in place; h written to h'). Pairs (and 64-byte aligned regions), LSTM generate on Zen 5 with AVX-512, A/B:
-//   H = 16: 63.9 -> 41.3 ns, 32: 136 -> 87.0, 64: 370 -> 350, 256: 7685 -> 6470. `stepFeedback` is the same over the
-//   feedback panels, with no input at all. From H = 64 (panels of 64 KB and more, beyond Zen 5's 48 KB L1) every
-//   other step visits the blocks in descending order, so the panels read last are reused first: generate H = 64
-//   355 -> 308 ns, 256 6352 -> 5509 (A/B, Zen 5; below 64 it cost 1-2 ns, so not there).
-//   Up to H = 32 the feedback panels are block-pair panels (as GRU's: gates i, f, g, o of blocks q, q + 1 each a
-//   16-lane pair, no half extraction before the update): generate H = 16 40.4 -> 35.0 ns, 32 83.5 -> 63.6 (AVX-512);
-//   larger H gained on AVX-512 too (64: 316 -> 264) but lost on AVX2, whose 16 registers cannot hold the 8 pair
-//   accumulators (H = 64 +6%, 128 +15%, measured with an AVX2-only build on the same machine).
+//   x-terms = affine(W_ih, x, from bias) (several inputs). For each hidden vector q (descending every other step when
+//   the plan says so), one tile pass sums the four recurrent terms (from the x-terms or the biases); with one input
+//   the x terms join after the pass, so the chains never wait for x; the gates, c and h' of q follow in registers.
+//   `stepFeedback` is the same over the feedback weights, with no input.
 
 struct LSTMLayer {
   let hidden: Int
-  let blocks: Int
   let inputCount: Int
-  let inputColumns: UnsafeMutablePointer<SIMD8<Float>>  // [4 * blocks] panels of [inputCount][4]
-  let bias: UnsafeMutablePointer<SIMD8<Float>>  // [4 * blocks]
-  let panels: UnsafeMutablePointer<SIMD8<Float>>  // [blocks][H][4]
-  let feedback: (panels: UnsafeMutablePointer<SIMD8<Float>>, bias: UnsafeMutablePointer<SIMD8<Float>>)?
-  /// Whether the feedback panels are block-pair panels (H ≤ 32; see "Step").
-  let pairedFeedback: Bool
-  // [blocks][H][4], [4 * blocks]
+  let vectors: Int
+  let chains: Int
+  let input: PanelLayout
+  let recurrent: PanelLayout
+  let inputWeights: UnsafeMutablePointer<Float>  // one input: [4][nv·W]; several: input.count vectors
+  let bias: UnsafeMutablePointer<Float>  // [4][nv·W]
+  let recurrentWeights: UnsafeMutablePointer<Float>  // recurrent.count vectors
+  let feedback: (weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>)?  // recurrent.count, [4][nv·W]
 
   static let scratchSlots = 4
 
-  static func weightBlocks(hidden: Int, inputCount: Int, feedback: Bool) -> Int {
-    let nb = (hidden + 7) / 8
-    return (4 * inputCount + 4 + 4 * hidden + (feedback ? 4 * hidden + 4 : 0)) * nb
+  /// The layer's tensors in kernel order (GateWeights.swift): i, f and o rows halved, biases summed.
+  static func weights(_ file: ModelFile, layer k: Int) -> GateWeights {
+    let H = file.hiddenSize
+    let I = k == 0 ? file.inputSize : H
+    let halve = { (t: [Float], columns: Int) in GateWeights.halving(t, gates: [0, 1, 3], hidden: H, columns: columns) }
+    return GateWeights(
+      gates: 4, hidden: H, inputCount: I, inputWeights: halve(file.tensor(.weightIH, layer: k), I),
+      recurrentWeights: halve(file.tensor(.weightHH, layer: k), H),
+      inputBias: GateWeights.sum(halve(file.tensor(.biasIH, layer: k), 1), halve(file.tensor(.biasHH, layer: k), 1)),
+      hiddenBias: [])
   }
 
-  init(_ file: ModelFile, layer k: Int, foldFeedback: Bool, arena: inout BlockArena) {
-    let H = file.hiddenSize
-    let nb = (H + 7) / 8
+  init(_ w: GateWeights, plan: KernelPlan, fold: (fcWeight: [Float], fcBias: Float)?, storage: FloatStorage) {
+    let (H, W) = (w.hidden, plan.width)
+    let nv = plan.vectors(hidden: H)
     hidden = H
-    blocks = nb
-    inputCount = k == 0 ? file.inputSize : H
-    pairedFeedback = H <= 32
-    inputColumns = arena.take(4 * inputCount * nb)
-    bias = arena.take(4 * nb)
-    panels = arena.take(4 * H * nb)
-    // i, f and o rows are stored halved: σ(s) = ½ tanh(s / 2) + ½, and the sums then arrive as s / 2, one multiply
-    // less before the gates on the step's critical path (folded feedback weights, linear in these, follow). Halving is
-    // exact, so results are unchanged.
-    let halved = { (t: [Float], columns: Int) in
-      t.indices.map { (($0 / columns) / H) == 2 ? t[$0] : t[$0] * 0.5 }
-    }
-    let wih = halved(file.tensor(.weightIH, layer: k), inputCount)
-    let bih = halved(file.tensor(.biasIH, layer: k), 1)
-    let bhh = halved(file.tensor(.biasHH, layer: k), 1)
-    let whh = halved(file.tensor(.weightHH, layer: k), H)
-    for gate in 0..<4 {
-      placeGate(
-        wih, hidden: H, cols: inputCount, gate: gate, into: inputColumns, rowBlocks: 4 * nb, slot: gate, blocks: nb)
-      placeGate(bih, plus: bhh, hidden: H, gate: gate, into: bias, slot: gate, blocks: nb)
-    }
-    placeGatePanels(whh, hidden: H, gates: 4, into: panels)
-    if foldFeedback {
-      let sources: [(hidden: Int?, input: Int?)] = [(0, 0), (1, 1), (2, 2), (3, 3)]
-      let foldedPanels = arena.take(4 * H * nb)
-      let foldedBias = arena.take(4 * nb)
-      placeFoldedPanels(
-        weightHH: whh, weightIH: wih, fcWeight: file.tensor(.fcWeight), hidden: H, width: 4,
-        pairedBlocks: pairedFeedback, sources: sources, into: foldedPanels)
-      placeFoldedBias(
-        { slot, i in bih[slot * H + i] + bhh[slot * H + i] }, weightIH: wih, fcBias: file.tensor(.fcBias)[0],
-        hidden: H, sources: sources, into: foldedBias, blocks: nb)
-      feedback = (foldedPanels, foldedBias)
+    inputCount = w.inputCount
+    vectors = nv
+    chains = plan.chains
+    input = PanelLayout(gates: 4, vectors: nv, tileVectors: 1, columns: w.inputCount)
+    recurrent = PanelLayout(gates: 4, vectors: nv, tileVectors: 1, columns: H)
+    bias = GateWeights.placeRows(w.inputBias, hidden: H, gates: 4, layout: recurrent, width: W, storage: storage)
+    inputWeights = w.placeInputWeights(input, width: W, storage: storage)
+    recurrentWeights = GateWeights.placeMatrix(
+      w.recurrentWeights, hidden: H, layout: recurrent, width: W, storage: storage)
+    if let fold {
+      let (fw, fb) = w.folded(fcWeight: fold.fcWeight, fcBias: fold.fcBias)
+      feedback = (
+        GateWeights.placeMatrix(fw, hidden: H, layout: recurrent, width: W, storage: storage),
+        GateWeights.placeRows(fb, hidden: H, gates: 4, layout: recurrent, width: W, storage: storage)
+      )
     } else {
       feedback = nil
     }
   }
 
-  /// One step on `h` and `c`. `input` holds `inputCount` values; `scratch` holds 4·blocks.
-  @inline(__always)
-  func step(
-    input: UnsafePointer<Float>, h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>,
-    c: UnsafeMutablePointer<SIMD8<Float>>,
-    scratch: UnsafeMutablePointer<SIMD8<Float>>, descending: Bool
+  /// One step on `h` and `c` (nv vectors each) into `next`. `input` holds `inputCount` values; `scratch` 4·nv
+  /// vectors.
+  @_transparent
+  func step<V: FloatVector>(
+    _: V.Type, input x: UnsafePointer<Float>, h: UnsafePointer<Float>, out next: UnsafeMutablePointer<Float>,
+    c: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, descending: Bool
   ) {
-    let nb = blocks
-    let terms = scratch  // [4 slots] W_ih x + bias, several inputs only
     let one = inputCount == 1
+    let terms = asVectors(scratch, V.self)  // [4][nv] the x-terms (several inputs)
     if !one {
-      columnKernel(
-        columns: inputColumns, rowBlocks: 4 * nb, count: inputCount, v: input, initial: bias, out: terms,
-        activation: .identity)
+      affine(
+        input, asVectors(inputWeights, V.self), chains: chains, v: x, initial: asVectors(bias, V.self), out: terms,
+        tanh: false)
     }
-    let xv = SIMD16<Float>(repeating: input[0])
-    let hs = UnsafePointer(scalars(h))
-    let reverse = descending && hidden >= 64
-    for i in 0..<nb {
-      let q = reverse ? nb &- 1 &- i : i
-      var (sif, sgo): (SIMD16<Float>, SIMD16<Float>)  // gate pairs (i, f), (g, o) of block q
-      if one {  // the input columns are plain blocks; x joins after the pass
-        (sif, sgo) = accumulatePanel4(
-          panels + q * 4 * hidden, count: hidden, v: hs,
-          (pair(bias[q], bias[nb + q]), pair(bias[2 * nb + q], bias[3 * nb + q])))
-        sif = multiplyAdd(pair(inputColumns[q], inputColumns[nb + q]), xv, sif)
-        sgo = multiplyAdd(pair(inputColumns[2 * nb + q], inputColumns[3 * nb + q]), xv, sgo)
-      } else {
-        (sif, sgo) = accumulatePanel4(
-          panels + q * 4 * hidden, count: hidden, v: hs,
-          (pair(terms[q], terms[nb + q]), pair(terms[2 * nb + q], terms[3 * nb + q])))
-      }
-      next[q] = update(c + q, sif, sgo)
-    }
+    pass(
+      V.self, weights: recurrentWeights, start: one ? UnsafePointer(asVectors(bias, V.self)) : UnsafePointer(terms),
+      inputColumn: one ? UnsafePointer(asVectors(inputWeights, V.self)) : nil, x: x[0], h: h, out: next, c: c,
+      descending: descending)
   }
 
-  /// One free-running step with the readout fed back as the input, through the feedback panels.
-  @inline(__always)
-  func stepFeedback(
-    h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
+  /// One free-running step with the readout fed back as the input, through the feedback weights.
+  @_transparent
+  func stepFeedback<V: FloatVector>(
+    _: V.Type, h: UnsafePointer<Float>, out next: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
     descending: Bool
   ) {
-    guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
-    let nb = blocks
-    let hs = UnsafePointer(scalars(h))
-    let reverse = descending && hidden >= 64
-    guard pairedFeedback else { return stepFeedbackByBlock(h: h, out: next, c: c, reverse: reverse) }
-    let pairCount = nb / 2
-    for i in 0..<pairCount {  // block pairs q, q + 1: 16 lanes
-      let q = 2 * (reverse ? pairCount &- 1 &- i : i)
-      let (si, sf, sg, so) = accumulatePairs4(
-        fp + q * 4 * hidden, count: hidden, v: hs,
-        (load16(fb + q), load16(fb + nb + q), load16(fb + 2 * nb + q), load16(fb + 3 * nb + q)))
-      store16(update(c + q, si, sf, sg, so), next + q)
-    }
-    if nb % 2 == 1 { stepFeedbackLastBlock(h: h, out: next, c: c) }
+    guard let (fw, fb) = feedback else { preconditionFailure("no feedback weights") }
+    pass(
+      V.self, weights: fw, start: UnsafePointer(asVectors(fb, V.self)), inputColumn: nil, x: 0, h: h, out: next, c: c,
+      descending: descending)
   }
 
-  /// `stepFeedback` one block at a time (H > 32), gates (i, f) and (g, o) as pairs. In its own function, as is the
-  /// odd last block below: inlined into `stepFeedback` with the pair loop, both `update`s became calls.
-  @inline(never)
-  func stepFeedbackByBlock(
-    h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>,
-    reverse: Bool
+  /// The recurrent pass: per hidden vector q, the four sums from `start` [4][nv] (+ inputColumn · x after the pass),
+  /// then the gates, c and h' of q.
+  @_transparent
+  func pass<V: FloatVector>(
+    _: V.Type, weights: UnsafeMutablePointer<Float>, start: UnsafePointer<V>, inputColumn: UnsafePointer<V>?,
+    x: Float, h: UnsafePointer<Float>, out next: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>,
+    descending: Bool
   ) {
-    guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
-    let nb = blocks
-    let hs = UnsafePointer(scalars(h))
-    for i in 0..<nb {
-      let q = reverse ? nb &- 1 &- i : i
-      let (sif, sgo) = accumulatePanel4(
-        fp + q * 4 * hidden, count: hidden, v: hs, (pair(fb[q], fb[nb + q]), pair(fb[2 * nb + q], fb[3 * nb + q])))
-      next[q] = update(c + q, sif, sgo)
+    let nv = vectors
+    let panels = asVectors(weights, V.self)
+    let cv = asVectors(c, V.self)
+    let out = asVectors(next, V.self)
+    let xv = V(repeating: x)
+    for i in 0..<nv {
+      let q = descending ? nv &- 1 &- i : i
+      var s = Sums<V>()
+      (s.s0, s.s1, s.s2, s.s3) = (start[q], start[nv + q], start[2 * nv + q], start[3 * nv + q])
+      s = tileSums(panels + q * 4 * hidden, rows: 4, columns: hidden, chains: chains, v: h, initial: s)
+      if let w = inputColumn {
+        s.s0 = multiplyAdd(w[q], xv, s.s0)
+        s.s1 = multiplyAdd(w[nv + q], xv, s.s1)
+        s.s2 = multiplyAdd(w[2 * nv + q], xv, s.s2)
+        s.s3 = multiplyAdd(w[3 * nv + q], xv, s.s3)
+      }
+      (out[q], cv[q]) = Self.update(c: cv[q], i: s.s0, f: s.s1, g: s.s2, o: s.s3)
     }
   }
 
-  /// The odd last block of `stepFeedback` (its panel holds one block: gates (i, f) and (g, o) as pairs).
-  @inline(never)
-  func stepFeedbackLastBlock(
-    h: UnsafePointer<SIMD8<Float>>, out next: UnsafeMutablePointer<SIMD8<Float>>, c: UnsafeMutablePointer<SIMD8<Float>>
-  ) {
-    guard let (fp, fb) = feedback else { preconditionFailure("no feedback panels") }
-    let nb = blocks
-    let q = nb - 1
-    let (sif, sgo) = accumulatePanel4(
-      fp + q * 4 * hidden, count: hidden, v: UnsafePointer(scalars(h)),
-      (pair(fb[q], fb[nb + q]), pair(fb[2 * nb + q], fb[3 * nb + q])))
-    next[q] = update(c + q, sif, sgo)
-  }
-
-  /// The gates of a block pair from its four sums (i, f and o halved); updates its c in place, returns its new h.
-  @inline(__always)
-  func update(
-    _ c: UnsafeMutablePointer<SIMD8<Float>>, _ si: SIMD16<Float>, _ sf: SIMD16<Float>, _ sg: SIMD16<Float>,
-    _ so: SIMD16<Float>
-  ) -> SIMD16<Float> {
-    let half = SIMD16<Float>(repeating: 0.5)
-    let i = multiplyAdd(half, fastTanh(si), half)
-    let f = multiplyAdd(half, fastTanh(sf), half)
-    let o = multiplyAdd(half, fastTanh(so), half)
-    let cNext = multiplyAdd(f, load16(c), i * fastTanh(sg))
-    store16(cNext, c)
-    return o * fastTanh(cNext)
-  }
-
-  /// The gates of one block from its four sums, in pairs (i, f) and (g, o), i, f and o halved; updates its c in place
-  /// and returns its new h. g's tanh and o's sigmoid share one 16-lane tanh: σ(x) = ½ tanh(x / 2) + ½ on the o half,
-  /// the same operations as `fastSigmoid`, so the results are identical to separate calls.
-  @inline(__always)
-  func update(_ c: UnsafeMutablePointer<SIMD8<Float>>, _ sif: SIMD16<Float>, _ sgo: SIMD16<Float>) -> SIMD8<Float> {
-    let one = SIMD8<Float>(repeating: 1)
-    let half = SIMD8<Float>(repeating: 0.5)
-    let scale = pair(one, half)
-    let gates = multiplyAdd(pair(half, half), fastTanh(sif), pair(half, half))  // (i, f) from halved sums
-    let go = multiplyAdd(fastTanh(sgo), scale, pair(SIMD8(), half))  // (g, o), o from a halved sum
-    let cNext = multiplyAdd(gates.highHalf, c.pointee, gates.lowHalf * go.lowHalf)
-    c.pointee = cNext
-    return go.highHalf * fastTanh(cNext)
+  /// The gates, c' and h' from the four sums (i, f and o halved). The many-stream path (`BatchCell`) calls this same
+  /// function on 16 streams' lanes.
+  @_transparent
+  static func update<V: FloatVector>(c: V, i si: V, f sf: V, g sg: V, o so: V) -> (h: V, c: V) {
+    let i = sigmoidOfHalved(si)
+    let f = sigmoidOfHalved(sf)
+    let o = sigmoidOfHalved(so)
+    let cNext = multiplyAdd(f, c, i * rationalTanh(sg))
+    return (o * rationalTanh(cNext), cNext)
   }
 }

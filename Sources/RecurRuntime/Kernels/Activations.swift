@@ -6,8 +6,7 @@
 // 6e-8). Inputs beyond ±9 are clamped to ±9 and return ±(1 − 6e-8) rather than exactly ±1: forcing exact ±1 with two
 // blends cost 5 ns per step at H = 32 (measured), for no change in accuracy. NaN propagates.
 
-/// The [13/6] rational's coefficients, shared by the 8- and 16-lane versions (which stay separate concrete functions:
-/// a generic one left calls in the hot loop). Eigen's names: tanh(x) ≈ x·(α1 + α3 y + α5 y² + ... + α13 y⁶) /
+/// The [13/6] rational's coefficients. Eigen's names: tanh(x) ≈ x·(α1 + α3 y + α5 y² + ... + α13 y⁶) /
 /// (β0 + β2 y + β4 y² + β6 y³) with y = x², grouped for Estrin's scheme.
 enum TanhRational {
   static let alpha1: Float = 4.893_524_558_917_86e-03
@@ -23,75 +22,54 @@ enum TanhRational {
   static let beta6: Float = 1.198_258_394_667_02e-06
 }
 
-/// tanh on eight lanes: the activation every Recur model runs. Public so the trainer fits exactly this function.
-@inline(__always)
-public func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> {
-  var x = input
-  // `replace(with:where:)` compiles to a vector min/max; `clamped` became a scalar loop in measurements.
-  x.replace(with: 9, where: x .> 9)
-  x.replace(with: -9, where: x .< -9)
+/// tanh on any width: the activation every Recur model runs (one function for every plan width and for the
+/// many-stream path, so they compute the same bits).
+@_transparent
+func rationalTanh<V: FloatVector>(_ input: V) -> V {
+  let x = input.clamped(magnitude: 9)
   // Estrin's scheme in y = x²: the dependency chain is 4 multiply-adds deep instead of Horner's 7, which matters
   // because tanh sits on the step's critical path.
   let y = x * x
   let y2 = y * y
   let y4 = y2 * y2
-  let e0 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha3), SIMD8(repeating: TanhRational.alpha1))
-  let e1 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha7), SIMD8(repeating: TanhRational.alpha5))
-  let e2 = multiplyAdd(y, SIMD8(repeating: TanhRational.alpha11), SIMD8(repeating: TanhRational.alpha9))
+  let e0 = multiplyAdd(y, V(repeating: TanhRational.alpha3), V(repeating: TanhRational.alpha1))
+  let e1 = multiplyAdd(y, V(repeating: TanhRational.alpha7), V(repeating: TanhRational.alpha5))
+  let e2 = multiplyAdd(y, V(repeating: TanhRational.alpha11), V(repeating: TanhRational.alpha9))
   let f0 = multiplyAdd(y2, e1, e0)
-  let f1 = multiplyAdd(y2, SIMD8(repeating: TanhRational.alpha13), e2)
+  let f1 = multiplyAdd(y2, V(repeating: TanhRational.alpha13), e2)
   let p = x * multiplyAdd(y4, f1, f0)
-  let g0 = multiplyAdd(y, SIMD8(repeating: TanhRational.beta2), SIMD8(repeating: TanhRational.beta0))
-  let g1 = multiplyAdd(y, SIMD8(repeating: TanhRational.beta6), SIMD8(repeating: TanhRational.beta4))
+  let g0 = multiplyAdd(y, V(repeating: TanhRational.beta2), V(repeating: TanhRational.beta0))
+  let g1 = multiplyAdd(y, V(repeating: TanhRational.beta6), V(repeating: TanhRational.beta4))
   let q = multiplyAdd(y2, g1, g0)
   return p / q
 }
 
-/// The same tanh on sixteen lanes (a pair of blocks: one 512-bit register on AVX-512), operation for operation.
+/// The same tanh on eight lanes, public so the trainer fits exactly this function.
 @inline(__always)
-func fastTanh(_ input: SIMD16<Float>) -> SIMD16<Float> {
-  var x = input
-  x.replace(with: 9, where: x .> 9)
-  x.replace(with: -9, where: x .< -9)
-  let y = x * x
-  let y2 = y * y
-  let y4 = y2 * y2
-  let e0 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha3), SIMD16(repeating: TanhRational.alpha1))
-  let e1 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha7), SIMD16(repeating: TanhRational.alpha5))
-  let e2 = multiplyAdd(y, SIMD16(repeating: TanhRational.alpha11), SIMD16(repeating: TanhRational.alpha9))
-  let f0 = multiplyAdd(y2, e1, e0)
-  let f1 = multiplyAdd(y2, SIMD16(repeating: TanhRational.alpha13), e2)
-  let p = x * multiplyAdd(y4, f1, f0)
-  let g0 = multiplyAdd(y, SIMD16(repeating: TanhRational.beta2), SIMD16(repeating: TanhRational.beta0))
-  let g1 = multiplyAdd(y, SIMD16(repeating: TanhRational.beta6), SIMD16(repeating: TanhRational.beta4))
-  let q = multiplyAdd(y2, g1, g0)
-  return p / q
-}
+public func fastTanh(_ input: SIMD8<Float>) -> SIMD8<Float> { rationalTanh(input) }
 
 /// Scalar entry point to the same approximation (lane 0 of the vector version), for tests and documentation.
 public func recurTanh(_ x: Float) -> Float {
   fastTanh(SIMD8(repeating: x))[0]
 }
 
-/// The logistic sigmoid on eight lanes, σ(x) = 1 / (1 + e^(−x)) = (1 + tanh(x / 2)) / 2, through the tanh above: its
-/// absolute error is half of tanh's (measured maximum in `RecurRuntimeTests/FastTanhTests`, recorded in the README),
-/// it needs no exponential and no extra divide, and it saturates to within 3e-8 of 0 and 1 beyond |x| = 18.
+/// The logistic sigmoid, σ(x) = 1 / (1 + e^(−x)) = (1 + tanh(x / 2)) / 2, through the tanh above: its absolute error
+/// is half of tanh's (measured maximum in `RecurRuntimeTests/FastTanhTests`, recorded in the README), it needs no
+/// exponential and no extra divide, and it saturates to within 3e-8 of 0 and 1 beyond |x| = 18. The gated cells
+/// store their sigmoid gates' weights halved and call `sigmoidOfHalved` on the sums (one multiply less).
 @inline(__always)
-public func fastSigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> {
-  let half = SIMD8<Float>(repeating: 0.5)
-  return multiplyAdd(half, fastTanh(half * x), half)
+public func fastSigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { sigmoidOfHalved(SIMD8(repeating: 0.5) * x) }
+
+/// σ(2s) = ½ tanh(s) + ½: the sigmoid of a sum whose weights were stored halved (GRU.swift, LSTM.swift).
+@_transparent
+func sigmoidOfHalved<V: FloatVector>(_ s: V) -> V {
+  let half = V(repeating: 0.5)
+  return multiplyAdd(half, rationalTanh(s), half)
 }
 
 /// Scalar entry point to the same sigmoid (lane 0), for tests and the trainer.
 public func recurSigmoid(_ x: Float) -> Float {
   fastSigmoid(SIMD8(repeating: x))[0]
-}
-
-/// The same sigmoid on sixteen lanes.
-@inline(__always)
-func fastSigmoid(_ x: SIMD16<Float>) -> SIMD16<Float> {
-  let half = SIMD16<Float>(repeating: 0.5)
-  return multiplyAdd(half, fastTanh(half * x), half)
 }
 
 /// e^x on eight lanes, for the mixture readout's softmax (`ExpertMixture`): Cephes' `expf` scheme, x = n·ln 2 + r

@@ -28,7 +28,7 @@ public enum PrimitiveProbe {
   @inline(never)
   public static func tanhChain(_ count: Int, seed: Float, into result: inout Float) {
     var x = SIMD16<Float>(repeating: seed)
-    for _ in 0..<count { x = fastTanh(x) }
+    for _ in 0..<count { x = rationalTanh(x) }
     result += x[0] + x[15]
   }
 
@@ -102,15 +102,4 @@ public enum PrimitiveProbe {
     let s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     result += s[0] + s[15]
   }
-}
-
-/// How this copy of the runtime's kernels was compiled, for benchmarks to print beside their figures: whether the
-/// kernels keep the extra accumulator chains of a CPU with 32 vector registers (RECUR_WIDE_REGISTERS: the native
-/// build on an AVX-512 machine, Package.swift).
-public enum KernelBuild {
-  #if RECUR_WIDE_REGISTERS
-    public static let wideRegisters = true
-  #else
-    public static let wideRegisters = false
-  #endif
 }
