@@ -49,11 +49,15 @@ public final class RecurrentCell {
   /// Advances the stack by one time step: `x` holds `inputSize` values. No readout.
   @inline(__always)
   public func advance(_ x: UnsafePointer<Float>) {
-    switch model.plan.width {
-    case 4: advance(SIMD4<Float>.self, x)
-    case 8: advance(SIMD8<Float>.self, x)
-    default: advance(SIMD16<Float>.self, x)
-    }
+    #if hasFeature(Embedded)
+      advance(SIMD4<Float>.self, x)  // firmware plans for 4 lanes only (RecurrentModel.init): one copy of the kernels
+    #else
+      switch model.plan.width {
+      case 4: advance(SIMD4<Float>.self, x)
+      case 8: advance(SIMD8<Float>.self, x)
+      default: advance(SIMD16<Float>.self, x)
+      }
+    #endif
   }
 
   /// `advance` at one width: every layer bottom-up, each reading the one below's new h.
@@ -133,11 +137,15 @@ public final class RecurrentCell {
       for i in 1..<max(out.count, 1) { base[i] = step(base[i - 1]) }
       return
     }
-    switch model.plan.width {
-    case 4: freeRunFolded(SIMD4<Float>.self, into: base, count: out.count)
-    case 8: freeRunFolded(SIMD8<Float>.self, into: base, count: out.count)
-    default: freeRunFolded(SIMD16<Float>.self, into: base, count: out.count)
-    }
+    #if hasFeature(Embedded)
+      freeRunFolded(SIMD4<Float>.self, into: base, count: out.count)
+    #else
+      switch model.plan.width {
+      case 4: freeRunFolded(SIMD4<Float>.self, into: base, count: out.count)
+      case 8: freeRunFolded(SIMD8<Float>.self, into: base, count: out.count)
+      default: freeRunFolded(SIMD16<Float>.self, into: base, count: out.count)
+      }
+    #endif
   }
 
   /// Steps 1 ..< count of `freeRun` through the feedback weights.

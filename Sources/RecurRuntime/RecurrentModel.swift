@@ -71,6 +71,10 @@ public final class RecurrentModel: @unchecked Sendable {
     self.file = kept
     architecture = a
     self.plan = plan
+    #if hasFeature(Embedded)
+      // A microcontroller has no vector unit worth planning for, and the image keeps one width of the kernels.
+      precondition(plan.width == 4, "Embedded builds run 4-lane plans only (CPUDescription.portable)")
+    #endif
     let H = a.hiddenSize
     let padded = plan.paddedHidden(H)
     paddedHidden = padded
