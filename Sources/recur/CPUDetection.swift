@@ -45,23 +45,34 @@ enum CPUDetection {
     #endif
   }
 
-  /// The words of the first `flags` line of /proc/cpuinfo (empty if it cannot be read: then `.portable`).
+  /// The words of the first `flags` line of /proc/cpuinfo (empty if it cannot be read: then `.portable`). Reads
+  /// only as far as that line (the first processor's block; the kernel generates the file as it is read, one block per
+  /// processor), at most 64 KiB.
   static func cpuInfoFlags() -> [Substring] {
     let fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return [] }
     defer { close(fd) }
-    var bytes = [UInt8](repeating: 0, count: 65_536)  // the first processor's block is a few KB
+    var bytes = [UInt8](repeating: 0, count: 65_536)
     var filled = 0
-    while filled < bytes.count {
+    var line: Substring? = nil
+    while filled < bytes.count && line == nil {
       let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
       if n < 0 && errno == EINTR { continue }
       if n <= 0 { break }
       filled += n
+      line = flagsLine(String(decoding: bytes[0..<filled], as: UTF8.self))
     }
-    let text = String(decoding: bytes[0..<filled], as: UTF8.self)
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-      let colon = line.firstIndex(of: ":")
-    else { return [] }
+    guard let line, let colon = line.firstIndex(of: ":") else { return [] }
     return line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" })
+  }
+
+  /// The first complete line starting with "flags" in `text`, if one has arrived (a newline after it).
+  static func flagsLine(_ text: String) -> Substring? {
+    var rest = Substring(text)
+    while let newline = rest.firstIndex(of: "\n") {
+      if rest.hasPrefix("flags") { return rest[..<newline] }
+      rest = rest[rest.index(after: newline)...]
+    }
+    return nil
   }
 }
