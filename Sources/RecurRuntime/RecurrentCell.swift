@@ -60,8 +60,10 @@ public final class RecurrentCell {
     #endif
   }
 
-  /// `advance` at one width: every layer bottom-up, each reading the one below's new h.
-  @inline(__always)
+  /// `advance` at one width: every layer bottom-up, each reading the one below's new h. One copy per width, called by
+  /// every entry point (inlined into each, the firmware image carried six copies of every cell's step, each with a
+  /// 3.4 KB stack frame, nested five deep).
+  @inline(never)
   private func advance<V: FloatVector>(_: V.Type, _ x: UnsafePointer<Float>) {
     let descending = model.plan.descending && parity == 1
     var layerInput = x

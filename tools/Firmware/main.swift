@@ -38,7 +38,7 @@ struct Firmware {
     let bytes = UnsafeRawBufferPointer(start: fw_model_bytes(), count: Int(fw_model_size()))
     let model: RecurrentModel
     do {
-      model = try RecurrentModel(bytes: bytes, retainingTensors: false)
+      model = try RecurrentModel(bytes: bytes, retainingTensors: false, cpu: .microcontroller)
     } catch {
       fail("model in flash refused: \(error.description)")
     }

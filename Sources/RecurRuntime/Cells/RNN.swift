@@ -76,7 +76,7 @@ struct RNNLayer {
     if inputCount == 1 {
       affine(
         recurrent, asVectors(recurrentWeights, V.self), chains: chains, v: h, initial: asVectors(bias, V.self),
-        inputColumn: asVectors(inputWeights, V.self), x: x[0], inputFirst: true, out: asVectors(next, V.self),
+        inputColumn: asVectors(inputWeights, V.self), x: x[0], out: asVectors(next, V.self),
         tanh: true)
     } else {
       let pre = asVectors(scratch, V.self)

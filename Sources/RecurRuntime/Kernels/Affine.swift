@@ -99,12 +99,17 @@ func tileSums<V: FloatVector>(
 ) -> Sums<V> {
   // The sizes people ship get a copy with a constant column count, which the compiler unrolls (the peer, RTNeural,
   // fixes every size at compile time; at small H loop control is a visible part of a step).
-  switch columns {
-  case 8: return chainedSums(panel, rows: rows, columns: 8, chains: chains, v: v, initial: initial)
-  case 16: return chainedSums(panel, rows: rows, columns: 16, chains: chains, v: v, initial: initial)
-  case 32: return chainedSums(panel, rows: rows, columns: 32, chains: chains, v: v, initial: initial)
-  default: return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
-  }
+  #if hasFeature(Embedded)
+    // Firmware (-Osize): no unrolling, so a constant-size copy would only add code (and stack).
+    return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
+  #else
+    switch columns {
+    case 8: return chainedSums(panel, rows: rows, columns: 8, chains: chains, v: v, initial: initial)
+    case 16: return chainedSums(panel, rows: rows, columns: 16, chains: chains, v: v, initial: initial)
+    case 32: return chainedSums(panel, rows: rows, columns: 32, chains: chains, v: v, initial: initial)
+    default: return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
+    }
+  #endif
 }
 
 @_transparent
@@ -144,17 +149,17 @@ func chainedSums<V: FloatVector>(
 
 // MARK: - A whole matrix
 
-/// out[r] = activation(initial[r] + Σ_j W[r][j] · v[j] (+ inputColumn[r] · x)) for every row vector r = g·vectors + q
-/// of `layout`, tile by tile. The input term is added after the sums, or with `inputFirst` before them, as the start of
-/// chain 0: fma(inputColumn[r], x, initial[r]) (the vanilla cell's order, GateWeights.swift). `initial`, `inputColumn` and `out` are [G][vectors] vectors;
-/// `out` may alias `initial`, `v` must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised
+/// out[r] = activation(fma(inputColumn[r], x, initial[r]) + Σ_j W[r][j] · v[j]) for every row vector r = g·vectors + q
+/// of `layout`, tile by tile: the input term, when there is one, starts chain 0 (the vanilla cell's order,
+/// GateWeights.swift; the gated cells add theirs after `tileSums` themselves). `initial`, `inputColumn` and `out` are
+/// [G][vectors] vectors; `out` may alias `initial`, `v` must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised
 /// copy per width serves every caller (inlined into each, the release build took five times longer).
 @inline(never)
 func affine<V: FloatVector>(
   _ layout: PanelLayout, _ weights: UnsafePointer<V>, chains: Int,
   v: UnsafePointer<Float>,  // [columns]
   initial: UnsafePointer<V>,  // [G][vectors]
-  inputColumn: UnsafePointer<V>? = nil, x: Float = 0, inputFirst: Bool = false,  // [G][vectors]
+  inputColumn: UnsafePointer<V>? = nil, x: Float = 0,  // [G][vectors]
   out: UnsafeMutablePointer<V>,  // [G][vectors]
   tanh: Bool
 ) {
@@ -164,17 +169,17 @@ func affine<V: FloatVector>(
     // `gates` and `t` as constants, so each copy keeps only its live sums.
     switch (layout.gates, t) {
     case (1, 1):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 1, t: 1)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
     case (1, 2):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 1, t: 2)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 2)
     case (1, 3):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 1, t: 3)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 3)
     case (1, _):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 1, t: 4)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 4)
     case (3, _):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 3, t: 1)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
     default:
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, inputFirst, out, tanh, q0: q0, gates: 4, t: 1)
+      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
     }
     q0 += t
   }
@@ -184,8 +189,8 @@ func affine<V: FloatVector>(
 @_transparent
 func affineTile<V: FloatVector>(
   _ layout: PanelLayout, _ weights: UnsafePointer<V>, _ chains: Int, _ v: UnsafePointer<Float>,
-  _ initial: UnsafePointer<V>, _ inputColumn: UnsafePointer<V>?, _ x: Float, _ inputFirst: Bool,
-  _ out: UnsafeMutablePointer<V>, _ tanh: Bool, q0: Int, gates: Int, t: Int
+  _ initial: UnsafePointer<V>, _ inputColumn: UnsafePointer<V>?, _ x: Float, _ out: UnsafeMutablePointer<V>,
+  _ tanh: Bool, q0: Int, gates: Int, t: Int
 ) {
   let rows = gates * t
   let nv = layout.vectors
@@ -195,8 +200,8 @@ func affineTile<V: FloatVector>(
   if rows > 1 { s.s1 = initial[k1] }
   if rows > 2 { s.s2 = initial[k2] }
   if rows > 3 { s.s3 = initial[k3] }
-  let xv = V(repeating: x)
-  if let w = inputColumn, inputFirst {
+  if let w = inputColumn {
+    let xv = V(repeating: x)
     s.s0 = multiplyAdd(w[k0], xv, s.s0)
     if rows > 1 { s.s1 = multiplyAdd(w[k1], xv, s.s1) }
     if rows > 2 { s.s2 = multiplyAdd(w[k2], xv, s.s2) }
@@ -204,12 +209,6 @@ func affineTile<V: FloatVector>(
   }
   s = tileSums(
     weights + q0 * gates * layout.columns, rows: rows, columns: layout.columns, chains: chains, v: v, initial: s)
-  if let w = inputColumn, !inputFirst {
-    s.s0 = multiplyAdd(w[k0], xv, s.s0)
-    if rows > 1 { s.s1 = multiplyAdd(w[k1], xv, s.s1) }
-    if rows > 2 { s.s2 = multiplyAdd(w[k2], xv, s.s2) }
-    if rows > 3 { s.s3 = multiplyAdd(w[k3], xv, s.s3) }
-  }
   out[k0] = tanh ? rationalTanh(s.s0) : s.s0
   if rows > 1 { out[k1] = tanh ? rationalTanh(s.s1) : s.s1 }
   if rows > 2 { out[k2] = tanh ? rationalTanh(s.s2) : s.s2 }

@@ -44,6 +44,9 @@ public struct CPUDescription: Equatable, Sendable, CustomStringConvertible {
   public static let avx512 = CPUDescription(vectorLanes: 16, vectorRegisters: 32)
   /// AArch64 with NEON (Apple Silicon, Cortex-A): 4 lanes, 32 registers.
   public static let neon = CPUDescription(vectorLanes: 4, vectorRegisters: 32)
+  /// A microcontroller without a vector unit (Cortex-M4F, M7): 4-lane vectors become scalar code over its 32
+  /// single-precision registers, eight vectors' worth, so tiles stay small enough not to spill.
+  public static let microcontroller = CPUDescription(vectorLanes: 4, vectorRegisters: 8)
 
   /// The description of an x86-64 CPU from the `flags` line of Linux's /proc/cpuinfo (the words after the colon):
   /// AVX-512 needs avx512f; AVX2 needs avx2 and fma; anything else is `.portable`.
