@@ -129,7 +129,9 @@ public final class BatchCell {
   let spare: UnsafeMutablePointer<StreamLanes>  // [32] chain partial sums of one tile
   let fresh: UnsafeMutablePointer<StreamLanes>  // [2][nb·8] each layer's new h (alternating), zero padded
   let freshCell: UnsafeMutablePointer<StreamLanes>  // [H] an LSTM layer's new c
-  let y: UnsafeMutablePointer<StreamLanes>  // [O] readouts
+  let y: UnsafeMutablePointer<StreamLanes>  // [R] fc's rows (R = fcRows: the outputs unless the model is a chain)
+  /// A chain's per-stream buffers (its dense layers run one stream at a time, RecurrentModel's chain section).
+  let chainBuffers: UnsafeMutablePointer<Float>  // [4][chainLanes] 32-byte aligned
 
   /// True for every model but a mixture readout: all kinds, stacked layers, any input and output size. (`recur
   /// stream --streams` feeds it for the identity and sequence-max-scale encodings; windowed encodings, mixtures
@@ -153,10 +155,10 @@ public final class BatchCell {
       (layers + k).initialize(
         to: BatchLayer(model.gateWeights(layer: k), kind: a.kind, chains: model.plan.chains))
     }
-    readoutRows = .allocate(capacity: a.outputSize * nb * 8)
-    readoutRows.initialize(repeating: 0, count: a.outputSize * nb * 8)
+    readoutRows = .allocate(capacity: a.fcRows * nb * 8)
+    readoutRows.initialize(repeating: 0, count: a.fcRows * nb * 8)
     let fcWeight = model.file.tensor(.fcWeight)
-    for o in 0..<a.outputSize {
+    for o in 0..<a.fcRows {
       for j in 0..<a.hiddenSize { readoutRows[o * nb * 8 + j] = fcWeight[o * a.hiddenSize + j] }
     }
     func lanes(_ count: Int) -> UnsafeMutablePointer<StreamLanes> {
@@ -168,12 +170,16 @@ public final class BatchCell {
     }
     h = lanes(groups * a.layers * a.hiddenSize)
     c = lanes(a.kind == .lstm ? groups * a.layers * a.hiddenSize : 0)
-    x = lanes(a.inputSize)
+    x = lanes(a.cellInputSize)
     sums = lanes(a.kind.gates * nb * 8)
     spare = lanes(32)
     fresh = lanes(2 * nb * 8)
     freshCell = lanes(a.hiddenSize)
-    y = lanes(a.outputSize)
+    y = lanes(a.fcRows)
+    chainBuffers = UnsafeMutableRawPointer.allocate(byteCount: 4 * 4 * model.chainLanes, alignment: 64)
+      .bindMemory(to: Float.self, capacity: 4 * model.chainLanes)
+    chainBuffers.initialize(repeating: 0, count: 4 * model.chainLanes)
+    if model.initialStates != nil { reset() }
   }
 
   deinit {
@@ -181,12 +187,14 @@ public final class BatchCell {
     layers.deallocate()
     readoutRows.deallocate()
     for p in [h, c, x, sums, spare, fresh, freshCell, y] { UnsafeMutableRawPointer(p).deallocate() }
+    UnsafeMutableRawPointer(chainBuffers).deallocate()
   }
 
   var stateStride: Int { layerCount * hidden }  // lanes vectors per group, h and c alike
   var isLSTM: Bool { model.architecture.kind == .lstm }
 
-  /// Makes room for at least `streams` streams, keeping every existing stream's state (new streams start at zero).
+  /// Makes room for at least `streams` streams, keeping every existing stream's state (new streams start at the
+  /// initial state: zero, or the model's learned one).
   /// Allocates; call it where allocation is acceptable (e.g. when a new stream appears), never per step.
   public func reserve(streams wanted: Int) {
     guard wanted > streams else { return }
@@ -203,24 +211,47 @@ public final class BatchCell {
     }
     h = grown(h, used: true)
     c = grown(c, used: isLSTM)
+    let oldGroups = groups
     groups = newGroups
     streams = newGroups * Self.lanes
+    if model.initialStates != nil { for g in oldGroups..<newGroups { resetGroup(g) } }
   }
 
-  /// Zeroes every stream's state.
+  /// Returns every stream to the initial state: zero, or the model's learned one (format version 5).
   public func reset() {
     h.update(repeating: StreamLanes(), count: groups * stateStride)
     if isLSTM { c.update(repeating: StreamLanes(), count: groups * stateStride) }
+    if model.initialStates != nil { for g in 0..<groups { resetGroup(g) } }
   }
 
-  /// Zeroes one stream's state.
+  /// Returns one stream to the initial state.
   public func reset(stream: Int) {
     precondition(stream >= 0 && stream < streams, "stream out of range")
     let (g, lane) = (stream / Self.lanes, stream % Self.lanes)
-    for j in 0..<stateStride {
-      h[g * stateStride + j][lane] = 0
-      if isLSTM { c[g * stateStride + j][lane] = 0 }
+    for k in 0..<layerCount {
+      for j in 0..<hidden {
+        let at = g * stateStride + k * hidden + j
+        h[at][lane] = initialValue(layer: k, unit: j, cell: false)
+        if isLSTM { c[at][lane] = initialValue(layer: k, unit: j, cell: true) }
+      }
     }
+  }
+
+  /// Group g's streams, every one at the learned initial state.
+  private func resetGroup(_ g: Int) {
+    for k in 0..<layerCount {
+      for j in 0..<hidden {
+        let at = g * stateStride + k * hidden + j
+        h[at] = StreamLanes(repeating: initialValue(layer: k, unit: j, cell: false))
+        if isLSTM { c[at] = StreamLanes(repeating: initialValue(layer: k, unit: j, cell: true)) }
+      }
+    }
+  }
+
+  /// The initial h (or c) of one unit of one layer: the model's learned state, or zero.
+  private func initialValue(layer k: Int, unit j: Int, cell: Bool) -> Float {
+    guard let initial = model.initialStates else { return 0 }
+    return initial[(2 * k + (cell ? 1 : 0)) * model.paddedHidden + j]
   }
 
   /// Advances every stream by one time step: `inputs[s·I ..< (s+1)·I]` for stream s; writes its readout to
@@ -275,7 +306,13 @@ public final class BatchCell {
   ) {
     let (I, O, L) = (model.inputSize, model.outputSize, Self.lanes)
     let base = g * L
-    if I == 1 {
+    if !model.inputLayers.isEmpty {
+      // A chain's input layers, one stream at a time (the same kernel as RecurrentCell), transposed into x.
+      for k in 0..<L {
+        let cellInput = model.runInputLayers(inputs + (base + k) * I, buffers: chainBuffers)
+        for i in 0..<model.cellInputSize { x[i][k] = cellInput[i] }
+      }
+    } else if I == 1 {
       x[0] = UnsafeRawPointer(inputs + base).loadUnaligned(as: StreamLanes.self)
     } else {
       for k in 0..<L {
@@ -294,7 +331,16 @@ public final class BatchCell {
       layerInput = UnsafePointer(out)
     }
     readout(layerInput)
-    if O == 1 {
+    if model.isChain {
+      // fc's rows per stream, then the chain's activation, output layers and skip (RecurrentModel), as one stream.
+      let rows = model.fcRows
+      let (fc, other) = (chainBuffers + 2 * model.chainLanes, chainBuffers + 3 * model.chainLanes)
+      for k in 0..<L where active?[k] ?? true {
+        for o in 0..<rows { fc[o] = y[o][k] }
+        for o in rows..<roundUp(rows, 8) { fc[o] = 0 }
+        model.runOutputLayers(fc: fc, other: other, skip: inputs + (base + k) * I, into: outputs + (base + k) * O)
+      }
+    } else if O == 1 {
       if active == nil {
         UnsafeMutableRawPointer(outputs + base).storeBytes(of: y[0], as: StreamLanes.self)
       } else {
@@ -406,7 +452,7 @@ public final class BatchCell {
   @inline(__always)
   func readout(_ v: UnsafePointer<StreamLanes>) {
     let nb = blocks
-    for o in 0..<model.outputSize {
+    for o in 0..<model.fcRows {
       let w = readoutRows + o * nb * 8
       @inline(__always) func wv(_ j: Int) -> StreamLanes { StreamLanes(repeating: w[j]) }
       var a0 = wv(0) * v[0]

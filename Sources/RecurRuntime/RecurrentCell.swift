@@ -8,6 +8,10 @@ public final class RecurrentCell {
   private let state: UnsafeMutablePointer<Float>  // [layers][3][paddedHidden]: h (two buffers), c (LSTM)
   private let scratch: UnsafeMutablePointer<Float>  // [scratchSlots][paddedHidden] gate pre-activations
   private let input: UnsafeMutablePointer<Float>  // [1] the scalar step's input
+  // A chain's buffers (RecurrentModel's chain section); one float each for other models.
+  private let chain: UnsafeMutablePointer<Float>  // [4][chainLanes] input layers' and output layers' ping-pong pairs
+  private let skipInput: UnsafeMutablePointer<Float>  // [inputSkip] the latest step's first inputs
+  private let chainOutput: UnsafeMutablePointer<Float>  // [outputSize] `output`'s readout
   private let layerCount: Int
   private let padded: Int
   /// H rounded up to 8: the lanes `dot` reads (the same on every plan width).
@@ -37,11 +41,22 @@ public final class RecurrentCell {
     state = storage.take(layerCount * stateStride)
     scratch = storage.take(RecurrentModel.scratchSlots * padded)
     input = storage.take(1)
+    let chainModel = model.isChain
+    chain = storage.take(chainModel ? 4 * model.chainLanes : 1)
+    skipInput = storage.take(model.inputSkip)
+    chainOutput = storage.take(chainModel ? model.outputSize : 1)
+    if model.initialStates != nil { reset() }
   }
 
-  /// Sets every layer's state to zero (PyTorch's default `h0` and `c0`).
+  /// Returns every layer to its initial state: zero (PyTorch's default `h0` and `c0`), or the model's learned
+  /// initial states (format version 5).
   public func reset() {
     state.update(repeating: 0, count: layerCount * stateStride)
+    guard let initial = model.initialStates else { return }
+    for k in 0..<layerCount {
+      current(k).update(from: initial + 2 * k * padded, count: padded)
+      cellState(k).update(from: initial + (2 * k + 1) * padded, count: padded)
+    }
   }
 
   // MARK: Stepping
@@ -49,6 +64,12 @@ public final class RecurrentCell {
   /// Advances the stack by one time step: `x` holds `inputSize` values. No readout.
   @inline(__always)
   public func advance(_ x: UnsafePointer<Float>) {
+    var x = x
+    if model.isChain {
+      // A chain's input layers run first, and its skip keeps the step's first inputs for the readout.
+      skipInput.update(from: x, count: model.inputSkip)
+      if !model.inputLayers.isEmpty { x = model.runInputLayers(x, buffers: chain) }
+    }
     #if hasFeature(Embedded)
       advance(SIMD4<Float>.self, x)  // firmware plans for 4 lanes only (RecurrentModel.init): one copy of the kernels
     #else
@@ -115,6 +136,15 @@ public final class RecurrentCell {
   public func readout(into y: UnsafeMutablePointer<Float>) {
     let m = model
     let h = current(layerCount - 1)
+    if m.isChain {
+      // fc into the chain's third buffer (zero past its rows), then its activation, the output layers and the skip.
+      let fc = chain + 2 * m.chainLanes
+      let rows = m.fcRows
+      for o in 0..<rows { fc[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o]) }
+      for o in rows..<roundUp(rows, 8) { fc[o] = 0 }
+      m.runOutputLayers(fc: fc, other: chain + 3 * m.chainLanes, skip: skipInput, into: y)
+      return
+    }
     for o in 0..<m.readoutSize {
       y[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o])
     }
@@ -123,7 +153,11 @@ public final class RecurrentCell {
   /// The first readout of the current state (the only one for output size 1).
   @inline(__always)
   public var output: Float {
-    dot(model.readoutRows, current(layerCount - 1), lanes: readoutLanes, bias: model.readoutBias[0])
+    if model.isChain {
+      readout(into: chainOutput)
+      return chainOutput[0]
+    }
+    return dot(model.readoutRows, current(layerCount - 1), lanes: readoutLanes, bias: model.readoutBias[0])
   }
 
   // MARK: Free-running generation

@@ -27,9 +27,25 @@ public final class RecurrentModel: @unchecked Sendable {
   public let paddedHidden: Int
 
   let layers: UnsafeMutableBufferPointer<Layer>  // [layers]
-  // R = readoutSize: the outputs, or a mixture's expert logits.
+  // R = fcRows: the outputs, a mixture's expert logits, or (a chain) the first output layer's inputs.
   let readoutRows: UnsafeMutablePointer<Float>  // [R][paddedHidden]  row o = fc.weight[o, :], zero-padded
   let readoutBias: UnsafeMutablePointer<Float>  // [R]                fc.bias
+
+  // A chain (format version 5; Kernels/Dense.swift). Plain models have no dense layers, no skip and zero states.
+  /// True when any of the pieces below is present: the cells then take the chain's path around the stack.
+  let isChain: Bool
+  let inputLayers: UnsafeMutableBufferPointer<DenseKernel>  // [inputLayers.count] before the stack
+  let outputLayers: UnsafeMutableBufferPointer<DenseKernel>  // [outputLayers.count] after the readout
+  let readoutActivation: Activation
+  let inputSkip: Int
+  /// `architecture.fcRows` and `cellInputSize`, stored: computed per step they cost an allocation in debug builds
+  /// (the `??` autoclosure captures the architecture).
+  let fcRows: Int
+  let cellInputSize: Int
+  /// Learned initial states, or nil for zeros.
+  let initialStates: UnsafeMutablePointer<Float>?  // [layers][2][paddedHidden] h0 then c0 (LSTM), zero past H
+  /// Floats per chain buffer: the widest value vector of the chain, rounded up to 8.
+  let chainLanes: Int
   /// A mixture's expert coefficients, `experts.weight` as stored (empty otherwise).
   let expertWeights: UnsafeMutablePointer<Float>  // [E][m] row-major, m = expertOrder
   private let storage = FloatStorage()
@@ -92,7 +108,7 @@ public final class RecurrentModel: @unchecked Sendable {
         }
       layers.initializeElement(at: k, to: layer)
     }
-    let R = a.readoutSize
+    let R = a.fcRows
     readoutRows = storage.take(R * padded)
     for o in 0..<R {
       for j in 0..<H { readoutRows[o * padded + j] = fcWeight[o * H + j] }
@@ -102,9 +118,85 @@ public final class RecurrentModel: @unchecked Sendable {
     let expertCount = a.experts * a.expertOrder
     expertWeights = storage.take(expertCount)
     if a.isMixture { expertWeights.update(from: file.tensor(.experts), count: expertCount) }
+
+    isChain = a.isChain
+    fcRows = a.fcRows
+    cellInputSize = a.cellInputSize
+    readoutActivation = a.readoutActivation
+    inputSkip = a.inputSkip
+    let kernels = storage
+    func dense(_ list: [DenseLayer], position: (Int) -> Int) -> UnsafeMutableBufferPointer<DenseKernel> {
+      let out = UnsafeMutableBufferPointer<DenseKernel>.allocate(capacity: list.count)
+      for (i, d) in list.enumerated() {
+        let at = position(i)
+        out.initializeElement(
+          at: i,
+          to: DenseKernel(
+            d, weight: file.tensor(.denseWeight, layer: at), bias: file.tensor(.denseBias, layer: at),
+            storage: kernels))
+      }
+      return out
+    }
+    inputLayers = dense(a.inputLayers) { $0 }
+    outputLayers = dense(a.outputLayers) { a.outputLayerPosition($0) }
+    let widths =
+      [a.inputSize, a.fcRows, a.outputSize] + a.inputLayers.map { $0.outputs } + a.outputLayers.map { $0.outputs }
+    chainLanes = roundUp(widths.max()!, 8)
+    if a.learnedInitialState {
+      let states = storage.take(a.layers * 2 * padded)
+      for k in 0..<a.layers {
+        let h0 = file.tensor(.initialHidden, layer: k)
+        for j in 0..<H { states[(2 * k) * padded + j] = h0[j] }
+        if a.kind == .lstm {
+          let c0 = file.tensor(.initialCell, layer: k)
+          for j in 0..<H { states[(2 * k + 1) * padded + j] = c0[j] }
+        }
+      }
+      initialStates = states
+    } else {
+      initialStates = nil
+    }
   }
 
-  deinit { layers.deallocate() }
+  deinit {
+    layers.deallocate()
+    inputLayers.deallocate()
+    outputLayers.deallocate()
+  }
+
+  // MARK: The chain around the stack (format version 5)
+
+  /// The input layers: `x` [inputSize] → the stack's input, in `buffers` [2][chainLanes]; returns where it is.
+  @inline(__always)
+  func runInputLayers(_ x: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    let I = architecture.inputSize
+    buffers.update(from: x, count: I)
+    for i in I..<roundUp(I, 8) { buffers[i] = 0 }
+    var from = 0
+    for layer in inputLayers {
+      layer.apply(buffers + from * chainLanes, into: buffers + (1 - from) * chainLanes)
+      from = 1 - from
+    }
+    return UnsafePointer(buffers + from * chainLanes)
+  }
+
+  /// The readout's activation, the output layers and the skip: `fc` [chainLanes] holds fc's `fcRows` values (zero
+  /// past them) and is overwritten; `other` [chainLanes] is scratch; `skip` holds the step's first `inputSkip`
+  /// inputs. Writes `outputSize` values to `y`.
+  @inline(__always)
+  func runOutputLayers(
+    fc: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>, skip: UnsafePointer<Float>,
+    into y: UnsafeMutablePointer<Float>
+  ) {
+    activate(readoutActivation, fc, count: fcRows)
+    var (from, to) = (fc, other)
+    for layer in outputLayers {
+      layer.apply(from, into: to)
+      swap(&from, &to)
+    }
+    for o in 0..<outputSize { y[o] = from[o] }
+    for o in 0..<inputSkip { y[o] += skip[o] }
+  }
 
   /// Layer k's tensors as the kernels consume them (GateWeights.swift), from the file's tensors.
   static func gateWeights(_ file: ModelFile, layer k: Int) -> GateWeights {

@@ -19,7 +19,10 @@ struct Inspect: ParsableCommand {
       --json prints the same as one JSON object, plus "tensors": every weight keyed by its PyTorch state_dict name \
       (the recurrent module named after the cell kind: rnn., gru. or lstm.; the readout fc.; a mixture's experts \
       as experts.weight), as nested arrays in PyTorch shapes (statistics that were not measured are null). \
-      `recur-train import-torch` reads it back exactly.
+      `recur-train import-torch` reads it back exactly. A chain (format version 5: models imported from GuitarML, \
+      AIDA-X / RTNeural or NAM) adds "chain" (its layers in order), "input_skip", "learned_initial_state", \
+      "sample_rate" (null: not recorded) and "metadata"; its tensors add dense{j}.weight / dense{j}.bias (j the \
+      layer's position in the chain) and KIND.h0_l{k} / KIND.c0_l{k}. import-torch does not read chains back.
 
       Examples:
         recur inspect --model odd
@@ -39,6 +42,23 @@ struct Inspect: ParsableCommand {
   func writeSummary(_ f: ModelFile, _ out: OutputWriter) {
     let p = f.provenance
     func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
+    if f.formatVersion >= 5 {
+      // An imported chain: where it came from instead of training statistics it never had.
+      let a = f.architecture
+      var lines = [
+        "model             \(escaped(options.model))",
+        "format            Recur model file v\(f.formatVersion), \(f.encoded().count) bytes",
+        "layers            \(a.summary)",
+        "parameters        \(f.parameterCount)",
+        "encoding          \(f.encoding.name): one line of \(a.inputSize) input\(a.inputSize == 1 ? "" : "s") in, "
+          + "\(a.outputSize) output\(a.outputSize == 1 ? "" : "s") out per step",
+        "source            \(p.family.isEmpty ? "n/a" : escaped(p.family)), sample rate "
+          + (f.sampleRate > 0 ? "\(shortest(f.sampleRate)) Hz" : "not recorded"),
+      ]
+      for entry in f.metadata { lines.append("  \(escaped(entry.key)) = \(escaped(entry.value))") }
+      out.text(lines.joined(separator: "\n") + "\n")
+      return
+    }
     out.text(
       """
       model             \(escaped(options.model))
@@ -92,7 +112,7 @@ struct Inspect: ParsableCommand {
         "layers": \(f.layers),
         "input_size": \(f.inputSize),
         "hidden_size": \(f.hiddenSize),
-        "output_size": \(f.outputSize),\(mixtureFields(f))
+        "output_size": \(f.outputSize),\(mixtureFields(f))\(chainFields(f))
         "parameters": \(f.parameterCount),
         "encoding": "\(f.encoding.name)",
         "context_length": \(f.contextLength),
@@ -128,6 +148,29 @@ struct Inspect: ParsableCommand {
 func mixtureFields(_ f: ModelFile) -> String {
   let a = f.architecture
   return a.isMixture ? "\n  \"experts\": \(a.experts),\n  \"expert_order\": \(a.expertOrder)," : ""
+}
+
+/// A chain's layers, skip, initial-state flag, sample rate and metadata as JSON members (format version 5 only).
+func chainFields(_ f: ModelFile) -> String {
+  guard f.formatVersion >= 5 else { return "" }
+  let a = f.architecture
+  func dense(_ d: DenseLayer) -> String {
+    "{\"type\": \"dense\", \"inputs\": \(d.inputs), \"outputs\": \(d.outputs), \"activation\": \"\(d.activation.name)\"}"
+  }
+  let recurrent = (0..<a.layers).map { k in
+    "{\"type\": \"\(a.kind.name)\", \"inputs\": \(k == 0 ? a.cellInputSize : a.hiddenSize), \"outputs\": \(a.hiddenSize)}"
+  }
+  let readout = DenseLayer(inputs: a.hiddenSize, outputs: a.fcRows, activation: a.readoutActivation)
+  let layers = a.inputLayers.map(dense) + recurrent + ([readout] + a.outputLayers).map(dense)
+  let metadata = f.metadata.map { "\(jsonString($0.key)): \(jsonString($0.value))" }
+  return """
+
+      "chain": [\(layers.joined(separator: ", "))],
+      "input_skip": \(a.inputSkip),
+      "learned_initial_state": \(a.learnedInitialState),
+      "sample_rate": \(f.sampleRate > 0 ? shortest(f.sampleRate) : "null"),
+      "metadata": {\(metadata.joined(separator: ", "))},
+    """
 }
 
 func shortest(_ x: Float) -> String {

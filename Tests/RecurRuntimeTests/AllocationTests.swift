@@ -101,6 +101,43 @@ struct AllocationTests {
     }
   }
 
+  /// A chain (format version 5: dense layers, skip, learned initial states): step, reset, streaming, a BatchCell.
+  @Test(arguments: CellKind.allCases)
+  func aChainStepsWithoutAllocating(kind: CellKind) {
+    let model = RecurrentModel(chainModel(kind, hidden: 12))
+    let predictor = SequencePredictor(model: model)
+    let cell = predictor.cell
+    let batch = BatchCell(model: model, streams: 16)
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 3)
+    let y = UnsafeMutablePointer<Float>.allocate(capacity: 16 * 2)
+    let active = UnsafeMutablePointer<Bool>.allocate(capacity: 16)
+    defer {
+      x.deallocate()
+      y.deallocate()
+      active.deallocate()
+    }
+    x.initialize(repeating: 0.25, count: 16 * 3)
+    active.initialize(repeating: true, count: 16)
+    active[3] = false
+    var sink: Float = 0
+    let count = allocations {
+      cell.reset()
+      for _ in 0..<500 {
+        cell.step(x, into: y)
+        sink += y[0]
+      }
+      predictor.observe(x, into: y)
+      batch.reset()
+      batch.reset(stream: 5)
+      for _ in 0..<50 {
+        batch.step(UnsafeBufferPointer(start: x, count: 48), into: UnsafeMutableBufferPointer(start: y, count: 32))
+        batch.step(x, into: y, active: active)
+      }
+      sink += y[0]
+    }
+    #expect(count == 0, "\(kind) chain: \(count) allocations (sink \(sink))")
+  }
+
   /// The standardised encodings (`recur-train fit` models): windowed streaming and generation, one and two columns.
   @Test(arguments: [Encoding.standardize, .standardizeDifferences])
   func standardizedPredictorsDoNotAllocate(encoding: Encoding) {

@@ -106,22 +106,54 @@ func relativeError(_ actual: Double, _ expected: Double, floor: Double) -> Doubl
 /// Any stack of `nn.RNN` (tanh) / `nn.GRU` / `nn.LSTM` layers and an `nn.Linear` readout in Double, written straight
 /// from PyTorch's documented equations (gate orders r,z,n and i,f,g,o), with libm tanh and exp: no padding, no SIMD,
 /// no fused gates.
+///
+/// A chain (format version 5) adds, from ModelFormat.md's equations: dense layers before and after (libm tanh, exp),
+/// the readout's activation, the input skip and learned initial states.
 struct ReferenceStack {
   let file: ModelFile
   var h: [[Double]]  // [layers][H]
   var c: [[Double]]  // [layers][H] (LSTM)
+  var lastInput: [Double] = []  // the latest step's inputs (the skip adds the first ones)
   var a: Architecture { file.architecture }
 
   init(_ file: ModelFile) {
     self.file = file
     h = [[Double]](repeating: [Double](repeating: 0, count: file.hiddenSize), count: file.layers)
     c = h
+    reset()
   }
 
   mutating func reset() {
     for k in h.indices {
       h[k] = [Double](repeating: 0, count: a.hiddenSize)
       c[k] = h[k]
+      if a.learnedInitialState {
+        h[k] = file.tensor(.initialHidden, layer: k).map(Double.init)
+        if a.kind == .lstm { c[k] = file.tensor(.initialCell, layer: k).map(Double.init) }
+      }
+    }
+  }
+
+  /// `activation(W x + b)` of one dense layer, W [out][in] row-major.
+  static func dense(_ d: DenseLayer, weight: [Float], bias: [Float], _ x: [Double]) -> [Double] {
+    let y = (0..<d.outputs).map { o in
+      (0..<d.inputs).reduce(Double(bias[o])) { $0 + Double(weight[o * d.inputs + $1]) * x[$1] }
+    }
+    return activated(d.activation, y)
+  }
+
+  static func activated(_ activation: Activation, _ y: [Double]) -> [Double] {
+    switch activation {
+    case .none: return y
+    case .tanh: return y.map { tanh($0) }
+    case .sigmoid: return y.map(sigmoid)
+    case .relu: return y.map { max(0, $0) }
+    case .elu: return y.map { $0 > 0 ? $0 : exp($0) - 1 }
+    case .softmax:
+      let m = y.max()!
+      let e = y.map { exp($0 - m) }
+      let sum = e.reduce(0, +)
+      return e.map { $0 / sum }
     }
   }
 
@@ -141,7 +173,12 @@ struct ReferenceStack {
 
   mutating func step(_ x: [Double]) -> [Double] {
     let H = a.hiddenSize
+    lastInput = x
     var input = x
+    for (j, d) in a.inputLayers.enumerated() {
+      input = Self.dense(
+        d, weight: file.tensor(.denseWeight, layer: j), bias: file.tensor(.denseBias, layer: j), input)
+    }
     for k in 0..<a.layers {
       var next = [Double](repeating: 0, count: H)
       for i in 0..<H {
@@ -177,11 +214,18 @@ struct ReferenceStack {
     let H = a.hiddenSize
     let w = file.tensor(.fcWeight)
     let b = file.tensor(.fcBias)
-    return (0..<a.readoutSize).map { o in  // a mixture: its expert logits
+    var y = (0..<a.fcRows).map { o in  // a mixture: its expert logits
       var y = Double(b[o])
       for j in 0..<H { y += Double(w[o * H + j]) * h[a.layers - 1][j] }
       return y
     }
+    y = Self.activated(a.readoutActivation, y)
+    for (m, d) in a.outputLayers.enumerated() {
+      let at = a.outputLayerPosition(m)
+      y = Self.dense(d, weight: file.tensor(.denseWeight, layer: at), bias: file.tensor(.denseBias, layer: at), y)
+    }
+    for o in 0..<a.inputSkip { y[o] += lastInput[o] }
+    return y
   }
 }
 

@@ -30,7 +30,7 @@ struct RecurTrain: ParsableCommand {
       Exit status: 0 on success, 2 for invalid options or a bad command line (nothing done; as `recur`), 1 when a run fails (e.g. the loss \
       diverges; no model is written).
       """,
-    subcommands: [Train.self, Fit.self, Score.self, Eval.self, Baseline.self, ImportTorch.self])
+    subcommands: [Train.self, Fit.self, Score.self, Eval.self, Baseline.self, Import.self, ImportTorch.self])
 }
 
 struct Train: ParsableCommand {
@@ -394,6 +394,61 @@ struct Baseline: ParsableCommand {
             SVGPlot.generation(evaluation.generation, title: title, subtitle: evaluation.modelDescription),
             named: "generation.svg", in: plots)))
     }
+  }
+}
+
+struct Import: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "import",
+    abstract: "Convert a GuitarML, AIDA-X / RTNeural, NAM LSTM or PyTorch model file into a Recur model file.",
+    discussion: """
+      The format is detected from the content:
+        Automated-GuitarAmpModelling / GuitarML JSON   {"model_data": ..., "state_dict": ...}
+        RTNeural's Keras JSON, AIDA-X .json / .aidax   {"in_shape": ..., "layers": [...]}
+        Neural Amp Modeler .nam with "architecture": "LSTM"
+        a PyTorch state dict JSON                       as import-torch (--window applies)
+      The audio formats become a chain (format version 5: dense layers, one recurrent stack, dense layers, the \
+      input skip, learned initial states) with the identity encoding: `recur stream --model M` reads one line of \
+      inputs per step and prints the outputs. Anything Recur cannot run exactly (convolutions, WaveNet, \
+      batchnorm, a GRU without reset_after, ...) is refused with the layer's index and type.
+
+      Examples:
+        recur-train import Proteus_Tone.json -o proteus.recur
+        recur-train import amp.aidax -o amp.recur
+        recur-train import lstm-amp.nam -o lstm-amp.recur
+      """)
+
+  @Argument(help: "The model file to convert.")
+  var source: String
+
+  @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
+  var output: String?
+
+  @Option(parsing: .unconditional, help: "Context length recorded for a PyTorch state dict (as import-torch).")
+  var window: Int = 5
+
+  func run() throws {
+    guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+    guard (1...ModelFormat.maxContextLength).contains(window) else {
+      throw TrainerError.invalidOption("--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")
+    }
+    try AtomicFile.checkDestination(output, inputs: [source])
+    let json: [UInt8]
+    switch readWholeFile(source, limit: TorchState.maxJSONSize) {
+    case .success(let bytes): json = bytes
+    case .failure(let error): throw TrainerError.io("'\(escaped(source))': \(error.message)")
+    }
+    let imported: (file: ModelFile, format: ModelImport.Format)
+    do {
+      imported = try ModelImport.modelFile(json: json, window: window)
+    } catch .importFailed(let message) {
+      throw TrainerError.importFailed("'\(escaped(source))': \(message)")
+    }
+    let bytes = imported.file.encoded()
+    try AtomicFile.write(bytes, to: output)
+    print(
+      "Wrote \(escaped(output)): \(imported.format.rawValue), \(imported.file.architecture.summary); \(bytes.count) "
+        + "bytes, \(imported.file.parameterCount) parameters")
   }
 }
 

@@ -43,7 +43,7 @@ struct GRULayer {
   /// The layer's tensors in kernel order (GateWeights.swift): r and z rows halved, their biases summed.
   static func weights(_ file: ModelFile, layer k: Int) -> GateWeights {
     let H = file.hiddenSize
-    let I = k == 0 ? file.inputSize : H
+    let I = k == 0 ? file.architecture.cellInputSize : H
     let halve = { (t: [Float], columns: Int) in GateWeights.halving(t, gates: [0, 1], hidden: H, columns: columns) }
     let bih = halve(file.tensor(.biasIH, layer: k), 1)
     let bhh = halve(file.tensor(.biasHH, layer: k), 1)

@@ -45,7 +45,7 @@ struct LSTMLayer {
   /// The layer's tensors in kernel order (GateWeights.swift): i, f and o rows halved, biases summed.
   static func weights(_ file: ModelFile, layer k: Int) -> GateWeights {
     let H = file.hiddenSize
-    let I = k == 0 ? file.inputSize : H
+    let I = k == 0 ? file.architecture.cellInputSize : H
     let halve = { (t: [Float], columns: Int) in GateWeights.halving(t, gates: [0, 1, 3], hidden: H, columns: columns) }
     return GateWeights(
       gates: 4, hidden: H, inputCount: I, inputWeights: halve(file.tensor(.weightIH, layer: k), I),

@@ -38,7 +38,7 @@ struct RNNLayer {
   static func weights(_ file: ModelFile, layer k: Int) -> GateWeights {
     let H = file.hiddenSize
     return GateWeights(
-      gates: 1, hidden: H, inputCount: k == 0 ? file.inputSize : H,
+      gates: 1, hidden: H, inputCount: k == 0 ? file.architecture.cellInputSize : H,
       inputWeights: file.tensor(.weightIH, layer: k), recurrentWeights: file.tensor(.weightHH, layer: k),
       inputBias: GateWeights.sum(file.tensor(.biasIH, layer: k), file.tensor(.biasHH, layer: k)), hiddenBias: [])
   }

@@ -4,8 +4,21 @@
 
 // MARK: - Architecture
 
+/// An enum whose cases have command-line and file names (`CellKind`, `Activation`, `Encoding`).
+public protocol NamedCase: CaseIterable {
+  var name: String { get }
+}
+
+extension NamedCase {
+  /// The case called `name`, if any.
+  public init?(name: String) {
+    guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
+    self = found
+  }
+}
+
 /// The recurrent cell of every layer. Values are the on-disk codes.
-public enum CellKind: UInt32, Sendable, CaseIterable {
+public enum CellKind: UInt32, Sendable, CaseIterable, NamedCase {
   /// Elman RNN: `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)` (`nn.RNN`, nonlinearity tanh).
   case rnn = 1
   /// `nn.GRU`: gates r, z, n; `n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`, `h' = (1 − z) ⊙ n + z ⊙ h`.
@@ -39,30 +52,85 @@ public enum CellKind: UInt32, Sendable, CaseIterable {
     case .lstm: "LSTM"
     }
   }
+}
 
-  public init?(name: String) {
-    guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
-    self = kind
+/// The activation after a dense layer of a chain (format version 5). Values are the on-disk codes.
+public enum Activation: UInt32, Sendable, CaseIterable, NamedCase {
+  /// y = x (Keras "linear").
+  case none = 0
+  case tanh = 1
+  /// 1 / (1 + e^−x).
+  case sigmoid = 2
+  /// max(0, x).
+  case relu = 3
+  /// x for x > 0, e^x − 1 otherwise (alpha 1, Keras' and RTNeural's default).
+  case elu = 4
+  /// e^(x_i − max x) / Σ_j e^(x_j − max x) over the layer's outputs.
+  case softmax = 5
+
+  public var name: String {
+    switch self {
+    case .none: "none"
+    case .tanh: "tanh"
+    case .sigmoid: "sigmoid"
+    case .relu: "relu"
+    case .elu: "elu"
+    case .softmax: "softmax"
+    }
+  }
+}
+
+/// A dense layer of a chain (format version 5): `y = activation(W x + b)`, W [outputs][inputs] row-major (nn.Linear's
+/// layout), b [outputs].
+public struct DenseLayer: Sendable, Equatable {
+  public var inputs: Int
+  public var outputs: Int
+  public var activation: Activation
+
+  public init(inputs: Int, outputs: Int, activation: Activation = .none) {
+    (self.inputs, self.outputs, self.activation) = (inputs, outputs, activation)
+  }
+
+  /// "dense 8→4 sigmoid".
+  public var summary: String {
+    "dense \(inputs)→\(outputs)" + (activation == .none ? "" : " \(activation.name)")
   }
 }
 
 /// Sizes of a stacked recurrent network followed by a Linear readout: `layers` cells of `kind`, the first reading
-/// `inputSize` values per step, every later one the hidden state of the one below; `fc: Linear(H -> outputSize)`.
+/// `cellInputSize` values per step, every later one the hidden state of the one below; `fc: Linear(H -> fcRows)`.
 ///
 /// With `experts` > 0 (format version 4, window-differences only, input and output 1) the readout is a *mixture of
 /// linear autoregressive experts*: `fc: Linear(H -> experts)` gives one logit per expert, and the prediction is
 /// Σ_e softmax(logits)_e · (experts.weight[e] · the last `expertOrder` cell inputs) (see `ExpertMixture`).
+///
+/// Format version 5 makes the model a *chain*: `inputLayers` (dense) map the `inputSize` inputs to the stack's
+/// input, the readout `fc` carries an activation, `outputLayers` (dense) follow it, the first `inputSkip` inputs are
+/// added to the first outputs (a residual), and every recurrent layer may start from a learned state.
+/// Today's models are the chain `stack -> dense(none)`.
 public struct Architecture: Sendable, Equatable {
   public var kind: CellKind
   public var layers: Int
+  /// Values read per step: the first dense layer's inputs, or the first recurrent layer's.
   public var inputSize: Int
   public var hiddenSize: Int
-  /// Values predicted per step (1 for a mixture).
+  /// Values predicted per step (1 for a mixture): the last layer's outputs.
   public var outputSize: Int
   /// Linear experts of the mixture readout (0: the plain Linear readout).
   public var experts: Int
   /// Cell inputs each expert weighs, the latest ones (0 exactly when `experts` is 0).
   public var expertOrder: Int
+  /// Version 5: dense layers before the recurrent stack, in order (the first reads `inputSize` values).
+  public var inputLayers: [DenseLayer] = []
+  /// Version 5: the activation applied to the readout `fc`'s outputs.
+  public var readoutActivation: Activation = .none
+  /// Version 5: dense layers after the readout, in order (the first reads `fcRows` values).
+  public var outputLayers: [DenseLayer] = []
+  /// Version 5: output o < inputSkip gets input o added after the last layer (Automated-GuitarAmpModelling's `skip`,
+  /// AIDA-X's `in_skip`).
+  public var inputSkip = 0
+  /// Version 5: every recurrent layer starts, and resets, from learned h0 (and c0, LSTM) tensors instead of zeros.
+  public var learnedInitialState = false
 
   public init(
     kind: CellKind = .rnn, layers: Int = 1, inputSize: Int = 1, hiddenSize: Int, outputSize: Int = 1,
@@ -77,10 +145,21 @@ public struct Architecture: Sendable, Equatable {
     self.expertOrder = expertOrder
   }
 
-  /// Rows of `fc`: one per output, or one logit per expert.
+  /// Values `RecurrentCell.readout` writes: the outputs, or a mixture's expert logits.
   public var readoutSize: Int { experts > 0 ? experts : outputSize }
+  /// Rows of `fc`: a mixture's expert count, the first output layer's inputs, or the outputs.
+  public var fcRows: Int { experts > 0 ? experts : outputLayers.first?.inputs ?? outputSize }
+  /// Values the first recurrent layer reads per step.
+  public var cellInputSize: Int { inputLayers.last?.outputs ?? inputSize }
   /// True for the mixture-of-experts readout.
   public var isMixture: Bool { experts > 0 }
+  /// True when the model needs format version 5: any dense layer besides a plain readout, a skip or learned states.
+  public var isChain: Bool {
+    !inputLayers.isEmpty || !outputLayers.isEmpty || readoutActivation != .none || inputSkip > 0
+      || learnedInitialState
+  }
+  /// Entries of the version-5 chain table: the dense layers, the recurrent layers and the readout.
+  public var chainLength: Int { inputLayers.count + layers + 1 + outputLayers.count }
 
   /// The limits every reader enforces (ModelFormat.md).
   public static let maxLayers = 8
@@ -88,21 +167,48 @@ public struct Architecture: Sendable, Equatable {
   public static let maxOutputSize = 256
   public static let maxHiddenSize = 1024
   public static let maxExperts = 256
+  /// Version 5: at most this many chain entries, and dense layers of at most `maxHiddenSize` inputs and outputs.
+  public static let maxChainLength = 16
 
-  /// True when every size is within the limits above.
+  /// True when every size is within the limits above and the chain's sizes meet.
   public var isWithinLimits: Bool {
-    (1...Self.maxLayers).contains(layers) && (1...Self.maxInputSize).contains(inputSize)
-      && (1...Self.maxHiddenSize).contains(hiddenSize) && (1...Self.maxOutputSize).contains(outputSize)
-      && (experts == 0
-        ? expertOrder == 0
-        : experts <= Self.maxExperts && expertOrder >= 1 && inputSize == 1 && outputSize == 1)
+    guard
+      (1...Self.maxLayers).contains(layers) && (1...Self.maxInputSize).contains(inputSize)
+        && (1...Self.maxHiddenSize).contains(hiddenSize) && (1...Self.maxOutputSize).contains(outputSize)
+        && (experts == 0
+          ? expertOrder == 0
+          : experts <= Self.maxExperts && expertOrder >= 1 && inputSize == 1 && outputSize == 1)
+    else { return false }
+    guard isChain else { return true }
+    var width = inputSize
+    for d in inputLayers {
+      guard d.inputs == width && (1...Self.maxHiddenSize).contains(d.outputs) else { return false }
+      width = d.outputs
+    }
+    guard (1...Self.maxHiddenSize).contains(fcRows) else { return false }
+    width = fcRows
+    for d in outputLayers {
+      guard d.inputs == width && (1...Self.maxHiddenSize).contains(d.outputs) else { return false }
+      width = d.outputs
+    }
+    return width == outputSize && !isMixture && chainLength <= Self.maxChainLength
+      && (0...min(inputSize, outputSize)).contains(inputSkip)
   }
 
-  /// "GRU, 2 layers: input 3, hidden 32, output 2".
+  /// "GRU, 2 layers: input 3, hidden 32, output 2"; a chain lists its layers.
   public var summary: String {
-    "\(kind.title), \(layers) layer\(layers == 1 ? "" : "s"): input \(inputSize), hidden \(hiddenSize), "
-      + "output \(outputSize)"
-      + (isMixture ? ", a mixture of \(experts) linear experts of order \(expertOrder)" : "")
+    guard isChain else {
+      return "\(kind.title), \(layers) layer\(layers == 1 ? "" : "s"): input \(inputSize), hidden \(hiddenSize), "
+        + "output \(outputSize)"
+        + (isMixture ? ", a mixture of \(experts) linear experts of order \(expertOrder)" : "")
+    }
+    let readout = DenseLayer(inputs: hiddenSize, outputs: fcRows, activation: readoutActivation)
+    let stack =
+      "\(kind.name) \(cellInputSize)→\(hiddenSize)" + (layers > 1 ? " ×\(layers)" : "")
+      + (learnedInitialState ? " (learned initial state)" : "")
+    let parts = inputLayers.map { $0.summary } + [stack] + ([readout] + outputLayers).map { $0.summary }
+    return "input \(inputSize): " + parts.joined(separator: ", ")
+      + (inputSkip > 0 ? ", + first \(inputSkip) input\(inputSkip == 1 ? "" : "s")" : "")
   }
 }
 
@@ -110,7 +216,7 @@ public struct Architecture: Sendable, Equatable {
 
 /// How real-valued sequences are turned into cell inputs and cell outputs back into values.
 /// The runtime applies exactly what training applied; see `SequencePredictor`.
-public enum Encoding: UInt32, Sendable, CaseIterable {
+public enum Encoding: UInt32, Sendable, CaseIterable, NamedCase {
   /// No transformation: values go into the cell as they are and readouts come out as they are. Any input and output
   /// size. (Format version 2 only.)
   case identity = 0
@@ -154,11 +260,6 @@ public enum Encoding: UInt32, Sendable, CaseIterable {
 
   /// True for the encodings whose predictions read only the last `contextLength` steps, each from a zero state.
   public var isWindowed: Bool { self == .windowDifferences || isStandardized }
-
-  public init?(name: String) {
-    guard let encoding = Self.allCases.first(where: { $0.name == name }) else { return nil }
-    self = encoding
-  }
 }
 
 /// The per-column affine maps of the standardised encodings, fitted on the training data (mean and standard
@@ -242,6 +343,24 @@ public struct ValidationStats: Sendable {
   }
 }
 
+/// One `key=value` line of a version-5 file's metadata block: what the source file said about the model (its
+/// name, AIDA-X's `esr`, NAM's loudness, ...). Keys are lowercase ASCII letters, digits, `_`, `.` and `-`; values are
+/// UTF-8 without control characters. Stored verbatim; never used for computation.
+public struct MetadataEntry: Sendable, Equatable {
+  public var key: String
+  public var value: String
+  public init(_ key: String, _ value: String) { (self.key, self.value) = (key, value) }
+
+  /// True when `key` and `value` can be stored (see above).
+  public var isStorable: Bool {
+    !key.isEmpty && key.utf8.count <= 64
+      && key.utf8.allSatisfy {
+        ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D
+      }
+      && !value.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }
+  }
+}
+
 // MARK: - The model
 
 /// A complete model: architecture, encoding, provenance, validation statistics and float32 tensors.
@@ -257,6 +376,11 @@ public struct ModelFile: Sendable {
   public var tensorValues: [[Float]]
   /// The standardised encodings' shifts and scales (nil for the other encodings; required for them).
   public var normalization: Normalization? = nil
+  /// Version 5: the sample rate the model was trained at, in Hz (0: not recorded).
+  public var sampleRate: Float = 0
+  /// Version 5: what the source file said about the model, in its order (at most `ModelFormat.maxMetadataSize`
+  /// bytes as `key=value` lines).
+  public var metadata: [MetadataEntry] = []
 
   /// A model with the tensors of `architecture.tensors`, in that order. Precondition: the counts match the table
   /// (the reader checks untrusted input itself; this is for code that builds models).

@@ -4,8 +4,8 @@ public enum ModelFormat {
   public static let magic: [UInt8] = [0x52, 0x45, 0x43, 0x55, 0x52, 0x4E, 0x4E, 0x1A]  // "RECURNN" 0x1A
   /// The newest version this code reads and writes. Version 1 (one vanilla layer, input and output 1) is still read,
   /// and still written for models it can describe, so files of that shape stay byte-identical.
-  public static let version: UInt32 = 4
-  public static let versions: ClosedRange<UInt32> = 1...4
+  public static let version: UInt32 = 5
+  public static let versions: ClosedRange<UInt32> = 1...5
   public static let headerSize = 256
   public static let directoryEntrySize = 32
   public static let tensorAlignment = 64
@@ -27,12 +27,30 @@ public enum ModelFormat {
   static let offFamily = 128
   /// Version 4: the mixture readout's expert count and order. Earlier versions: reserved, zero.
   static let offExperts = 160, offExpertOrder = 164
-  static let offReserved = 168
+  /// Version 5: chain entries, input skip, sample rate and metadata length. Earlier versions: reserved, zero.
+  static let offChainLength = 168, offInputSkip = 172, offSampleRate = 176, offMetadataLength = 180
+  /// Where the reserved bytes start: the version-5 fields above are reserved before version 5.
+  static func offReserved(version: UInt32) -> Int { version >= 5 ? 184 : 168 }
+  /// Version 5: one chain entry (layer type, inputs, outputs, activation or flags).
+  public static let chainEntrySize = 16
+  /// Version 5: the most bytes of `key=value` metadata lines.
+  public static let maxMetadataSize = 4096
+  /// Version 5: chain entry layer type of a dense layer (the recurrent ones use their `CellKind` code).
+  static let denseLayerType: UInt32 = 0
+  /// Version 5: chain entry flag of a recurrent layer with learned initial states.
+  static let learnedStateFlag: UInt32 = 1
+
+  /// Where the tensor directory starts: right after the header, or (version 5) after the chain table and the
+  /// metadata, rounded up to a multiple of 32.
+  static func directoryStart(version: UInt32, chainLength: Int, metadataLength: Int) -> Int {
+    version >= 5 ? roundUp(headerSize + chainEntrySize * chainLength + metadataLength, 32) : headerSize
+  }
 
   /// The version a writer uses for `architecture` and `encoding`: the lowest that describes the model (1: one
   /// vanilla layer, input and output 1, a scaled encoding; 2: any architecture; 3: a standardised encoding; 4: a
   /// mixture-of-experts readout).
   public static func version(for architecture: Architecture, encoding: Encoding) -> UInt32 {
+    if architecture.isChain { return 5 }
     if architecture.isMixture { return 4 }
     if encoding.isStandardized { return 3 }
     let v1 = architecture == Architecture(hiddenSize: architecture.hiddenSize) && encoding != .identity
@@ -42,9 +60,9 @@ public enum ModelFormat {
   /// The encodings a file of `version` may record.
   static func allows(_ encoding: Encoding, version: UInt32) -> Bool {
     switch encoding {
-    case .sequenceMaxScale, .windowDifferences: true
+    case .sequenceMaxScale, .windowDifferences: version <= 4
     case .identity: version >= 2
-    case .standardize, .standardizeDifferences: version >= 3
+    case .standardize, .standardizeDifferences: version >= 3 && version <= 4
     }
   }
 }
@@ -54,7 +72,7 @@ public struct ModelFileError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable {
     case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, lengthMismatch, trailingBytes
     case unsupportedCellKind, badSize, unsupportedEncoding, badTensorDirectory, badPadding
-    case checksumMismatch, nonFiniteWeight, badMetadata
+    case checksumMismatch, nonFiniteWeight, badMetadata, badChain
   }
   public let kind: Kind
   /// Byte offset in the file where the problem is.

@@ -1,10 +1,10 @@
-// The hardened `.recur` reader, format versions 1 to 4.
+// The hardened `.recur` reader, format versions 1 to 5.
 //
 // Every length in a file is attacker-controlled: the reader checks each count and offset with overflow-safe
 // arithmetic against the real byte count before it reads the bytes behind it, refuses header sizes whose tensors
 // could not fit in the file before it allocates anything, and reports the first problem with its byte offset.
-// Steps: (1) identity and framing, (2) header fields, (3) tensor directory against the tensor table, (4) zero
-// padding, (5) checksum, (6) finite tensor values.
+// Steps: (1) identity and framing, (2) header fields and (version 5) the chain table and metadata, (3) tensor
+// directory against the tensor table, (4) zero padding, (5) checksum, (6) finite tensor values.
 
 extension ModelFile {
   /// Parses and validates a model file. Never reads outside `bytes`; allocates only the validated tensors.
@@ -41,7 +41,7 @@ extension ModelFile {
     guard F.versions.contains(version) else {
       throw ModelFileError(
         .unsupportedVersion, at: F.offVersion,
-        "format version \(version) is not supported (this reader reads 1 to 4)")
+        "format version \(version) is not supported (this reader reads 1 to 5)")
     }
     guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
       throw ModelFileError(
@@ -120,7 +120,7 @@ extension ModelFile {
     }
     // Version 4: the mixture readout (window-differences only); before it, the two fields are reserved.
     let (experts, expertOrder) = (u32(F.offExperts), u32(F.offExpertOrder))
-    if version < 4 {
+    if version != 4 {
       for at in [F.offExperts, F.offExpertOrder] where u32(at) != 0 {
         throw ModelFileError(.badHeader, at: at, "reserved header bytes are not zero")
       }
@@ -140,9 +140,54 @@ extension ModelFile {
           "expert order \(expertOrder) is out of range 1...\(context) (the context length)")
       }
     }
-    let architecture = Architecture(
+    var architecture = Architecture(
       kind: kind, layers: Int(layers), inputSize: inputSize, hiddenSize: hidden, outputSize: outputSize,
       experts: Int(experts), expertOrder: Int(expertOrder))
+    // Version 5: the chain table and the metadata lines, between the header and the directory.
+    var directoryStart = F.headerSize
+    var sampleRate: Float = 0
+    var metadata: [MetadataEntry] = []
+    if version >= 5 {
+      let chainLength = u32(F.offChainLength)
+      guard chainLength >= layers + 1 && chainLength <= UInt32(Architecture.maxChainLength) else {
+        throw ModelFileError(
+          .badChain, at: F.offChainLength,
+          "chain length \(chainLength) is out of range \(layers + 1)...\(Architecture.maxChainLength) for "
+            + "\(layers) recurrent layer\(layers == 1 ? "" : "s") and a readout")
+      }
+      let metadataLength = u32(F.offMetadataLength)
+      guard metadataLength <= UInt32(F.maxMetadataSize) else {
+        throw ModelFileError(
+          .badMetadata, at: F.offMetadataLength,
+          "metadata length \(metadataLength) exceeds \(F.maxMetadataSize) bytes")
+      }
+      let chainStart = F.headerSize
+      let metadataStart = chainStart + F.chainEntrySize * Int(chainLength)
+      directoryStart = F.directoryStart(
+        version: version, chainLength: Int(chainLength), metadataLength: Int(metadataLength))
+      guard directoryStart <= count else {
+        throw ModelFileError(
+          .truncated, at: count, "file ends inside the chain table or the metadata (\(directoryStart) bytes needed)")
+      }
+      architecture = try Self.chain(
+        raw, architecture, entries: Int(chainLength), at: chainStart, learnedFlag: F.learnedStateFlag)
+      let skip = u32(F.offInputSkip)
+      guard skip <= UInt32(min(inputSize, outputSize)) else {
+        throw ModelFileError(
+          .badChain, at: F.offInputSkip,
+          "input skip \(skip) exceeds min(input size \(inputSize), output size \(outputSize))")
+      }
+      architecture.inputSkip = Int(skip)
+      sampleRate = f32(F.offSampleRate)
+      guard sampleRate.isFinite && sampleRate >= 0 else {
+        throw ModelFileError(
+          .badMetadata, at: F.offSampleRate, "sample rate \(sampleRate) is not a finite value ≥ 0 (0: not recorded)")
+      }
+      metadata = try Self.metadata(raw, at: metadataStart, length: Int(metadataLength))
+      for at in (metadataStart + Int(metadataLength))..<directoryStart where raw[at] != 0 {
+        throw ModelFileError(.badPadding, at: at, "padding byte after the metadata is not zero")
+      }
+    }
     // The trainable tensors, then (standardised encodings) the four normalisation vectors.
     let trainable = architecture.tensors.count
     let table = architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
@@ -157,7 +202,7 @@ extension ModelFile {
     guard u32(F.offFlags) == 0 else {
       throw ModelFileError(.badHeader, at: F.offFlags, "unknown flags 0x\(String(u32(F.offFlags), radix: 16))")
     }
-    var at = F.offReserved
+    var at = F.offReserved(version: version)
     while at < F.headerSize {
       guard u32(at) == 0 else { throw ModelFileError(.badHeader, at: at, "reserved header bytes are not zero") }
       at += 4
@@ -195,7 +240,7 @@ extension ModelFile {
 
     // 3. Tensor directory. First the sizes as a whole: the tensors the header promises must fit in the file (every
     // count is bounded above, so this sum cannot overflow), so no hostile size reaches an allocation.
-    let directoryEnd = F.headerSize + table.count * F.directoryEntrySize  // ≤ 256 + 34 * 32
+    let directoryEnd = directoryStart + table.count * F.directoryEntrySize  // ≤ 4.7 KB + 64 · 32
     let needed = directoryEnd + table.reduce(0) { $0 + $1.count * 4 } + F.checksumSize  // < 2^31
     guard needed <= count else {
       throw ModelFileError(
@@ -207,7 +252,7 @@ extension ModelFile {
     var ranges: [(start: Int, end: Int, entry: Int)] = []
     var entryOfTensor = [Int](repeating: -1, count: table.count)  // table index -> directory entry offset
     for index in 0..<table.count {
-      let entry = F.headerSize + index * F.directoryEntrySize
+      let entry = directoryStart + index * F.directoryEntrySize
       let id = u32(entry)
       guard let position = table.firstIndex(where: { $0.id == id }), entryOfTensor[position] < 0 else {
         throw ModelFileError(.badTensorDirectory, at: entry, "unknown or repeated tensor id \(id)")
@@ -302,6 +347,131 @@ extension ModelFile {
     }
     self.provenance = provenance
     self.validation = stats
+    self.sampleRate = sampleRate
+    self.metadata = metadata
+  }
+
+  /// Version 5's chain table: `entries` entries of 16 bytes at `start` (layer type, inputs, outputs, activation or
+  /// flags), in the one order the runtime runs: dense layers, the header's recurrent stack, the readout (dense), dense
+  /// layers. Returns `header` with the chain filled in; every size must meet the one before it.
+  static func chain(
+    _ raw: UnsafeRawBufferPointer, _ header: Architecture, entries: Int, at start: Int, learnedFlag: UInt32
+  ) throws(ModelFileError) -> Architecture {
+    func u32(_ at: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+    var a = header
+    var width = header.inputSize  // values flowing into the next entry
+    var recurrentSeen = 0
+    var afterStack: [DenseLayer] = []
+    for i in 0..<entries {
+      let entry = start + i * ModelFormat.chainEntrySize
+      let (type, inputs, outputs, flags) = (u32(entry), u32(entry + 4), u32(entry + 8), u32(entry + 12))
+      let what = "chain entry \(i)"
+      guard UInt64(inputs) == UInt64(width) else {
+        throw ModelFileError(
+          .badChain, at: entry + 4, "\(what): reads \(inputs) values, but \(width) flow into it")
+      }
+      if type == ModelFormat.denseLayerType {
+        guard outputs >= 1 && outputs <= UInt32(Architecture.maxHiddenSize) else {
+          throw ModelFileError(
+            .badChain, at: entry + 8,
+            "\(what): dense output size \(outputs) is out of range 1...\(Architecture.maxHiddenSize)")
+        }
+        guard let activation = Activation(rawValue: flags) else {
+          throw ModelFileError(
+            .badChain, at: entry + 12,
+            "\(what): activation \(flags) is not one of "
+              + Activation.allCases.map { "\($0.rawValue) = \($0.name)" }.joined(separator: ", "))
+        }
+        guard recurrentSeen == 0 || recurrentSeen == header.layers else {
+          throw ModelFileError(
+            .badChain, at: entry,
+            "\(what): a dense layer inside the recurrent stack (\(recurrentSeen) of \(header.layers) layers so far)")
+        }
+        let layer = DenseLayer(inputs: Int(inputs), outputs: Int(outputs), activation: activation)
+        if recurrentSeen == 0 { a.inputLayers.append(layer) } else { afterStack.append(layer) }
+        width = Int(outputs)
+      } else {
+        guard type == header.kind.rawValue else {
+          throw ModelFileError(
+            .badChain, at: entry,
+            "\(what): layer type \(type) is not 0 (dense) or the header's cell kind \(header.kind.rawValue) (\(header.kind.name))"
+          )
+        }
+        guard afterStack.isEmpty && recurrentSeen < header.layers else {
+          throw ModelFileError(
+            .badChain, at: entry,
+            "\(what): more than the header's \(header.layers) recurrent layer\(header.layers == 1 ? "" : "s"), or a second stack"
+          )
+        }
+        guard outputs == UInt32(header.hiddenSize) else {
+          throw ModelFileError(
+            .badChain, at: entry + 8,
+            "\(what): recurrent output size \(outputs) is not the hidden size \(header.hiddenSize)")
+        }
+        guard flags <= learnedFlag, recurrentSeen == 0 || (flags == learnedFlag) == a.learnedInitialState else {
+          throw ModelFileError(
+            .badChain, at: entry + 12,
+            "\(what): flags \(flags) (0, or 1 = learned initial state, the same for every recurrent layer)")
+        }
+        if recurrentSeen == 0 {
+          guard inputs <= UInt32(Architecture.maxHiddenSize) else {
+            throw ModelFileError(
+              .badChain, at: entry + 4, "\(what): input size \(inputs) exceeds \(Architecture.maxHiddenSize)")
+          }
+        }
+        a.learnedInitialState = flags == learnedFlag
+        recurrentSeen += 1
+        width = header.hiddenSize
+      }
+    }
+    guard recurrentSeen == header.layers, let readout = afterStack.first else {
+      throw ModelFileError(
+        .badChain, at: start,
+        "the chain needs the header's \(header.layers) recurrent layer\(header.layers == 1 ? "" : "s") followed by a dense readout"
+      )
+    }
+    guard width == header.outputSize else {
+      throw ModelFileError(
+        .badChain, at: start + (entries - 1) * ModelFormat.chainEntrySize + 8,
+        "chain entry \(entries - 1): outputs \(width) values, but the header's output size is \(header.outputSize)")
+    }
+    a.readoutActivation = readout.activation
+    a.outputLayers = Array(afterStack.dropFirst())
+    // The readout's rows are `fcRows`: the first output layer's inputs, or the output size.
+    precondition(a.fcRows == readout.outputs)
+    return a
+  }
+
+  /// Version 5's metadata: `length` bytes of UTF-8 `key=value` lines, each ending in a newline (MetadataEntry).
+  static func metadata(_ raw: UnsafeRawBufferPointer, at start: Int, length: Int) throws(ModelFileError)
+    -> [MetadataEntry]
+  {
+    var entries: [MetadataEntry] = []
+    var lineStart = start
+    let end = start + length
+    guard length == 0 || raw[end - 1] == 0x0A else {
+      throw ModelFileError(.badMetadata, at: end - 1, "metadata does not end with a newline")
+    }
+    while lineStart < end {
+      var lineEnd = lineStart
+      while raw[lineEnd] != 0x0A { lineEnd += 1 }
+      let line = Array(UnsafeRawBufferPointer(rebasing: raw[lineStart..<lineEnd]))
+      // Decoding replaces invalid UTF-8 with U+FFFD, so a round trip that changes the bytes means invalid UTF-8.
+      let text = String(decoding: line, as: UTF8.self)
+      guard Array(text.utf8) == line, let equals = line.firstIndex(of: 0x3D) else {
+        throw ModelFileError(.badMetadata, at: lineStart, "metadata line is not UTF-8 `key=value`")
+      }
+      let entry = MetadataEntry(
+        String(decoding: line[..<equals], as: UTF8.self), String(decoding: line[(equals + 1)...], as: UTF8.self))
+      guard entry.isStorable else {
+        throw ModelFileError(
+          .badMetadata, at: lineStart,
+          "metadata key must be 1 to 64 of a-z 0-9 _ . - and the value free of control characters")
+      }
+      entries.append(entry)
+      lineStart = lineEnd + 1
+    }
+    return entries
   }
 }
 

@@ -3,8 +3,10 @@
 
 extension ModelFile {
   /// Byte offset of each tensor in the canonical layout, and the total file length.
-  static func canonicalLayout(_ table: [TensorSpec]) -> (offsets: [Int], length: Int) {
-    var cursor = ModelFormat.headerSize + table.count * ModelFormat.directoryEntrySize
+  static func canonicalLayout(_ table: [TensorSpec], directoryStart: Int = ModelFormat.headerSize) -> (
+    offsets: [Int], length: Int
+  ) {
+    var cursor = directoryStart + table.count * ModelFormat.directoryEntrySize
     var offsets: [Int] = []
     for spec in table {
       cursor = roundUp(cursor, ModelFormat.tensorAlignment)
@@ -15,7 +17,12 @@ extension ModelFile {
   }
 
   /// The format version `encoded()` writes.
-  public var formatVersion: UInt32 { ModelFormat.version(for: architecture, encoding: encoding) }
+  public var formatVersion: UInt32 {
+    !metadata.isEmpty || sampleRate != 0 ? 5 : ModelFormat.version(for: architecture, encoding: encoding)
+  }
+
+  /// Version 5's metadata block: the entries as `key=value` lines.
+  var metadataBytes: [UInt8] { Array(metadata.map { "\($0.key)=\($0.value)\n" }.joined().utf8) }
 
   /// Serialises the model. Precondition: the tensors match the table (`init` checks it; the writer is fed by the
   /// trainer and the importer, which validate their input).
@@ -31,8 +38,17 @@ extension ModelFile {
         || (encoding == .windowDifferences && architecture.isWithinLimits
           && architecture.expertOrder <= contextLength),
       "a mixture of experts reads window-differences inputs, at most the context length of them")
+    let version = formatVersion
+    precondition(
+      version < 5
+        || (encoding == .identity && architecture.isWithinLimits && metadata.allSatisfy { $0.isStorable }
+          && metadataBytes.count <= F.maxMetadataSize && sampleRate.isFinite && sampleRate >= 0),
+      "a chain (format version 5) has the identity encoding, sizes that meet and storable metadata")
     let allValues = tensorValues + (normalization?.vectors ?? [])
-    let (offsets, length) = Self.canonicalLayout(table)
+    let metadataBlock = version >= 5 ? metadataBytes : []
+    let directoryStart = F.directoryStart(
+      version: version, chainLength: architecture.chainLength, metadataLength: metadataBlock.count)
+    let (offsets, length) = Self.canonicalLayout(table, directoryStart: directoryStart)
     var out = [UInt8](repeating: 0, count: length)
     func put32(_ value: UInt32, _ at: Int) {
       for i in 0..<4 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
@@ -41,7 +57,6 @@ extension ModelFile {
       for i in 0..<8 { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
     }
     func putF(_ value: Float, _ at: Int) { put32(value.bitPattern, at) }
-    let version = formatVersion
     for (i, b) in F.magic.enumerated() { out[i] = b }
     put32(version, F.offVersion)
     put32(UInt32(F.headerSize), F.offHeaderSize)
@@ -67,12 +82,36 @@ extension ModelFile {
       put32(UInt32(architecture.experts), F.offExperts)
       put32(UInt32(architecture.expertOrder), F.offExpertOrder)
     }
+    if version >= 5 {
+      let a = architecture
+      put32(UInt32(a.chainLength), F.offChainLength)
+      put32(UInt32(a.inputSkip), F.offInputSkip)
+      putF(sampleRate, F.offSampleRate)
+      put32(UInt32(metadataBlock.count), F.offMetadataLength)
+      var entry = F.headerSize
+      func putEntry(_ type: UInt32, _ inputs: Int, _ outputs: Int, _ flags: UInt32) {
+        put32(type, entry)
+        put32(UInt32(inputs), entry + 4)
+        put32(UInt32(outputs), entry + 8)
+        put32(flags, entry + 12)
+        entry += F.chainEntrySize
+      }
+      for d in a.inputLayers { putEntry(F.denseLayerType, d.inputs, d.outputs, d.activation.rawValue) }
+      for k in 0..<a.layers {
+        putEntry(
+          a.kind.rawValue, k == 0 ? a.cellInputSize : a.hiddenSize, a.hiddenSize,
+          a.learnedInitialState ? F.learnedStateFlag : 0)
+      }
+      putEntry(F.denseLayerType, a.hiddenSize, a.fcRows, a.readoutActivation.rawValue)
+      for d in a.outputLayers { putEntry(F.denseLayerType, d.inputs, d.outputs, d.activation.rawValue) }
+      for (i, b) in metadataBlock.enumerated() { out[entry + i] = b }
+    }
     let family = Array(provenance.family.utf8.prefix(F.familyNameCapacity - 1))
     for (i, b) in family.enumerated() { out[F.offFamily + i] = b }
     for (index, spec) in table.enumerated() {
       let values = allValues[index]
       precondition(values.count == spec.count, "tensor \(spec.name(architecture.kind)) has the wrong size")
-      let entry = F.headerSize + index * F.directoryEntrySize
+      let entry = directoryStart + index * F.directoryEntrySize
       put32(spec.id, entry)
       put32(1, entry + 4)  // dtype 1 = float32, little-endian
       put32(UInt32(spec.rows), entry + 8)

@@ -13,6 +13,10 @@
 // norm.input_shift [I], norm.input_scale [I], norm.output_shift [O], norm.output_scale [O].
 // A mixture readout (format version 4) has E = experts rows in fc (one logit each) and one more trainable tensor after
 // it, id 11: experts.weight [E][m], m = the expert order.
+// A chain (format version 5) lists its tensors in chain order: each dense layer before the stack
+// (dense{j}.weight [out][in], dense{j}.bias [out], ids 128 + 2j and 129 + 2j, j the layer's position in the chain),
+// each recurrent layer's four tensors followed, with learned initial states, by KIND.h0_l{k} [H] (id 12 + 16k) and,
+// for an LSTM, KIND.c0_l{k} [H] (id 13 + 16k), then fc, then each dense layer after it.
 
 /// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
 public enum TensorRole: UInt32, Sendable, CaseIterable {
@@ -29,13 +33,26 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   case outputScale = 10
   /// The mixture readout's expert coefficients (`Architecture.experts` > 0; format version 4). Trainable.
   case experts = 11
+  /// A recurrent layer's learned initial hidden state h0 (format version 5).
+  case initialHidden = 12
+  /// An LSTM layer's learned initial cell state c0 (format version 5).
+  case initialCell = 13
+  /// A dense layer's weight [out][in] and bias [out] (format version 5; `layer` is its position in the chain).
+  case denseWeight = 128
+  case denseBias = 129
 
   /// True for the readout's tensors and the normalisation vectors, which belong to no layer.
-  public var isReadout: Bool { rawValue >= 5 }
+  public var isReadout: Bool { (5...11).contains(rawValue) }
+  /// True for a recurrent layer's tensors (the file id adds 16 per layer).
+  public var isRecurrent: Bool { (1...4).contains(rawValue) || self == .initialHidden || self == .initialCell }
   /// True for the normalisation vectors.
   public var isNormalization: Bool { (7...10).contains(rawValue) }
-  /// True for 1-D tensors (biases, normalisation), which PyTorch stores as vectors and the file as `cols == 1`.
-  public var isVector: Bool { self == .biasIH || self == .biasHH || self == .fcBias || isNormalization }
+  /// True for 1-D tensors (biases, states, normalisation), which PyTorch stores as vectors and the file as
+  /// `cols == 1`.
+  public var isVector: Bool {
+    self == .biasIH || self == .biasHH || self == .fcBias || self == .denseBias || self == .initialHidden
+      || self == .initialCell || isNormalization
+  }
 }
 
 /// One row of the table.
@@ -52,7 +69,11 @@ public struct TensorSpec: Sendable, Equatable {
 
   public var count: Int { rows * cols }
   /// The tensor id in the file's tensor directory.
-  public var id: UInt32 { role.rawValue + (role.isReadout ? 0 : 16 * UInt32(layer)) }
+  public var id: UInt32 {
+    if role.isRecurrent { return role.rawValue + 16 * UInt32(layer) }
+    if role == .denseWeight || role == .denseBias { return role.rawValue + 2 * UInt32(layer) }
+    return role.rawValue
+  }
 
   /// The state_dict key for a model whose recurrent module is `kind.name` and whose readout is `fc`.
   public func name(_ kind: CellKind) -> String { name(prefix: kind.name) }
@@ -71,6 +92,10 @@ public struct TensorSpec: Sendable, Equatable {
     case .outputShift: "norm.output_shift"
     case .outputScale: "norm.output_scale"
     case .experts: "experts.weight"
+    case .initialHidden: "\(prefix).h0_l\(layer)"
+    case .initialCell: "\(prefix).c0_l\(layer)"
+    case .denseWeight: "dense\(layer).weight"
+    case .denseBias: "dense\(layer).bias"
     }
   }
 
@@ -79,21 +104,34 @@ public struct TensorSpec: Sendable, Equatable {
 }
 
 extension Architecture {
-  /// Every tensor, in file and `parameters()` order.
+  /// Every tensor, in file and `parameters()` order (a chain's: chain order, the file comment).
   public var tensors: [TensorSpec] {
     let gh = kind.gates * hiddenSize
     var table: [TensorSpec] = []
+    func dense(_ d: DenseLayer, at position: Int) {
+      table.append(TensorSpec(role: .denseWeight, layer: position, rows: d.outputs, cols: d.inputs))
+      table.append(TensorSpec(role: .denseBias, layer: position, rows: d.outputs, cols: 1))
+    }
+    for (j, d) in inputLayers.enumerated() { dense(d, at: j) }
     for k in 0..<layers {
-      table.append(TensorSpec(role: .weightIH, layer: k, rows: gh, cols: k == 0 ? inputSize : hiddenSize))
+      table.append(TensorSpec(role: .weightIH, layer: k, rows: gh, cols: k == 0 ? cellInputSize : hiddenSize))
       table.append(TensorSpec(role: .weightHH, layer: k, rows: gh, cols: hiddenSize))
       table.append(TensorSpec(role: .biasIH, layer: k, rows: gh, cols: 1))
       table.append(TensorSpec(role: .biasHH, layer: k, rows: gh, cols: 1))
+      if learnedInitialState {
+        table.append(TensorSpec(role: .initialHidden, layer: k, rows: hiddenSize, cols: 1))
+        if kind == .lstm { table.append(TensorSpec(role: .initialCell, layer: k, rows: hiddenSize, cols: 1)) }
+      }
     }
-    table.append(TensorSpec(role: .fcWeight, layer: 0, rows: readoutSize, cols: hiddenSize))
-    table.append(TensorSpec(role: .fcBias, layer: 0, rows: readoutSize, cols: 1))
+    table.append(TensorSpec(role: .fcWeight, layer: 0, rows: fcRows, cols: hiddenSize))
+    table.append(TensorSpec(role: .fcBias, layer: 0, rows: fcRows, cols: 1))
     if isMixture { table.append(TensorSpec(role: .experts, layer: 0, rows: experts, cols: expertOrder)) }
+    for (m, d) in outputLayers.enumerated() { dense(d, at: outputLayerPosition(m)) }
     return table
   }
+
+  /// The chain position of output layer `m` (after the input layers, the recurrent layers and the readout).
+  public func outputLayerPosition(_ m: Int) -> Int { inputLayers.count + layers + 1 + m }
 
   /// The standardised encodings' four normalisation vectors (ids 7...10), which follow the readout in the file.
   public var normalizationTensors: [TensorSpec] {
@@ -105,19 +143,29 @@ extension Architecture {
     ]
   }
 
-  /// Number of trainable tensors: four per layer, two for the readout, one more for a mixture's experts.
-  public var tensorCount: Int { 4 * layers + 2 + (isMixture ? 1 : 0) }
+  /// Number of trainable tensors (the count of `tensors`).
+  public var tensorCount: Int {
+    let perLayer = 4 + (learnedInitialState ? (kind == .lstm ? 2 : 1) : 0)
+    return perLayer * layers + 2 + (isMixture ? 1 : 0) + 2 * (inputLayers.count + outputLayers.count)
+  }
 
-  /// Position of a tensor in `tensors` (`layer` is ignored for the readout).
+  /// Position of a tensor in `tensors` (`layer` is ignored for the readout; a dense layer's is its chain position).
   public func index(of role: TensorRole, layer: Int = 0) -> Int {
     precondition(
       !role.isNormalization, "normalisation vectors are not in the trainable table (ModelFile.normalization)")
     precondition(role != .experts || isMixture, "only a mixture readout has experts")
-    switch role {
-    case .experts: return 4 * layers + 2
-    case .fcWeight, .fcBias: return 4 * layers + Int(role.rawValue - 5)
-    default: return 4 * layer + Int(role.rawValue - 1)
+    guard isChain else {
+      switch role {
+      case .experts: return 4 * layers + 2
+      case .fcWeight, .fcBias: return 4 * layers + Int(role.rawValue - 5)
+      default: return 4 * layer + Int(role.rawValue - 1)
+      }
     }
+    let wanted = TensorSpec(role: role, layer: role.isReadout ? 0 : layer, rows: 0, cols: 0).id
+    guard let index = tensors.firstIndex(where: { $0.id == wanted }) else {
+      preconditionFailure("this architecture has no tensor \(role) of layer \(layer)")
+    }
+    return index
   }
 
   /// Total number of parameters.

@@ -95,7 +95,8 @@ public struct KernelPlan: Equatable, Sendable, CustomStringConvertible {
     let vectors = (H + width - 1) / width
     tileVectors = max(1, min(4, vectors, (cpu.vectorRegisters - 4) / chains))
     descending = a.kind != .rnn && H >= 64
-    foldFeedback = a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture
+    foldFeedback =
+      a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture && !a.isChain
   }
 
   /// Chains per row. Vanilla up to H = 24: four (its one to three vectors are the only rows in flight, so the chains
