@@ -1,7 +1,7 @@
 // `recur stream --streams`: many independent sequences in one process. The first token of every line names the
 // line's stream (any token of printable bytes up to 64 long: `sensor-7`, `42`, `a`); the rest of the line is that
 // stream's input, read as `recur stream` reads it (one input: each number a time step; I inputs: the line one step).
-// A new name starts a new stream from zero state; a line holding only a name ends that stream's sequence (as a
+// A new name starts a new stream from the initial state (zero, or a chain's learned one); a line holding only a name ends that stream's sequence (as a
 // blank line does in `recur stream`); a line with no token at all is skipped. Every answer is printed in input order
 // as `NAME prediction...`, and is exactly what `recur stream` prints for that stream's lines alone.
 //
@@ -220,7 +220,7 @@ final class NamedStreams {
     groupMarked.deallocate()
   }
 
-  /// The stream named `name`, created (from zero state) if new. Allocates only when the tables grow.
+  /// The stream named `name`, created (from the initial state) if new. Allocates only when the tables grow.
   func stream(named name: UnsafeBufferPointer<UInt8>, line: Int, column: Int) throws(CLIError) -> Int {
     if let s = names.index(of: name) { return s }
     guard names.count < Self.maxStreams else {

@@ -13,13 +13,16 @@ struct Stream: ParsableCommand {
       spaces, tabs or commas), and each step gives one line of O predictions. A blank line ends the sequence and \
       resets the state. Normalisation is causal: for sequence-max-scale models the scale after value v_t is \
       max(1, |v_1|, ..., |v_t|); window-differences models read only the values seen so far; identity models feed \
-      values as they are. --raw feeds values to the cell unchanged and prints its readout: a pure function of the \
+      values as they are: a model imported from GuitarML, AIDA-X or NAM (`recur-train import`) reads one line per \
+      sample (the sample, then any conditioning values) and prints its output, the input skip included. --raw \
+      feeds values to the cell unchanged and prints its readout: a pure function of the \
       weights, for every kind of model.
 
       --streams runs many independent sequences in one process: the first token of every line names its stream \
       (any token up to 64 printable characters without spaces, tabs or commas; up to 65536 names), the rest of the \
       line is that stream's input as above, and each answer line is 'NAME prediction...', in input order. A new \
-      name starts from zero state; a line holding only a name resets that stream; a line with no token is skipped. \
+      name starts from the initial state (zero; a learned one for imported NAM models); a line holding only a \
+      name resets that stream; a line with no token is skipped. \
       Each stream's answers are exactly those `recur stream` prints for its lines alone (the streams run through \
       one BatchCell, 16 per SIMD vector; windowed encodings run one predictor per stream).
 

@@ -1,4 +1,5 @@
-// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1 to 4, every cell kind, encoding and readout).
+// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1 to 5, every cell kind, encoding, readout and
+// chain).
 //
 // Contract checked on every input, as given and again with its length field (header offset 16) and CRC-32 (last
 // four bytes) fixed up, so that mutations get past the framing and the checksum to the checks behind them:
@@ -91,6 +92,9 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
     again.architecture == a && again.contextLength == file.contextLength && again.encoding == file.encoding,
     "round trip changed the header")
   require(again.provenance == file.provenance, "round trip changed the provenance")
+  require(
+    again.metadata == file.metadata && again.sampleRate.bitPattern == file.sampleRate.bitPattern,
+    "round trip changed the metadata or the sample rate")
   require(again.validation.floats.map(\.bitPattern) == file.validation.floats.map(\.bitPattern), "statistics changed")
   require(
     again.validation.windows == file.validation.windows && again.validation.seeds == file.validation.seeds,
@@ -99,7 +103,11 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
     require(x.values.map(\.bitPattern) == y.values.map(\.bitPattern), "round trip changed \(x.spec.name(a.kind))")
   }
   require(again.encoded() == canonical, "re-encoding is not a fixed point")
-  let directoryEnd = ModelFormat.headerSize + table.count * ModelFormat.directoryEntrySize
+  let metadataLength = file.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 2 }
+  let directoryEnd =
+    ModelFormat.directoryStart(
+      version: file.formatVersion, chainLength: a.chainLength, metadataLength: metadataLength)
+    + table.count * ModelFormat.directoryEntrySize
   if raw.count == canonical.count && u32(raw, 8) == file.formatVersion
     && canonical.withUnsafeBytes({ c in
       (ModelFormat.headerSize..<directoryEnd).allSatisfy { raw[$0] == c[$0] }
@@ -176,6 +184,20 @@ func writeLoaderSeeds(_ directory: String) {
         "v4-\(kind.name)-mixture",
         model(Architecture(kind: kind, hiddenSize: 3, experts: 3, expertOrder: 2), .windowDifferences)
       ))
+  }
+  for kind in CellKind.allCases {
+    // Format version 5: a chain with every piece (dense layers, readout activation, skip, learned states, metadata).
+    var a = Architecture(kind: kind, layers: 2, inputSize: 2, hiddenSize: 3, outputSize: 2)
+    a.inputLayers = [DenseLayer(inputs: 2, outputs: 3, activation: .tanh)]
+    a.outputLayers = [DenseLayer(inputs: 4, outputs: 2, activation: .softmax)]
+    a.readoutActivation = .elu
+    a.inputSkip = 1
+    a.learnedInitialState = true
+    var chain = ModelFile(
+      architecture: a, contextLength: 1, encoding: .identity, tensors: a.tensors.map { random.values($0.count) })
+    chain.sampleRate = 48000
+    chain.metadata = [MetadataEntry("name", "fuzz seed"), MetadataEntry("esr", "0.01")]
+    seeds.append(("v5-\(kind.name)-chain", chain))
   }
   for (name, file) in seeds { writeSeed(file.encoded(), directory, name + ".recur") }
 }

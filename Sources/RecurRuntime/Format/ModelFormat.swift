@@ -42,7 +42,7 @@ public enum ModelFormat {
 
   /// Where the tensor directory starts: right after the header, or (version 5) after the chain table and the
   /// metadata, rounded up to a multiple of 32.
-  static func directoryStart(version: UInt32, chainLength: Int, metadataLength: Int) -> Int {
+  public static func directoryStart(version: UInt32, chainLength: Int, metadataLength: Int) -> Int {
     version >= 5 ? roundUp(headerSize + chainEntrySize * chainLength + metadataLength, 32) : headerSize
   }
 

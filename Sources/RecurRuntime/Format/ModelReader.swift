@@ -195,7 +195,9 @@ extension ModelFile {
     guard tensorCount == UInt32(table.count) else {
       throw ModelFileError(
         .badTensorDirectory, at: F.offTensorCount,
-        "tensor count \(tensorCount) is not \(table.count) for \(layers) \(kind.name) layer\(layers == 1 ? "" : "s")"
+        "tensor count \(tensorCount) is not \(table.count) for "
+          + (architecture.isChain
+            ? "the chain \(architecture.summary)" : "\(layers) \(kind.name) layer\(layers == 1 ? "" : "s")")
           + (encoding.isStandardized ? " and \(encoding.name)" : "")
           + (architecture.isMixture ? " and a mixture of experts" : ""))
     }
@@ -467,6 +469,9 @@ extension ModelFile {
         throw ModelFileError(
           .badMetadata, at: lineStart,
           "metadata key must be 1 to 64 of a-z 0-9 _ . - and the value free of control characters")
+      }
+      guard !entries.contains(where: { $0.key == entry.key }) else {
+        throw ModelFileError(.badMetadata, at: lineStart, "metadata key \(entry.key) appears twice")
       }
       entries.append(entry)
       lineStart = lineEnd + 1

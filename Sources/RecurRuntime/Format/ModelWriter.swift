@@ -17,8 +17,12 @@ extension ModelFile {
   }
 
   /// The format version `encoded()` writes.
+  /// Metadata and a sample rate travel in version 5 only, which has the identity encoding: other models' writers
+  /// leave them out.
   public var formatVersion: UInt32 {
-    !metadata.isEmpty || sampleRate != 0 ? 5 : ModelFormat.version(for: architecture, encoding: encoding)
+    let described = !metadata.isEmpty || sampleRate != 0
+    return described && encoding == .identity && !architecture.isMixture
+      ? 5 : ModelFormat.version(for: architecture, encoding: encoding)
   }
 
   /// Version 5's metadata block: the entries as `key=value` lines.
@@ -45,7 +49,7 @@ extension ModelFile {
           && metadataBytes.count <= F.maxMetadataSize && sampleRate.isFinite && sampleRate >= 0),
       "a chain (format version 5) has the identity encoding, sizes that meet and storable metadata")
     let allValues = tensorValues + (normalization?.vectors ?? [])
-    let metadataBlock = version >= 5 ? metadataBytes : []
+    let metadataBlock = version >= 5 ? metadataBytes : []  // (dropped with the sample rate below version 5)
     let directoryStart = F.directoryStart(
       version: version, chainLength: architecture.chainLength, metadataLength: metadataBlock.count)
     let (offsets, length) = Self.canonicalLayout(table, directoryStart: directoryStart)

@@ -168,13 +168,15 @@ struct ImportedModel {
       bias: [Float](repeating: 0, count: width))
   }
 
-  /// The metadata entries that fit the format's block, in order; when some do not, the last kept line says so.
+  /// The metadata entries that fit the format's block, in order, each key once (the first); when some do not fit, the
+  /// last kept line says so.
   static func fitted(_ entries: [MetadataEntry]) -> [MetadataEntry] {
     var kept: [MetadataEntry] = []
     var bytes = 0
     let note = MetadataEntry("recur.metadata-truncated", "true")
     let reserve = note.key.utf8.count + note.value.utf8.count + 2
-    for entry in entries where entry.isStorable {
+    var seen = Set<String>()
+    for entry in entries where entry.isStorable && seen.insert(entry.key).inserted {
       let size = entry.key.utf8.count + entry.value.utf8.count + 2
       guard bytes + size + reserve <= ModelFormat.maxMetadataSize else { return kept + [note] }
       kept.append(entry)
