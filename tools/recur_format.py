@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of the Recur model file format, versions 1 to 5
+r"""An independent implementation of the Recur model file format, versions 1 to 5
 (Sources/RecurRuntime/Documentation.docc/ModelFormat.md; version 5 as Sources/RecurRuntime/Format/ModelReader.swift and
 TensorTable.swift define it, summarised below), written from the specification in Python's standard library only
 (numpy only for `forward`). Version 4 is the mixture-of-experts readout (header fields 160 experts E, 164 expert

@@ -130,8 +130,9 @@ public final class BatchCell {
   let fresh: UnsafeMutablePointer<StreamLanes>  // [2][nb·8] each layer's new h (alternating), zero padded
   let freshCell: UnsafeMutablePointer<StreamLanes>  // [H] an LSTM layer's new c
   let y: UnsafeMutablePointer<StreamLanes>  // [R] fc's rows (R = fcRows: the outputs unless the model is a chain)
-  /// A chain's per-stream buffers (its dense layers run one stream at a time, RecurrentModel's chain section).
-  let chainBuffers: UnsafeMutablePointer<Float>  // [4][chainLanes] 32-byte aligned
+  /// A chain's per-stream buffers (its dense layers and readout run one stream at a time, RecurrentModel's chain
+  /// section, so each stream's outputs are a RecurrentCell's bit for bit).
+  let chainBuffers: UnsafeMutablePointer<Float>  // [2][chainLanes] + [readoutLanes] one stream's top h; 64-aligned
 
   /// True for every model but a mixture readout: all kinds, stacked layers, any input and output size. (`recur
   /// stream --streams` feeds it for the identity and sequence-max-scale encodings; windowed encodings, mixtures
@@ -176,9 +177,10 @@ public final class BatchCell {
     fresh = lanes(2 * nb * 8)
     freshCell = lanes(a.hiddenSize)
     y = lanes(a.fcRows)
-    chainBuffers = UnsafeMutableRawPointer.allocate(byteCount: 4 * 4 * model.chainLanes, alignment: 64)
-      .bindMemory(to: Float.self, capacity: 4 * model.chainLanes)
-    chainBuffers.initialize(repeating: 0, count: 4 * model.chainLanes)
+    let chainFloats = 2 * model.chainLanes + model.readoutLanes
+    chainBuffers = UnsafeMutableRawPointer.allocate(byteCount: 4 * chainFloats, alignment: 64)
+      .bindMemory(to: Float.self, capacity: chainFloats)
+    chainBuffers.initialize(repeating: 0, count: chainFloats)
     if model.initialStates != nil { reset() }
   }
 
@@ -330,17 +332,17 @@ public final class BatchCell {
       if isLSTM { commit(freshCell, into: cell, count: hidden, active: active) }
       layerInput = UnsafePointer(out)
     }
-    readout(layerInput)
     if model.isChain {
-      // fc's rows per stream, then the chain's activation, output layers and skip (RecurrentModel), as one stream.
-      let rows = model.fcRows
-      let (fc, other) = (chainBuffers + 2 * model.chainLanes, chainBuffers + 3 * model.chainLanes)
+      // The chain's readout per stream, from its top h (zero past H, as one stream's state), as RecurrentCell runs it.
+      let h = chainBuffers + 2 * model.chainLanes
       for k in 0..<L where active?[k] ?? true {
-        for o in 0..<rows { fc[o] = y[o][k] }
-        for o in rows..<roundUp(rows, 8) { fc[o] = 0 }
-        model.runOutputLayers(fc: fc, other: other, skip: inputs + (base + k) * I, into: outputs + (base + k) * O)
+        for j in 0..<hidden { h[j] = layerInput[j][k] }
+        model.runReadout(h: h, skip: inputs + (base + k) * I, buffers: chainBuffers, into: outputs + (base + k) * O)
       }
-    } else if O == 1 {
+      return
+    }
+    readout(layerInput)
+    if O == 1 {
       if active == nil {
         UnsafeMutableRawPointer(outputs + base).storeBytes(of: y[0], as: StreamLanes.self)
       } else {

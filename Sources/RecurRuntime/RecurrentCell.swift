@@ -67,7 +67,7 @@ public final class RecurrentCell {
     var x = x
     if model.isChain {
       // A chain's input layers run first, and its skip keeps the step's first inputs for the readout.
-      skipInput.update(from: x, count: model.inputSkip)
+      for i in 0..<model.inputSkip { skipInput[i] = x[i] }
       if !model.inputLayers.isEmpty { x = model.runInputLayers(x, buffers: chain) }
     }
     #if hasFeature(Embedded)
@@ -137,12 +137,7 @@ public final class RecurrentCell {
     let m = model
     let h = current(layerCount - 1)
     if m.isChain {
-      // fc into the chain's third buffer (zero past its rows), then its activation, the output layers and the skip.
-      let fc = chain + 2 * m.chainLanes
-      let rows = m.fcRows
-      for o in 0..<rows { fc[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o]) }
-      for o in rows..<roundUp(rows, 8) { fc[o] = 0 }
-      m.runOutputLayers(fc: fc, other: chain + 3 * m.chainLanes, skip: skipInput, into: y)
+      m.runReadout(h: h, skip: skipInput, buffers: chain + 2 * m.chainLanes, into: y)
       return
     }
     for o in 0..<m.readoutSize {

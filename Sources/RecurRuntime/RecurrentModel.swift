@@ -36,8 +36,13 @@ public final class RecurrentModel: @unchecked Sendable {
   let isChain: Bool
   let inputLayers: UnsafeMutableBufferPointer<DenseKernel>  // [inputLayers.count] before the stack
   let outputLayers: UnsafeMutableBufferPointer<DenseKernel>  // [outputLayers.count] after the readout
-  let readoutActivation: Activation
+  /// The readout as a dense layer (with its activation), when the chain reads more than `dot` can give: several
+  /// rows, an activation or output layers. nil otherwise: one plain row runs through `dot` (a shorter critical path
+  /// than a chain of H multiply-adds).
+  let readoutLayer: DenseKernel?
   let inputSkip: Int
+  /// H rounded up to 8: the lanes `dot` reads.
+  let readoutLanes: Int
   /// `architecture.fcRows` and `cellInputSize`, stored: computed per step they cost an allocation in debug builds
   /// (the `??` autoclosure captures the architecture).
   let fcRows: Int
@@ -122,8 +127,8 @@ public final class RecurrentModel: @unchecked Sendable {
     isChain = a.isChain
     fcRows = a.fcRows
     cellInputSize = a.cellInputSize
-    readoutActivation = a.readoutActivation
     inputSkip = a.inputSkip
+    readoutLanes = roundUp(H, 8)
     let kernels = storage
     func dense(_ list: [DenseLayer], position: (Int) -> Int) -> UnsafeMutableBufferPointer<DenseKernel> {
       let out = UnsafeMutableBufferPointer<DenseKernel>.allocate(capacity: list.count)
@@ -138,6 +143,12 @@ public final class RecurrentModel: @unchecked Sendable {
       return out
     }
     inputLayers = dense(a.inputLayers) { $0 }
+    let plainReadout = a.fcRows == 1 && a.readoutActivation == .none && a.outputLayers.isEmpty
+    readoutLayer =
+      a.isChain && !plainReadout
+      ? DenseKernel(
+        DenseLayer(inputs: H, outputs: a.fcRows, activation: a.readoutActivation), weight: fcWeight, bias: fcBias,
+        storage: storage) : nil
     outputLayers = dense(a.outputLayers) { a.outputLayerPosition($0) }
     let widths =
       [a.inputSize, a.fcRows, a.outputSize] + a.inputLayers.map { $0.outputs } + a.outputLayers.map { $0.outputs }
@@ -166,30 +177,38 @@ public final class RecurrentModel: @unchecked Sendable {
 
   // MARK: The chain around the stack (format version 5)
 
-  /// The input layers: `x` [inputSize] → the stack's input, in `buffers` [2][chainLanes]; returns where it is.
+  /// The input layers: `x` [inputSize] → the stack's input, returned (`x` itself when there are none; otherwise in
+  /// `buffers` [2][chainLanes], 32-byte aligned).
   @inline(__always)
   func runInputLayers(_ x: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-    let I = architecture.inputSize
-    buffers.update(from: x, count: I)
-    for i in I..<roundUp(I, 8) { buffers[i] = 0 }
-    var from = 0
+    var from = x
+    var slot = 0
     for layer in inputLayers {
-      layer.apply(buffers + from * chainLanes, into: buffers + (1 - from) * chainLanes)
-      from = 1 - from
+      let to = buffers + slot * chainLanes
+      layer.apply(from, into: to)
+      from = UnsafePointer(to)
+      slot = 1 - slot
     }
-    return UnsafePointer(buffers + from * chainLanes)
+    return from
   }
 
-  /// The readout's activation, the output layers and the skip: `fc` [chainLanes] holds fc's `fcRows` values (zero
-  /// past them) and is overwritten; `other` [chainLanes] is scratch; `skip` holds the step's first `inputSkip`
-  /// inputs. Writes `outputSize` values to `y`.
+  /// A chain's outputs from the top layer's h [readoutLanes] (zero past H): the readout, its activation, the output
+  /// layers and the skip (`skip` holds the step's first `inputSkip` inputs). `buffers` [2][chainLanes], 32-byte
+  /// aligned. Writes `outputSize` values to `y`. The one definition RecurrentCell and BatchCell both run.
   @inline(__always)
-  func runOutputLayers(
-    fc: UnsafeMutablePointer<Float>, other: UnsafeMutablePointer<Float>, skip: UnsafePointer<Float>,
+  func runReadout(
+    h: UnsafePointer<Float>, skip: UnsafePointer<Float>, buffers: UnsafeMutablePointer<Float>,
     into y: UnsafeMutablePointer<Float>
   ) {
-    activate(readoutActivation, fc, count: fcRows)
-    var (from, to) = (fc, other)
+    guard let readoutLayer else {
+      // One plain row (GuitarML, NAM, AIDA-X): y = fc · h + b + the skip, in registers.
+      var value = dot(readoutRows, h, lanes: readoutLanes, bias: readoutBias[0])
+      if inputSkip > 0 { value += skip[0] }
+      y[0] = value
+      return
+    }
+    readoutLayer.apply(h, into: buffers)
+    var (from, to) = (buffers, buffers + chainLanes)
     for layer in outputLayers {
       layer.apply(from, into: to)
       swap(&from, &to)

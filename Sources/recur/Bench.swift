@@ -24,7 +24,8 @@ struct Bench: ParsableCommand {
       model). Workloads a model cannot run are omitted (null in --json). Build \
       with release flags for meaningful figures (README "Performance").
 
-      --json prints one object: model sizes, step_ns, generate_ns, stream_ns (median ns per single-stream step), \
+      --json prints one object: model sizes (and "chain": the layers of a format-5 chain, e.g. an imported amp \
+      model; null otherwise), "parameters", step_ns, generate_ns, stream_ns (median ns per single-stream step), \
       stream_values_per_s, batch_streams, batch_ns (per stream-step) and batch_values_per_s.
 
       --machine measures the lower bounds of a vanilla step on this machine instead (README "Performance"): the \
@@ -189,6 +190,7 @@ struct Bench: ParsableCommand {
         """
         {"model": \(jsonString(options.model)), "cell": "\(a.kind.name)", "layers": \(a.layers), \
         "input_size": \(a.inputSize), "hidden_size": \(a.hiddenSize), "output_size": \(a.outputSize), \
+        "chain": \(a.isChain ? jsonString(a.summary) : "null"), "parameters": \(model.file.parameterCount), \
         "encoding": "\(model.file.encoding.name)", "steps": \(steps), "repeats": \(repeats), \
         "step_ns": \(ns(step)), "generate_ns": \(ns(generate)), "stream_ns": \(ns(stream)), \
         "stream_values_per_s": \(perSecond(stream)), "batch_streams": \(batched == nil ? "null" : "\(Self.batchStreams)"), \

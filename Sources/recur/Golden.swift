@@ -217,7 +217,9 @@ struct GoldenCommand: ParsableCommand {
       } else {
         spec = dir.path(manifest.model)
         bytes = try dir.read(manifest.model, limit: ModelFormat.maxFileSize)
-        do { loaded = try RecurrentModel(bytes: bytes, cpu: CPUDetection.current) } catch { throw CLIError("model file '\(spec)': \(error)") }
+        do { loaded = try RecurrentModel(bytes: bytes, cpu: CPUDetection.current) } catch {
+          throw CLIError("model file '\(spec)': \(error)")
+        }
       }
       let crc = crc32(bytes)
       if crc != manifest.crc {
