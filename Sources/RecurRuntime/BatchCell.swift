@@ -16,7 +16,8 @@
 //   `GateWeights` as the single-stream layout, every row is summed in the model's `KernelPlan.chains` chains (column
 //   j feeds chain j mod chains, chain 0 from the row's initial value, a + b or (a + b) + (c + d)), the gate updates
 //   are the cells' own generic `update` functions run on 16 streams' lanes, and the readout repeats `dot`'s eight
-//   partial sums and tree.
+//   partial sums and tree. A chain (format version 5) runs its dense input layers and its readout one stream at a
+//   time through RecurrentModel's own `runInputLayers` and `runReadout`, the functions RecurrentCell calls.
 //
 // MARK: Weights
 //   BatchMatrix [G·nb tiles][C][8]: tile t = 8 rows (gate t / nb, hidden block t % nb), its C columns in chain order

@@ -64,12 +64,7 @@ public final class RecurrentCell {
   /// Advances the stack by one time step: `x` holds `inputSize` values. No readout.
   @inline(__always)
   public func advance(_ x: UnsafePointer<Float>) {
-    var x = x
-    if model.isChain {
-      // A chain's input layers run first, and its skip keeps the step's first inputs for the readout.
-      for i in 0..<model.inputSkip { skipInput[i] = x[i] }
-      if !model.inputLayers.isEmpty { x = model.runInputLayers(x, buffers: chain) }
-    }
+    let x = model.isChain ? chainInput(x) : x
     #if hasFeature(Embedded)
       advance(SIMD4<Float>.self, x)  // firmware plans for 4 lanes only (RecurrentModel.init): one copy of the kernels
     #else
@@ -137,12 +132,30 @@ public final class RecurrentCell {
     let m = model
     let h = current(layerCount - 1)
     if m.isChain {
-      m.runReadout(h: h, skip: skipInput, buffers: chain + 2 * m.chainLanes, into: y)
+      chainReadout(into: y)
       return
     }
     for o in 0..<m.readoutSize {
       y[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o])
     }
+  }
+
+  // MARK: A chain's layers around the stack (format version 5)
+  //   Kept out of line: every entry point (step, prime, freeRun, output, ...) inlines `advance` and `readout`, and
+  //   a copy of the dense kernels in each made the firmware image 61 KB larger. One call per step costs nothing
+  //   measurable beside the layers.
+
+  /// Keeps the step's first inputs for the skip and runs the input layers; returns the stack's input.
+  @inline(never)
+  private func chainInput(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+    for i in 0..<model.inputSkip { skipInput[i] = x[i] }
+    return model.runInputLayers(x, buffers: chain)
+  }
+
+  /// The readout, its activation, the output layers and the skip (RecurrentModel.runReadout).
+  @inline(never)
+  private func chainReadout(into y: UnsafeMutablePointer<Float>) {
+    model.runReadout(h: current(layerCount - 1), skip: skipInput, buffers: chain + 2 * model.chainLanes, into: y)
   }
 
   /// The first readout of the current state (the only one for output size 1).

@@ -470,7 +470,8 @@ extension ModelFile {
           .badMetadata, at: lineStart,
           "metadata key must be 1 to 64 of a-z 0-9 _ . - and the value free of control characters")
       }
-      guard !entries.contains(where: { $0.key == entry.key }) else {
+      // Keys are ASCII: compared as bytes (String's == needs Unicode normalisation tables an Embedded image lacks).
+      guard !entries.contains(where: { $0.key.utf8.elementsEqual(entry.key.utf8) }) else {
         throw ModelFileError(.badMetadata, at: lineStart, "metadata key \(entry.key) appears twice")
       }
       entries.append(entry)
