@@ -26,21 +26,49 @@ struct Stream: ParsableCommand {
       Each stream's answers are exactly those `recur stream` prints for its lines alone (the streams run through \
       one BatchCell, 16 per SIMD vector; windowed encodings run one predictor per stream).
 
+      --binary f32 (or f64) reads and writes raw little-endian floats instead of text: I values per time step in, O \
+      values per answer out, one sequence with no resets, for pipelines such as \
+      `sox in.wav -t f32 -c 1 - | recur stream --binary f32 --model amp.recur | sox -t f32 -r 48000 -c 1 - out.wav`. \
+      Errors name the byte offset (a trailing partial value or time step, a value that is not finite); every \
+      answer before it is written first.
+
       Examples:
         seq 1 2 39 | recur stream
         printf '1 1 2 3 5 8\\n\\n2 3 5\\n' | recur stream --model fib
         printf '0.1,0.2,0.3\\n0.2,0.1,0.0\\n' | recur stream --model three-inputs.recur
         printf 'a 1\\nb 10\\na 3\\nb 20\\n' | recur stream --streams
+        sox guitar.wav -t f32 -c 1 - | recur stream --binary f32 --model amp.recur > out.f32
       """)
 
   @OptionGroup var options: ModelOption
   @Flag(help: "No normalisation: output = readout after feeding the raw values.") var raw = false
   @Flag(help: "Many streams: the first token of each line names the line's stream.") var streams = false
+  @Option(
+    help: """
+      Raw little-endian floats in and out instead of text (f32 or f64): inputSize values per time step, outputSize \
+      values per answer, one sequence. For audio pipelines (sox -t f32).
+      """)
+  var binary: BinaryFormat?
+
+  func validate() throws {
+    if binary != nil && streams {
+      throw ValidationError("--binary reads one sequence; --streams needs text (a name on every line)")
+    }
+  }
 
   func run() throws {
     let model = try ModelSource.load(options.model)
     if raw { try Self.refuseRaw(model, name: "'\(options.model)'") }
     let output = OutputWriter(fd: 1)
+    if let binary {
+      do throws(CLIError) {
+        try BinaryStream.run(model: model, raw: raw, format: binary, fd: 0, output: output)
+      } catch {
+        fail(output, error.message)
+      }
+      output.flush()
+      return
+    }
     let input = InputScanner(fd: 0, namesFirst: streams)
     input.beforeBlocking = { output.flush() }
     let runner = streams ? NamedStreams(model: model, raw: raw, output: output) : nil

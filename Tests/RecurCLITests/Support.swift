@@ -11,6 +11,8 @@ struct ProcessResult {
   var status: Int32
   var stdout: String
   var stderr: String
+  /// stdout as bytes (binary output: `stream --binary`).
+  var stdoutBytes = Data()
 }
 
 enum CLI {
@@ -55,7 +57,7 @@ enum CLI {
     while !errThread.isFinished { usleep(1000) }
     return ProcessResult(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData, as: UTF8.self))
+      stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
   }
 
   static func run(_ arguments: [String], stdin: String) throws -> ProcessResult {
