@@ -25,7 +25,9 @@ struct Bench: ParsableCommand {
       with release flags for meaningful figures (README "Performance").
 
       --json prints one object: model sizes (and "chain": the layers of a format-5 chain, e.g. an imported amp \
-      model; null otherwise), "parameters", step_ns, generate_ns, stream_ns (median ns per single-stream step), \
+      model; null otherwise), "parameters", "sample_rate" and "real_time_factor" (for a model that records its \
+      sample rate: seconds of audio one stream processes per second of CPU, 1e9 / (step_ns · rate); null \
+      otherwise), step_ns, generate_ns, stream_ns (median ns per single-stream step), \
       stream_values_per_s, batch_streams, batch_ns (per stream-step) and batch_values_per_s.
 
       --machine measures the lower bounds of a vanilla step on this machine instead (README "Performance"): the \
@@ -184,6 +186,9 @@ struct Bench: ParsableCommand {
     }
 
     func ns(_ seconds: Double?) -> String { seconds.map { fixed($0 * 1e9, 1) } ?? "null" }
+    // Real time at the model's own rate (imported amp models record it): audio seconds per CPU second, one stream.
+    let rate = Double(model.file.sampleRate)
+    let realTime: Double? = rate > 0 ? 1 / (step * rate) : nil
     func perSecond(_ seconds: Double?) -> String { seconds.map { fixed(1 / $0, 0) } ?? "null" }
     if json {
       say(
@@ -191,6 +196,7 @@ struct Bench: ParsableCommand {
         {"model": \(jsonString(options.model)), "cell": "\(a.kind.name)", "layers": \(a.layers), \
         "input_size": \(a.inputSize), "hidden_size": \(a.hiddenSize), "output_size": \(a.outputSize), \
         "chain": \(a.isChain ? jsonString(a.summary) : "null"), "parameters": \(model.file.parameterCount), \
+        "sample_rate": \(rate > 0 ? fixed(rate, 0) : "null"), "real_time_factor": \(realTime.map { fixed($0, 1) } ?? "null"), \
         "encoding": "\(model.file.encoding.name)", "steps": \(steps), "repeats": \(repeats), \
         "step_ns": \(ns(step)), "generate_ns": \(ns(generate)), "stream_ns": \(ns(stream)), \
         "stream_values_per_s": \(perSecond(stream)), "batch_streams": \(batched == nil ? "null" : "\(Self.batchStreams)"), \
@@ -202,6 +208,9 @@ struct Bench: ParsableCommand {
       "model \(escaped(options.model)): \(a.summary), encoding \(model.file.encoding.name), context \(model.file.contextLength)"
     )
     say("median of \(repeats) runs of \(steps) steps (checksum \(shortest(sink)))")
+    if let realTime {
+      say("real-time factor at the model's \(fixed(rate, 0)) Hz: \(fixed(realTime, 1))x (one stream, step)")
+    }
     say("| workload | ns/step | steps/s |")
     say("|---|---:|---:|")
     for (name, seconds) in [

@@ -12,8 +12,8 @@ import Testing
 
   /// `recur-train import FIXTURE -o MODEL`; the model's path.
   static func imported(_ fixture: String) throws -> String {
-    let model = CLI.temporaryDirectory.appendingPathComponent(fixture + ".recur").path
-    try? FileManager.default.removeItem(atPath: model)
+    // A path of its own per call: tests run in parallel and several import the same fixture.
+    let model = CLI.temporaryDirectory.appendingPathComponent("\(fixture)-\(UUID().uuidString).recur").path
     let result = try CLI.run(
       ["import", fixtures.appendingPathComponent(fixture).path, "-o", model], executable: recurTrain)
     #expect(result.status == 0, "\(result.stderr)")
@@ -79,6 +79,23 @@ import Testing
     #expect(object["format_version"] as? Int == 5 && object["learned_initial_state"] as? Bool == true)
     #expect((object["chain"] as? [[String: Any]])?.count == 3)
     #expect((object["tensors"] as? [String: Any])?["lstm.c0_l1"] != nil)
+  }
+
+  @Test func sampleRateAtImportAndRealTimeInBench() throws {
+    let model = CLI.temporaryDirectory.appendingPathComponent("guitarml-rate-\(UUID().uuidString).recur").path
+    let source = Self.fixtures.appendingPathComponent("guitarml-lstm8-skip.json").path
+    let imported = try CLI.run(["import", source, "--sample-rate", "44100", "-o", model], executable: Self.recurTrain)
+    #expect(imported.status == 0, "\(imported.stderr)")
+    let text = try CLI.run(["inspect", "--model", model])
+    #expect(text.stdout.contains("sample rate 44100 Hz"), "\(text.stdout)")
+    let bench = try CLI.run(["bench", "--model", model, "--json", "--steps", "2000", "--repeats", "1"])
+    let object = try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as! [String: Any]
+    let step = object["step_ns"] as! Double
+    let factor = object["real_time_factor"] as! Double
+    #expect(object["sample_rate"] as? Int == 44100)
+    #expect(abs(factor - 1e9 / (step * 44100)) <= 0.05 * factor + 0.1, "factor \(factor), step \(step) ns")
+    let refused = try CLI.run(["import", source, "--sample-rate", "0", "-o", model + "2"], executable: Self.recurTrain)
+    #expect(refused.status != 0 && refused.stderr.contains("--sample-rate 0.0 is out of range"), "\(refused.stderr)")
   }
 
   @Test func importErrorsAreOneLineAndWriteNothing() throws {

@@ -416,6 +416,7 @@ struct Import: ParsableCommand {
         recur-train import Proteus_Tone.json -o proteus.recur
         recur-train import amp.aidax -o amp.recur
         recur-train import lstm-amp.nam -o lstm-amp.recur
+        recur-train import Proteus_Tone.json --sample-rate 44100 -o proteus.recur
       """)
 
   @Argument(help: "The model file to convert.")
@@ -427,10 +428,18 @@ struct Import: ParsableCommand {
   @Option(parsing: .unconditional, help: "Context length recorded for a PyTorch state dict (as import-torch).")
   var window: Int = 5
 
+  @Option(
+    parsing: .unconditional,
+    help: "The sample rate the model was trained at, in Hz, recorded in the model (replaces the file's own, if any).")
+  var sampleRate: Double?
+
   func run() throws {
     guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
     guard (1...ModelFormat.maxContextLength).contains(window) else {
       throw TrainerError.invalidOption("--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")
+    }
+    if let sampleRate, !(sampleRate > 0 && sampleRate <= 10_000_000) {
+      throw TrainerError.invalidOption("--sample-rate \(sampleRate) is out of range (0, 10000000] Hz")
     }
     try AtomicFile.checkDestination(output, inputs: [source])
     let json: [UInt8]
@@ -438,17 +447,35 @@ struct Import: ParsableCommand {
     case .success(let bytes): json = bytes
     case .failure(let error): throw TrainerError.io("'\(escaped(source))': \(error.message)")
     }
-    let imported: (file: ModelFile, format: ModelImport.Format)
-    do {
-      imported = try ModelImport.modelFile(json: json, window: window)
-    } catch .importFailed(let message) {
-      throw TrainerError.importFailed("'\(escaped(source))': \(message)")
+    let imported = try Self.read(json, window: window, source: source)
+    var file = imported.file
+    if let sampleRate {
+      guard file.encoding == .identity && !file.architecture.isMixture else {
+        throw TrainerError.invalidOption(
+          "--sample-rate is recorded for models with the identity encoding; this one's is \(file.encoding.name)")
+      }
+      file.sampleRate = Float(sampleRate)
     }
-    let bytes = imported.file.encoded()
+    let bytes = file.encoded()
     try AtomicFile.write(bytes, to: output)
     print(
-      "Wrote \(escaped(output)): \(imported.format.rawValue), \(imported.file.architecture.summary); \(bytes.count) "
-        + "bytes, \(imported.file.parameterCount) parameters")
+      "Wrote \(escaped(output)): \(imported.format.rawValue), \(file.architecture.summary); \(bytes.count) "
+        + "bytes, \(file.parameterCount) parameters")
+  }
+}
+
+extension Import {
+  /// The import, its errors naming the source file (as every reader does).
+  static func read(_ json: [UInt8], window: Int, source: String) throws(TrainerError) -> (
+    file: ModelFile, format: ModelImport.Format
+  ) {
+    do {
+      return try ModelImport.modelFile(json: json, window: window)
+    } catch .importFailed(let message) {
+      throw .importFailed("'\(escaped(source))': \(message)")
+    } catch {
+      throw error
+    }
   }
 }
 
