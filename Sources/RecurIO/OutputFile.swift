@@ -429,3 +429,20 @@ func errnoText() -> String { String(cString: strerror(errno)) }
 /// `write(2)`; a free function because the writers' own `write` methods shadow the name.
 @inline(__always)
 func writeBytes(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+
+/// Writes all of `text` to `fd` as it is (retrying after interruptions; a closed or failing descriptor ends it
+/// quietly): the one stderr writer of `recur` and `recur-train`, which escape what they quote before calling it.
+public func writeText(_ text: String, to fd: Int32) {
+  var text = text
+  text.withUTF8 { bytes in
+    var done = 0
+    while done < bytes.count {
+      let n = writeBytes(fd, bytes.baseAddress! + done, bytes.count - done)
+      if n <= 0 {
+        if n < 0 && errno == EINTR { continue }
+        return
+      }
+      done += n
+    }
+  }
+}

@@ -101,15 +101,7 @@ func formatShortest(_ value: Float, into out: UnsafeMutablePointer<UInt8>) -> In
 /// whatever a message quotes (a path, a file's token, a model's family) cannot drive the terminal or forge a line.
 func writeStandardError(_ message: String) {
   let body = message.hasSuffix("\n") ? String(message.dropLast()) : message
-  var message = escaped(body, backslashes: false) + (message.hasSuffix("\n") ? "\n" : "")
-  message.withUTF8 { bytes in
-    var start = 0
-    while start < bytes.count {
-      let n = write(2, bytes.baseAddress! + start, bytes.count - start)
-      if n <= 0 { if n < 0 && errno == EINTR { continue } else { return } }
-      start += n
-    }
-  }
+  writeText(escaped(body, backslashes: false) + (message.hasSuffix("\n") ? "\n" : ""), to: 2)
 }
 
 /// Standard output for the commands' own lines (golden reports, bench tables, messages): the same buffered writer

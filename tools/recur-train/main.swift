@@ -534,17 +534,7 @@ struct ImportTorch: ParsableCommand {
 // MARK: - Output helpers
 
 /// Writes `text` to stderr as it is (the progress bar's carriage returns and erase sequences).
-func writeStandardError(_ text: String) {
-  var bytes = Array(text.utf8)
-  bytes.withUnsafeMutableBytes { raw in
-    var done = 0
-    while done < raw.count {
-      let n = write(2, raw.baseAddress! + done, raw.count - done)
-      if n <= 0 { return }
-      done += n
-    }
-  }
-}
+func writeStandardError(_ text: String) { writeText(text, to: 2) }
 
 /// Writes one `error: ...` line to stderr through the one escaping function (RecurIO): whatever the message quotes
 /// (a path, a key, a token) cannot drive the terminal or forge a second line.

@@ -70,7 +70,7 @@ public enum ModelFormat {
 /// Why a model file was refused, and where. `description` is one line: `byte 40: context length 0 is out of range`.
 public struct ModelFileError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable {
-    case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, lengthMismatch, trailingBytes
+    case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, trailingBytes
     case unsupportedCellKind, badSize, unsupportedEncoding, badTensorDirectory, badPadding
     case checksumMismatch, nonFiniteWeight, badMetadata, badChain
   }

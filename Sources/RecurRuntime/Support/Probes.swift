@@ -4,10 +4,10 @@
 // work to `result`: the write keeps a call from being merged with an identical one or moved out of its timed region.
 // Not used by any step.
 
-public enum PrimitiveProbe {
+package enum PrimitiveProbe {
   /// `count` dependent 16-lane multiply-adds, x = x·a + b: the latency of one multiply-add.
   @inline(never)
-  public static func multiplyAddChain(_ count: Int, seed: Float, into result: inout Float) {
+  package static func multiplyAddChain(_ count: Int, seed: Float, into result: inout Float) {
     var x = SIMD16<Float>(repeating: seed)
     let a = SIMD16<Float>(repeating: 0.999_9)
     let b = SIMD16<Float>(repeating: 1e-4)
@@ -17,7 +17,7 @@ public enum PrimitiveProbe {
 
   /// `count` dependent 16-lane additions: the latency of one add (float addition is never reassociated).
   @inline(never)
-  public static func addChain(_ count: Int, seed: Float, into result: inout Float) {
+  package static func addChain(_ count: Int, seed: Float, into result: inout Float) {
     var x = SIMD16<Float>(repeating: seed)
     let b = SIMD16<Float>(repeating: seed * 1e-7)  // not a constant: nothing to fold
     for _ in 0..<count { x = x + b }
@@ -26,7 +26,7 @@ public enum PrimitiveProbe {
 
   /// `count` dependent applications of the runtime's 16-lane tanh: the latency of one activation.
   @inline(never)
-  public static func tanhChain(_ count: Int, seed: Float, into result: inout Float) {
+  package static func tanhChain(_ count: Int, seed: Float, into result: inout Float) {
     var x = SIMD16<Float>(repeating: seed)
     for _ in 0..<count { x = rationalTanh(x) }
     result += x[0] + x[15]
@@ -35,7 +35,7 @@ public enum PrimitiveProbe {
   /// `count` rounds of twelve independent 16-lane multiply-add chains (more than the FMA units' latency ×
   /// throughput keeps in flight): 12 · 16 · `count` lane multiply-adds at the machine's peak rate.
   @inline(never)
-  public static func independentMultiplyAdds(_ count: Int, seed: Float, into result: inout Float) {
+  package static func independentMultiplyAdds(_ count: Int, seed: Float, into result: inout Float) {
     let a = SIMD16<Float>(repeating: 0.999_9)
     let b = SIMD16<Float>(repeating: 1e-4)
     var x0 = SIMD16<Float>(repeating: seed)
@@ -72,7 +72,7 @@ public enum PrimitiveProbe {
   /// measured a third slower from L2 on Zen 5), summing into eight independent accumulators: the read bandwidth at
   /// this working set (the weights a step streams through, in L1, L2 or beyond). `count` is a multiple of 8.
   @inline(never)
-  public static func readSweep(
+  package static func readSweep(
     _ blocks: UnsafePointer<SIMD16<Float>>, count: Int, passes: Int, into result: inout Float
   ) {
     var s0 = SIMD16<Float>()
