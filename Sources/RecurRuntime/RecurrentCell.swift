@@ -14,8 +14,6 @@ public final class RecurrentCell {
   private let chainOutput: UnsafeMutablePointer<Float>  // [outputSize] `output`'s readout
   private let layerCount: Int
   private let padded: Int
-  /// H rounded up to 8: the lanes `dot` reads (the same on every plan width).
-  private let readoutLanes: Int
   private let stateStride: Int
   /// Which of each layer's two h buffers holds the current state (0 or 1); flips once per time step. It is also the
   /// step's direction when the plan descends every other step.
@@ -35,7 +33,6 @@ public final class RecurrentCell {
   public init(model: RecurrentModel) {
     self.model = model
     padded = model.paddedHidden
-    readoutLanes = (model.hiddenSize + 7) / 8 * 8
     layerCount = model.architecture.layers
     stateStride = RecurrentModel.stateSlots * padded
     state = storage.take(layerCount * stateStride)
@@ -136,7 +133,7 @@ public final class RecurrentCell {
       return
     }
     for o in 0..<m.readoutSize {
-      y[o] = dot(m.readoutRows + o * padded, h, lanes: readoutLanes, bias: m.readoutBias[o])
+      y[o] = dot(m.readoutRows + o * padded, h, lanes: model.readoutLanes, bias: m.readoutBias[o])
     }
   }
 
@@ -165,7 +162,7 @@ public final class RecurrentCell {
       readout(into: chainOutput)
       return chainOutput[0]
     }
-    return dot(model.readoutRows, current(layerCount - 1), lanes: readoutLanes, bias: model.readoutBias[0])
+    return dot(model.readoutRows, current(layerCount - 1), lanes: model.readoutLanes, bias: model.readoutBias[0])
   }
 
   // MARK: Free-running generation
@@ -207,7 +204,7 @@ public final class RecurrentCell {
         layer.stepFeedback(V.self, h: h, out: next, c: c, descending: m.plan.descending && parity == 1)
       }
       parity = 1 - parity
-      base[i] = dot(m.readoutRows, next, lanes: readoutLanes, bias: m.readoutBias[0])
+      base[i] = dot(m.readoutRows, next, lanes: model.readoutLanes, bias: m.readoutBias[0])
     }
   }
 

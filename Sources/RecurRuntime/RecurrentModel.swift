@@ -41,7 +41,7 @@ public final class RecurrentModel: @unchecked Sendable {
   /// than a chain of H multiply-adds).
   let readoutLayer: DenseKernel?
   let inputSkip: Int
-  /// H rounded up to 8: the lanes `dot` reads.
+  /// H rounded up to 8: the lanes `dot` reads (the same on every plan width), for every readout.
   let readoutLanes: Int
   /// `architecture.fcRows` and `cellInputSize`, stored: computed per step they cost an allocation in debug builds
   /// (the `??` autoclosure captures the architecture).

@@ -136,7 +136,7 @@ struct ImportedModel {
       switch spec.role {
       case .denseWeight, .denseBias:
         let layer =
-          spec.layer < a.inputLayers.count ? before[spec.layer] : after[spec.layer - firstOutputPosition(a) + 1]
+          spec.layer < a.inputLayers.count ? before[spec.layer] : after[spec.layer - a.outputLayerPosition(0) + 1]
         tensors.append(spec.role == .denseWeight ? layer.1 : layer.2)
       case .weightIH, .weightHH, .biasIH, .biasHH:
         tensors.append(recurrent[spec.layer].tensors[Int(spec.role.rawValue) - 1])
@@ -155,9 +155,6 @@ struct ImportedModel {
     file.metadata = Self.fitted(metadata)
     return file
   }
-
-  /// The chain position of the readout (output layer −1): output layer m sits at `readout + 1 + m`.
-  private func firstOutputPosition(_ a: Architecture) -> Int { a.outputLayerPosition(0) }
 
   /// An identity dense layer (exact: 1 · x + 0) carrying `activation`.
   static func identity(_ width: Int, _ activation: Activation) -> ImportedLayer {
