@@ -130,78 +130,144 @@ public enum OutputFile {
 
   /// Writes `bytes` to `path` atomically, with permissions 0644. `what` names the file in messages (`model`).
   public static func write(_ bytes: [UInt8], to path: String, what: String = "output") throws(OutputError) {
-    try write(bytes, to: path, what: what, unnamed: true)
+    let file = try PendingFile(path, what: what)
+    var failure: OutputError? = nil
+    bytes.withUnsafeBytes { raw in
+      do throws(OutputError) { try file.write(raw) } catch { failure = error }
+    }
+    if let failure { throw failure }
+    try file.commit()
   }
 
-  private static func write(_ bytes: [UInt8], to path: String, what: String, unnamed allowUnnamed: Bool)
-    throws(OutputError)
-  {
+  /// An output being written: a file with no name yet (or a temporary name) that becomes `path` only in `commit`.
+  /// For outputs written piece by piece (`recur process` streams audio through it; libsndfile writes to `fd`).
+  /// Dropped without `commit` (an error, a thrown exception), it leaves nothing behind.
+  public final class PendingFile {
+    /// Open for writing (and reading and seeking: libsndfile rewrites a WAV header at the end).
+    public let fd: Int32
+    let path: String
+    let what: String
+    let unnamed: Bool
+    var temp: String?  // the name the new bytes have, while they have one that is not `path`
+    var finished = false
     let fault = Fault.current
-    var temp: String? = nil  // the name the new bytes have, while they have one that is not `path`
-    var fd = allowUnnamed ? openUnnamed(in: directory(of: path)) : -1
-    let unnamed = fd >= 0
-    if !unnamed {
-      let made = makeTemporary(for: path)
-      (fd, temp) = (made.0, made.1)
-      guard fd >= 0 else {
-        throw OutputError(
-          message: "cannot write \(what) '\(escaped(path))': cannot create a temporary file in "
-            + "'\(escaped(directory(of: path)))': \(errnoText())", beforeWork: false)
+
+    /// Creates the file in `path`'s directory. Call `checkDestination` first.
+    public init(_ path: String, what: String = "output") throws(OutputError) {
+      (self.path, self.what) = (path, what)
+      var fd = openUnnamed(in: directory(of: path))
+      unnamed = fd >= 0
+      if !unnamed {
+        let made = makeTemporary(for: path)
+        (fd, temp) = (made.0, made.1)
+        guard fd >= 0 else {
+          throw OutputError(
+            message: "cannot write \(what) '\(escaped(path))': cannot create a temporary file in "
+              + "'\(escaped(directory(of: path)))': \(errnoText())", beforeWork: false)
+        }
       }
+      self.fd = fd
+      fault.reached(.created)
     }
-    fault.reached(.created)
-    var failure: String? = nil
-    bytes.withUnsafeBytes { raw in
+
+    deinit { if !finished { abandon() } }
+
+    func failure(_ text: String) -> OutputError {
+      OutputError(message: "cannot write \(what) '\(escaped(path))': \(text)", beforeWork: false)
+    }
+
+    /// Appends `raw` at the file's current offset.
+    public func write(_ raw: UnsafeRawBufferPointer) throws(OutputError) {
       var done = 0
       while done < raw.count {
         let chunk = fault.stage == .halfWritten && done == 0 ? max(raw.count / 2, 1) : raw.count - done
         let n = writeBytes(fd, raw.baseAddress! + done, chunk)
         if n < 0 {
           if errno == EINTR { continue }
-          failure = "write failed: \(errnoText())"
-          return
+          throw failure("write failed: \(errnoText())")
         }
         done += n
         fault.reached(.halfWritten)
       }
     }
-    if failure == nil { fault.reached(.written) }
-    if failure == nil, fchmod(fd, 0o644) != 0 { failure = "fchmod failed: \(errnoText())" }
-    if failure == nil, fsync(fd) != 0 { failure = "fsync failed: \(errnoText())" }
-    if failure == nil { fault.reached(.synced) }
-    if failure == nil, let why = replaceRefusal(path) { failure = "the destination \(why)" }
-    if failure == nil && unnamed {
-      // Name it: under `path` itself when nothing is there yet, else under a temporary name, then rename.
-      if linkProc(fd, to: path) {
-        temp = nil
-      } else if errno == EEXIST {
-        var linked = false
-        for _ in 0..<8 where !linked {
-          let candidate = temporaryPrefix(for: path) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-          if linkProc(fd, to: candidate) {
-            (linked, temp) = (true, candidate)
-          } else if errno != EEXIST {
-            break
+
+    /// Makes the written bytes `path`: permissions 0644, fsync, then the name (see the file comment).
+    public func commit() throws(OutputError) {
+      precondition(!finished, "a pending file is committed once")
+      fault.reached(.written)
+      if fchmod(fd, 0o644) != 0 { throw failure("fchmod failed: \(errnoText())") }
+      if fsync(fd) != 0 { throw failure("fsync failed: \(errnoText())") }
+      fault.reached(.synced)
+      if let why = replaceRefusal(path) { throw failure("the destination \(why)") }
+      if unnamed {
+        // Name it: under `path` itself when nothing is there yet, else under a temporary name, then rename.
+        if linkProc(fd, to: path) {
+          temp = nil
+        } else if errno == EEXIST {
+          var linked = false
+          for _ in 0..<8 where !linked {
+            let candidate = temporaryPrefix(for: path) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            if linkProc(fd, to: candidate) {
+              (linked, temp) = (true, candidate)
+            } else if errno != EEXIST {
+              break
+            }
           }
+          if !linked { throw failure("cannot name the new file: \(errnoText())") }
+        } else {
+          // No /proc to link through (or linkat refused): copy the bytes into a named temporary file.
+          try copyToNamedTemporary()
         }
-        if !linked { failure = "cannot name the new file: \(errnoText())" }
-      } else {
-        // No /proc to link through (or linkat refused): write it again the named way.
-        close(fd)
-        return try write(bytes, to: path, what: what, unnamed: false)
       }
+      finished = true
+      if close(fd) != 0 {
+        if let temp { unlink(temp) }
+        throw failure("close failed: \(errnoText())")
+      }
+      fault.reached(.linked)
+      if let name = temp, rename(name, path) != 0 {
+        unlink(name)
+        throw failure("rename to '\(escaped(path))' failed: \(errnoText())")
+      }
+      fault.reached(.renamed)
+      syncDirectory(directory(of: path))
     }
-    if close(fd) != 0, failure == nil { failure = "close failed: \(errnoText())" }
-    if failure == nil { fault.reached(.linked) }
-    if failure == nil, let name = temp, rename(name, path) != 0 {
-      failure = "rename to '\(escaped(path))' failed: \(errnoText())"
+
+    /// The unnamed file's bytes into a `mkstemp` file (`temp`), fsync'd.
+    private func copyToNamedTemporary() throws(OutputError) {
+      let (named, name) = makeTemporary(for: path)
+      guard named >= 0 else { throw failure("cannot create a temporary file: \(errnoText())") }
+      temp = name
+      var buffer = [UInt8](repeating: 0, count: 1 << 16)
+      var offset = 0
+      var error: String? = nil
+      buffer.withUnsafeMutableBytes { raw in
+        while error == nil {
+          let n = pread(fd, raw.baseAddress!, raw.count, off_t(offset))
+          if n < 0 && errno == EINTR { continue }
+          if n < 0 { error = "read back failed: \(errnoText())" }
+          if n <= 0 { break }
+          var done = 0
+          while done < n && error == nil {
+            let m = writeBytes(named, raw.baseAddress! + done, n - done)
+            if m < 0 && errno != EINTR { error = "write failed: \(errnoText())" }
+            if m > 0 { done += m }
+          }
+          offset += n
+        }
+      }
+      if error == nil, fchmod(named, 0o644) != 0 || fsync(named) != 0 { error = "fsync failed: \(errnoText())" }
+      close(named)
+      if let error { throw failure(error) }
     }
-    if let failure {
+
+    /// Closes and removes the file (nothing of it remains).
+    public func abandon() {
+      guard !finished else { return }
+      finished = true
+      close(fd)
       if let temp { unlink(temp) }
-      throw OutputError(message: "cannot write \(what) '\(escaped(path))': \(failure)", beforeWork: false)
     }
-    fault.reached(.renamed)
-    syncDirectory(directory(of: path))
   }
 
   /// Makes a rename in `dir` durable (best effort: some file systems refuse fsync on directories).
@@ -214,7 +280,7 @@ public enum OutputFile {
   }
 
   /// An unnamed regular file in `directory` (`O_TMPFILE`), or -1 where the system or file system has none.
-  private static func openUnnamed(in directory: String) -> Int32 {
+  static func openUnnamed(in directory: String) -> Int32 {
     #if os(Linux)
       // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; Glibc's module does not export the macro.
       let tmpfile: Int32 = 0o20_000_000 | O_DIRECTORY
@@ -225,12 +291,12 @@ public enum OutputFile {
   }
 
   /// Gives the unnamed file open as `fd` the name `path` (fails with EEXIST when `path` exists).
-  private static func linkProc(_ fd: Int32, to path: String) -> Bool {
+  static func linkProc(_ fd: Int32, to path: String) -> Bool {
     linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
   }
 
   /// `mkstemp` on "<dir>/.<name>.tmp-<pid>-XXXXXX"; returns (fd, path), fd < 0 on failure (errno set).
-  private static func makeTemporary(for path: String) -> (Int32, String) {
+  static func makeTemporary(for path: String) -> (Int32, String) {
     var template = Array("\(temporaryPrefix(for: path))\(getpid())-XXXXXX".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     let temp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

@@ -218,6 +218,28 @@ public final class RecurrentCell {
     for t in 1..<steps { step(out + (t - 1) * n, into: out + t * n) }
   }
 
+  // MARK: Whole state (sample-rate correction, snapshots)
+
+  /// Floats in `saveState` / `restoreState`: [layers][2][paddedHidden], each layer's h then c (zero for non-LSTM),
+  /// padding lanes included (they stay zero).
+  public var stateCount: Int { layerCount * 2 * padded }
+
+  /// Copies every layer's current h and c into `out` (`stateCount` floats). Never allocates.
+  public func saveState(into out: UnsafeMutablePointer<Float>) {
+    for k in 0..<layerCount {
+      (out + 2 * k * padded).update(from: current(k), count: padded)
+      (out + (2 * k + 1) * padded).update(from: cellState(k), count: padded)
+    }
+  }
+
+  /// Makes `saved` (`stateCount` floats, as `saveState` writes them) every layer's current h and c.
+  public func restoreState(from saved: UnsafePointer<Float>) {
+    for k in 0..<layerCount {
+      current(k).update(from: saved + 2 * k * padded, count: padded)
+      cellState(k).update(from: saved + (2 * k + 1) * padded, count: padded)
+    }
+  }
+
   // MARK: Inspection
 
   /// Copies the first `hiddenSize` lanes of layer `layer`'s hidden state (for tests and inspection).

@@ -20,7 +20,7 @@ func exitProcess(_ status: Int32) -> Never { exit(status) }
 struct Recur: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "recur",
-    abstract: "Run small recurrent sequence models: stream, generate, inspect, bench.",
+    abstract: "Run small recurrent sequence models: stream, generate, process audio, inspect, bench.",
     discussion: """
       Built-in models (--model NAME): \(ModelSource.builtinNames.joined(separator: ", ")). Any other --model value \
       is read as a .recur file.
@@ -30,12 +30,13 @@ struct Recur: ParsableCommand {
         recur generate --model fib --steps 20 1 1 2 3 5 8
         printf '1 3 5 7 9\\n2 4 6 8 10\\n' | recur generate   one continuation per stdin line
         seq 1 2 99 | recur stream                   one prediction of the next value per value in
+        recur process --model amp.recur in.wav -o out.wav   an audio file through an amp model
         recur inspect --model fib --json            sizes, provenance, statistics and all weights
         recur bench --model odd                     per-step latency and streaming throughput here
         recur golden record --model m.recur -o g    pin a model's outputs; later: recur golden check g
       """,
     version: Recur.version,
-    subcommands: [Generate.self, Stream.self, Inspect.self, Bench.self, GoldenCommand.self]
+    subcommands: [Generate.self, Stream.self, ProcessAudio.self, Inspect.self, Bench.self, GoldenCommand.self]
   )
 
   /// The release, recorded in golden directories.

@@ -105,4 +105,34 @@ struct ProcessAllocationTests {
       #expect(long == short)
     }
   }
+
+  /// `recur process`: a 1,000-frame and a 100,000-frame file cost the same allocations (libsndfile's
+  /// reading and writing included), for one channel (RecurrentCell), two (BatchCell) and a corrected rate.
+  @Test func processAllocationsDoNotGrowWithTheFile() throws {
+    var file = stackModel(Architecture(kind: .lstm, layers: 1, inputSize: 1, hiddenSize: 12, outputSize: 1))
+    file.sampleRate = 24000
+    let model = try CLI.writeModel(file, name: "alloc-process.recur")
+    for (channels, extra) in [(1, [String]()), (2, []), (2, ["--sample-rate-correction", "integer"])] {
+      // Each run in a directory of its own holding the same names: start-up lists the output's directory (stale
+      // temporary files) and quotes paths, so different listings or name lengths would change the count.
+      func count(_ frames: Int) throws -> Int {
+        let dir = CLI.temporaryDirectory.appendingPathComponent("alloc-\(frames == 1000 ? "a" : "b")-\(channels)")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let samples = (0..<(frames * channels)).map { Float($0 % 100) / 100 - 0.5 }
+        let wav = try AudioProcessTests.writeFloatWAV(samples, channels: channels, rate: 48000, name: "alloc.wav")
+        let input = dir.appendingPathComponent("in.wav").path
+        try FileManager.default.moveItem(atPath: wav, toPath: input)
+        let correction = extra.isEmpty ? ["--sample-rate-correction", "none"] : extra
+        return try allocations(
+          ["process", "--model", model, input, "-o", dir.appendingPathComponent("out.wav").path] + correction,
+          input: Data())
+      }
+      let small = try count(1000)
+      let large = try count(100_000)  // 25 blocks
+      print("recur process allocations (\(channels) channels \(extra)): 1,000 frames \(small), 100,000 frames \(large)")
+      #expect(large == small)
+    }
+  }
 }
