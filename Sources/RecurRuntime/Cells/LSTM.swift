@@ -127,7 +127,7 @@ struct LSTMLayer {
       let q = descending ? nv &- 1 &- i : i
       var s = Sums<V>()
       (s.s0, s.s1, s.s2, s.s3) = (start[q], start[nv + q], start[2 * nv + q], start[3 * nv + q])
-      s = tileSums(panels + q * 4 * hidden, rows: 4, columns: hidden, chains: chains, v: h, initial: s)
+      s = gateSums(panels + q * 4 * hidden, gates: 4, columns: hidden, chains: chains, v: h, initial: s)
       if let w = inputColumn {
         s.s0 = multiplyAdd(w[q], xv, s.s0)
         s.s1 = multiplyAdd(w[nv + q], xv, s.s1)
