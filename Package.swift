@@ -2,11 +2,11 @@
 // Recur: a zero-allocation SIMD runtime for small recurrent sequence models (`Sources/`),
 // and the offline GSL-seeded trainer that produces its model files (`tools/`).
 //
-// Fast by default, flag-free as a library (README "Performance"): the `RecurRuntime` library product carries no
+// Fast by default, flag-free as a library (docs/performance.md): the `RecurRuntime` library product carries no
 // unsafeFlags, so a dependent compiles it with its own flags. The `recur` executable links `RecurRuntimeNative`, the
 // same sources compiled with `-target-cpu native` for the machine that builds it (never a named CPU: a binary built
 // for one dies with SIGILL on another). `RECUR_PORTABLE=1 swift build ...` drops that flag for a binary that runs on
-// any CPU of the architecture (baseline x86-64: slower, see the README).
+// any CPU of the architecture (baseline x86-64: slower, see docs/performance.md).
 import PackageDescription
 
 // The manifest reads no file of the host and imports no Foundation: what it builds depends only on this environment
@@ -30,7 +30,7 @@ let package = Package(
   ],
   targets: [
     // The runtime: Swift standard library only (no Foundation, no Glibc, no GSL).
-    // BuiltinModule: only for `llvm.fmuladd` (see Sources/RecurRuntime/MultiplyAdd.swift).
+    // BuiltinModule: only for `llvm.fmuladd` (see Sources/RecurRuntime/Kernels/Vector.swift).
     .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
     // The one number scanner (stdin, golden files, training data): the CLI and the trainer read numbers alike.
     .target(name: "RecurText"),
@@ -38,7 +38,7 @@ let package = Package(
     // one escaping function for text echoed to a terminal or a JSON document (standard library and libc only).
     .target(name: "RecurIO"),
     // The same runtime sources (Sources/RecurRuntimeNative is a symlink to Sources/RecurRuntime), compiled for the
-    // CPU of the machine that builds them, for the `recur` executable only: fast by default (README "Performance").
+    // CPU of the machine that builds them, for the `recur` executable only: fast by default (docs/performance.md).
     // Not a product: the library product above stays flag-free. Never a named CPU.
     .target(
       name: "RecurRuntimeNative",

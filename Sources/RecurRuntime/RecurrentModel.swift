@@ -40,6 +40,9 @@ public final class RecurrentModel: @unchecked Sendable {
   /// rows, an activation or output layers. nil otherwise: one plain row runs through `dot` (a shorter critical path
   /// than a chain of H multiply-adds).
   let readoutLayer: DenseKernel?
+  /// A chain whose readout is one plain row (`readoutLayer` nil): GuitarML's, NAM's and most AIDA-X models. The
+  /// cells then run its readout and skip inline, like a plain model's readout.
+  let plainReadout: Bool
   let inputSkip: Int
   /// H rounded up to 8: the lanes `dot` reads (the same on every plan width), for every readout.
   let readoutLanes: Int
@@ -143,7 +146,7 @@ public final class RecurrentModel: @unchecked Sendable {
       return out
     }
     inputLayers = dense(a.inputLayers) { $0 }
-    let plainReadout = a.fcRows == 1 && a.readoutActivation == .none && a.outputLayers.isEmpty
+    plainReadout = a.fcRows == 1 && a.readoutActivation == .none && a.outputLayers.isEmpty
     readoutLayer =
       a.isChain && !plainReadout
       ? DenseKernel(

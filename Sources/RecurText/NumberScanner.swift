@@ -340,7 +340,7 @@ public final class InputScanner {
   /// (with `namesFirst`, at a line's start) a name and a blank, then a whole token that is a number `parseDecimal`
   /// gets exactly, then a space, tab, carriage return or newline, all already in the buffer. Anything else (a comma,
   /// a token at the buffer's end, an error, a number for strtof) returns nil having changed nothing, and the loop
-  /// below takes over. 10,000,000 values of `seq 1 10000000` through `recur stream`: 1.23 -> 0.78 s (README, "Text
+  /// below takes over. 10,000,000 values of `seq 1 10000000` through `recur stream`: 1.23 -> 0.78 s (docs/performance.md, "Text
   /// in, text out"); the loop reads the buffer through a function call per byte.
   @inline(__always)
   private func fastNumber() -> Float? {

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
       data-dependent input (any model), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
       parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (any \
       model). Workloads a model cannot run are omitted (null in --json). Build \
-      with release flags for meaningful figures (README "Performance").
+      with release flags for meaningful figures (docs/performance.md).
 
       --json prints one object: model sizes (and "chain": the layers of a format-5 chain, e.g. an imported amp \
       model; null otherwise), "parameters", "sample_rate" and "real_time_factor" (for a model that records its \
@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
       otherwise), step_ns, generate_ns, stream_ns (median ns per single-stream step), \
       stream_values_per_s, batch_streams, batch_ns (per stream-step) and batch_values_per_s.
 
-      --machine measures the lower bounds of a vanilla step on this machine instead (README "Performance"): the \
+      --machine measures the lower bounds of a vanilla step on this machine instead (docs/performance.md): the \
       latency of one multiply-add, add and tanh, the peak multiply-add rate and the read bandwidth, and from them, \
       for H = 16 ... 256, the critical path (multiply-add, log2 H adds, tanh), the compute bound (H² multiply-adds \
       at the peak rate) and the memory bound (the step's weights at the read bandwidth of that working set). It \

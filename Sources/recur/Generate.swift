@@ -10,7 +10,7 @@ struct Generate: ParsableCommand {
     discussion: """
       Semantics of the seed notebook's generate_sequence for sequence-max-scale models: scale = max(1, max|seed|), \
       prime with seed/scale, feed the last seed value again, free-run, multiply by scale. Window-differences models \
-      predict each value from the last differences (see README). Identity models feed the seed's steps, then each \
+      predict each value from the last differences (see docs/seed-notebook.md). Identity models feed the seed's steps, then each \
       prediction back. Values are printed separated by single spaces, each as the shortest decimal that reads back \
       as the same 32-bit float. Blank stdin lines are skipped. `--` ends the options, so seeds may start with a \
       negative number.

@@ -1,6 +1,6 @@
 // Hostile sizes at the edges of the format and the command line, each with the peak RSS of the process that met
 // it (wait4's ru_maxrss of that child alone): the 64 MiB model file limit, hidden 1024, the largest layer, input and
-// output counts, and `recur generate --steps 1000000000`. What each measured is printed and listed in the README
+// output counts, and `recur generate --steps 1000000000`. What each measured is printed and listed in docs/hardening-and-testing.md
 // ("Hardening").
 
 import Foundation

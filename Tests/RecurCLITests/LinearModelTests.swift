@@ -125,7 +125,7 @@ enum LinearGrid {
     }
     #expect(Set(cases.map { "\($0.p),\($0.q)" }).count == 30)
     // The four reachable cases with the smallest error budgets, 7 to 700 times below every other reachable case's
-    // (at least 1e-3, the next being 1.000006e-3): the README's "error budget" paragraph.
+    // (at least 1e-3, the next being 1.000006e-3): the "error budget" paragraph of docs/builtin-models.md.
     let tight = cases.filter { LinearGrid.Tier($0.resolution) == .reachable && $0.errorBudget < 5e-4 }
     #expect(
       tight.map { [$0.p, $0.q, $0.values[0], $0.values[1]] }.sorted { $0.lexicographicallyPrecedes($1) } == [
@@ -151,7 +151,7 @@ enum LinearGrid {
   }
 
   /// The issue's target, measured: 10 free-running steps from the first 5 values of every grid case, within
-  /// max(1%, 0.5) at every step. Prints the pass counts per resolution tier and per class (README, "The linear
+  /// max(1%, 0.5) at every step. Prints the pass counts per resolution tier and per class (docs/builtin-models.md, "The linear
   /// model"), and holds the shipped model to them.
   @Test func continuesTheGridWithinOnePercent() throws {
     let predictor = SequencePredictor(model: try FixtureModels.load("linear"))

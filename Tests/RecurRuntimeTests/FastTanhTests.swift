@@ -5,7 +5,7 @@ import Testing
 @Suite struct FastTanhTests {
   /// Maximum absolute error against Double tanh over [-10, 10], sampling every 211th float32 bit pattern
   /// (all ≈ 2 billion take minutes in a debug build; 1 in 211 is ≈ 5 million floats, every exponent and every
-  /// region of the rational approximation; `tools/measure-tanh` sweeps them all). README documents the bound.
+  /// region of the rational approximation; `tools/measure-tanh` sweeps them all). docs/hardening-and-testing.md documents the bound.
   @Test func maximumErrorIsDocumented() {
     var worst = 0.0
     var worstAt: Float = 0
@@ -24,7 +24,7 @@ import Testing
   }
 
   /// σ(x) = (1 + tanh(x/2)) / 2 through the same approximation: its error against Double 1/(1 + e^−x) over
-  /// [-20, 20] is half of tanh's plus rounding. README documents the bound.
+  /// [-20, 20] is half of tanh's plus rounding. docs/hardening-and-testing.md documents the bound.
   @Test func sigmoidMaximumErrorIsDocumented() {
     var worst = 0.0
     var worstAt: Float = 0

@@ -1,6 +1,6 @@
 // One `RecurrentModel` shared by several threads, each with its own `SequencePredictor` (and `RecurrentCell`): the
 // documented concurrency model (README "Embedding the runtime"). Every thread must get exactly the outputs a
-// single-threaded run gets. Run under ThreadSanitizer (README "Hardening") this also shows the shared model is
+// single-threaded run gets. Run under ThreadSanitizer (docs/hardening-and-testing.md) this also shows the shared model is
 // only ever read.
 
 import Foundation

@@ -45,7 +45,7 @@ public struct TrainingOptions: Sendable, Equatable {
     self.family = family
     (hiddenSize, window, epochs, learningRate) = family.defaults
     if family == .linear2 {
-      // The built-in `linear` model's recipe (README, "The linear model"): the class is only learnable through
+      // The built-in `linear` model's recipe (docs/builtin-models.md, the `linear` section): the class is only learnable through
       // window-differences, and needs a gated cell, ten times the notebook's data and an annealed rate.
       encoding = .windowDifferences
       cell = .gru

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""PyTorch beside `recur-train fit` on the README's sunspot command: the same cell, size, window, batch, epochs and
+"""PyTorch beside `recur-train fit` on the sunspot command of docs/training.md: the same cell, size, window, batch, epochs and
 learning rate, the same data preparation, timed the same way (whole run, per-epoch validation included).
 
     python3 tools/pytorch/fit_sunspots_torch.py Fixtures/data/sunspots.csv [--epochs 82] [--threads 1]
 
-What it reproduces of `recur-train fit FILE --inputs SUNACTIVITY` on rows 1700-1920 (README "Own data"):
+What it reproduces of `recur-train fit FILE --inputs SUNACTIVITY` on rows 1700-1920 (docs/training.md):
   - the last 20 % of the 221 training years (44 steps, 1877-1920) held out for validation, the rest (177) trained on;
   - standardize-differences: u_t = v_t - v_{t-1} (u_0 = 0), standardised with the training part's mean and sample sd;
   - every window of 16 consecutive steps from a zero state, loss (MSE) on every step, minibatches of 32 shuffled each

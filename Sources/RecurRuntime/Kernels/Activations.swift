@@ -2,7 +2,7 @@
 //
 // Why not libm: glibc `tanhf` costs ~11 ns per lane and cannot be vectorised; this costs well under 1 ns per lane.
 // Measured maximum absolute error against Double-precision tanh over [-10, 10] is printed by
-// `RecurRuntimeTests/FastTanhTests` and recorded in the README (3.4e-7; the Float rounding of tanh itself is up to
+// `RecurRuntimeTests/FastTanhTests` and recorded in docs/hardening-and-testing.md (3.4e-7; the Float rounding of tanh itself is up to
 // 6e-8). Inputs beyond ±9 are clamped to ±9 and return ±(1 − 6e-8) rather than exactly ±1: forcing exact ±1 with two
 // blends cost 5 ns per step at H = 32 (measured), for no change in accuracy. NaN propagates.
 
@@ -54,7 +54,7 @@ public func recurTanh(_ x: Float) -> Float {
 }
 
 /// The logistic sigmoid, σ(x) = 1 / (1 + e^(−x)) = (1 + tanh(x / 2)) / 2, through the tanh above: its absolute error
-/// is half of tanh's (measured maximum in `RecurRuntimeTests/FastTanhTests`, recorded in the README), it needs no
+/// is half of tanh's (measured maximum in `RecurRuntimeTests/FastTanhTests`, recorded in docs/), it needs no
 /// exponential and no extra divide, and it saturates to within 3e-8 of 0 and 1 beyond |x| = 18. The gated cells
 /// store their sigmoid gates' weights halved and call `sigmoidOfHalved` on the sums (one multiply less).
 @inline(__always)

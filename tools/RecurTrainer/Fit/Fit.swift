@@ -26,7 +26,7 @@ public struct FitOptions: Sendable, Equatable {
   public var schedule: LearningRateSchedule = .constant
   public var seed: UInt64 = 0
   /// Differences by default: a model of the steps, not of the levels, continues a trend past the training range (the
-  /// README's Q1 lesson), and on a stationary series it loses little.
+  /// docs/seed-notebook.md's Q1 lesson), and on a stationary series it loses little.
   public var encoding: Encoding = .standardizeDifferences
   public var validationFraction = 0.2
   public var patience = 40
