@@ -191,7 +191,7 @@ struct ProgressLine {
   init(enabled: Bool, frames: Int, sampleRate: Int) {
     (self.enabled, self.frames, self.sampleRate) = (enabled, frames, sampleRate)
     started = Self.now()
-    last = started
+    last = started - 1  // the first block's update shows at once; then at most ten a second
   }
 
   static func now() -> Double {

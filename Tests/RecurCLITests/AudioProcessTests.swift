@@ -340,6 +340,25 @@ import Testing
     #expect(written.channels == 2 && written.samples.count == 400)
   }
 
+  /// The progress line appears on a terminal (run under `script`, which gives the child a pseudo-terminal) and not
+  /// through a pipe; it is erased before the process ends.
+  @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/script"), "needs util-linux's script"))
+  func progressOnATerminalOnly() throws {
+    let model = try CLI.writeModel(
+      stackModel(Architecture(kind: .gru, layers: 1, inputSize: 1, hiddenSize: 8, outputSize: 1), seed: 2),
+      name: "audio-progress.recur")
+    let input = (0..<(48000 * 3)).map { Float($0 % 200) / 400 }
+    let wav = try Self.writeFloatWAV(input, channels: 1, rate: 48000, name: "progress.wav")
+    let out = Self.scratch("progress-out.wav")
+    let command = [CLI.recur, "process", "--model", model, wav, "-o", out].joined(separator: " ")
+    let terminal = try CLI.run(["-q", "-e", "-c", command, "/dev/null"], executable: "/usr/bin/script")
+    #expect(terminal.status == 0, "\(terminal.stderr)")
+    #expect(terminal.stdout.contains("x real time") && terminal.stdout.contains(" of 0:03 audio"), "\(terminal.stdout)")
+    #expect(terminal.stdout.hasSuffix("\r\u{1B}[K"))
+    let piped = try Self.process(["--model", model, wav, "-o", Self.scratch("progress-out2.wav")])
+    #expect(piped.status == 0 && !piped.stderr.contains("real time") && piped.stdout.isEmpty)
+  }
+
   // MARK: The libsndfile declarations against the real header
 
   @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/include/sndfile.h"), "needs libsndfile1-dev"))
