@@ -102,7 +102,7 @@ struct ProcessAudio: ParsableCommand {
     }
     let reader = try SoundReader(input, lib: lib)
     let correction = try rateCorrection(modelRate: Double(model.file.sampleRate), fileRate: reader.sampleRate)
-    let container = SoundWriter.container(of: output)!
+    let container = SoundWriter.container(of: output)!  // validate() refused other names
     let bits = bits ?? (container.name == "FLAC" ? .pcm24 : .float32)
     let writer = try SoundWriter(
       output, lib: lib, bits: bits, sampleRate: reader.sampleRate, channels: reader.channels)

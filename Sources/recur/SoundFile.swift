@@ -138,7 +138,7 @@ final class SoundReader {
   let frames: Int
   /// The WAV / RF64 structure, for byte offsets in messages (nil for other containers).
   let layout: WaveLayout?
-  private let fd: Int32
+  private let file: InputFile  // the one opener (RecurIO): a regular file, checked before it is opened
   private let handle: OpaquePointer
   private(set) var framesRead = 0
 
@@ -146,37 +146,31 @@ final class SoundReader {
     self.lib = lib
     self.path = path
     let name = "'\(escaped(path))'"
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-    guard fd >= 0 else { throw CLIError("cannot open \(name): \(String(cString: strerror(errno)))") }
-    var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-      closeDescriptor(fd)
-      throw CLIError("\(name) is not a regular file (for a pipe, use recur stream --binary f32)")
+    switch InputFile.open(path, limit: Int.max) {
+    case .success(let opened): file = opened
+    case .failure(.notRegular(let kind)):
+      throw CLIError("\(name) is \(kind), not a regular file (for a pipe, use recur stream --binary f32)")
+    case .failure(let error): throw CLIError("\(name): \(error.message)")
     }
-    let fileSize = Int(info.st_size)
-    let descriptor = fd
+    let (fd, fileSize) = (file.fd, file.size)
     do {
       layout = try WaveLayout.check(fileSize: fileSize) { offset, count in
         var bytes = [UInt8](repeating: 0, count: count)
-        let n = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress!, count, off_t(offset)) }
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, off_t(offset)) }
         return Array(bytes.prefix(max(n, 0)))
       }
     } catch {
-      closeDescriptor(fd)
       throw CLIError("\(name): byte \(error.offset): \(error.problem)")
     }
     var sf = SFInfo()
     guard let handle = lib.open(fd, mode: SF.read, &sf) else {
       let why = lib.message(nil)
-      closeDescriptor(fd)
       throw CLIError("\(name): not an audio file libsndfile reads (\(why))")
     }
-    self.handle = handle
+    self.handle = handle  // from here on, a throw runs deinit, which closes it
     (channels, sampleRate, frames) = (Int(sf.channels), Int(sf.samplerate), Int(max(sf.frames, 0)))
     if let layout, layout.channels != channels || layout.frames != frames || layout.sampleRate != sampleRate {
       // Cannot happen for the encodings WaveLayout accepts; a guard against reading one thing and decoding another.
-      _ = lib.close(handle)
-      closeDescriptor(fd)
       throw CLIError(
         "\(name): libsndfile reads \(channels) channels, \(frames) frames at \(sampleRate) Hz, the chunks say "
           + "\(layout.channels), \(layout.frames) at \(layout.sampleRate) Hz")
@@ -185,8 +179,6 @@ final class SoundReader {
       channels >= 1 && channels <= WaveLayout.maxChannels && sampleRate >= 1
         && sampleRate <= WaveLayout.maxSampleRate
     else {
-      _ = lib.close(handle)
-      closeDescriptor(fd)
       throw CLIError(
         "\(name): \(channels) channels at \(sampleRate) Hz (1 to \(WaveLayout.maxChannels) channels, "
           + "1 to \(WaveLayout.maxSampleRate) Hz)")
@@ -194,8 +186,7 @@ final class SoundReader {
   }
 
   deinit {
-    _ = lib.close(handle)
-    closeDescriptor(fd)
+    _ = lib.close(handle)  // before `file` closes the descriptor
   }
 
   /// Where frame `frame` starts, as the message for an error there: a byte offset for WAV, else the frame.
@@ -247,9 +238,7 @@ final class SoundWriter {
 
   init(_ path: String, lib: LibSndFile, bits: OutputBits, sampleRate: Int, channels: Int) throws(CLIError) {
     (self.lib, self.path) = (lib, path)
-    guard let container = Self.container(of: path) else {
-      throw CLIError("output '\(escaped(path))': name it .wav, .aif(f) or .flac (the name picks the container)")
-    }
+    let container = Self.container(of: path)!  // ProcessAudio.validate refused any other name
     let sub: Int32 = bits == .pcm16 ? SF.pcm16 : bits == .pcm24 ? SF.pcm24 : SF.float
     var info = SFInfo(
       frames: 0, samplerate: Int32(sampleRate), channels: Int32(channels), format: container.format | sub)
@@ -300,6 +289,3 @@ final class SoundWriter {
     }
   }
 }
-
-/// `close(2)` (LibSndFile's `close` member shadows the name inside it).
-private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
