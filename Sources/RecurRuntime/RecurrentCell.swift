@@ -161,15 +161,9 @@ public final class RecurrentCell {
     return model.runInputLayers(x, buffers: chain)
   }
 
-  /// A plain-row chain's one output: fc · h + b, then the skip, as `RecurrentModel.runReadout` computes it (inline: out
-  /// of line, with the input's copy, it cost an LSTM 12 amp model a quarter of its step on AVX2).
+  /// A plain-row chain's one output (RecurrentModel.plainRowReadout, inline).
   @inline(__always)
-  private var plainChainReadout: Float {
-    let m = model
-    var value = dot(m.readoutRows, current(layerCount - 1), lanes: m.readoutLanes, bias: m.readoutBias[0])
-    if m.inputSkip > 0 { value += skipInput[0] }
-    return value
-  }
+  private var plainChainReadout: Float { model.plainRowReadout(h: current(layerCount - 1), skip: skipInput) }
 
   /// The readout, its activation, the output layers and the skip (RecurrentModel.runReadout).
   @inline(never)
