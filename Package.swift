@@ -20,6 +20,9 @@ let cliSettings: [SwiftSetting] = portable ? [.define("RECUR_PORTABLE")] : []
 
 let package = Package(
   name: "Recur",
+  // macOS 13: the trainer's progress bar and timings use ContinuousClock and Duration (macOS 13 APIs); the rest of the
+  // package needs no newer OS (docs/architecture.md, "macOS and other platforms"). Linux has no minimum.
+  platforms: [.macOS(.v13)],
   products: [
     .library(name: "RecurRuntime", targets: ["RecurRuntime"]),
     .executable(name: "recur", targets: ["recur"]),
@@ -58,7 +61,7 @@ let package = Package(
       name: "CGSL",
       path: "tools/CGSL",
       pkgConfig: "gsl",
-      providers: [.apt(["libgsl-dev"])]
+      providers: [.apt(["libgsl-dev"]), .brew(["gsl"])]
     ),
     .target(
       name: "RecurTrainer", dependencies: ["RecurRuntime", "RecurText", "RecurIO", "CGSL"], path: "tools/RecurTrainer"),
@@ -73,10 +76,16 @@ let package = Package(
 
     // Test-only: counts malloc-family calls on the calling thread. Never a product dependency.
     .target(name: "MallocCounter", path: "Tests/MallocCounter"),
-    .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter"]),
-    .testTarget(name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntimeNative"]),
-    .testTarget(name: "RecurTextTests", dependencies: ["RecurText", "RecurIO"]),
-    .testTarget(name: "RecurTrainerTests", dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train"]),
+    // Test-only, used by every test target: the child-process runner and product lookup, Double reference cells,
+    // random models, the one relative error. Never a product dependency.
+    .target(name: "RecurTestSupport", dependencies: ["RecurRuntime"], path: "Tests/RecurTestSupport"),
+    .testTarget(name: "RecurRuntimeTests", dependencies: ["RecurRuntime", "MallocCounter", "RecurTestSupport"]),
+    .testTarget(
+      name: "RecurCLITests", dependencies: ["recur", "recur-train", "RecurRuntimeNative", "RecurTestSupport"]),
+    .testTarget(name: "RecurTextTests", dependencies: ["RecurText", "RecurIO", "RecurTestSupport"]),
+    .testTarget(
+      name: "RecurTrainerTests",
+      dependencies: ["RecurTrainer", "RecurRuntime", "RecurText", "recur-train", "RecurTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

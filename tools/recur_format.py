@@ -244,33 +244,13 @@ def write(hidden, tensors, context=5, encoding=None, family="", seed=0, stats=No
     elif order != 0:
         raise ValueError("an expert order needs experts")
     rows = table(kind, layers, inputs, hidden, outputs, encoding, experts, order)
-    cursor = HEADER_SIZE + len(rows) * ENTRY_SIZE
-    offsets = []
-    for _, _, r, c in rows:
-        cursor = (cursor + ALIGN - 1) // ALIGN * ALIGN
-        offsets.append(cursor)
-        cursor += r * c * 4
-    length = cursor + 4
+    offsets, length = tensor_offsets(HEADER_SIZE, rows)
     out = bytearray(length)
-    out[0:8] = MAGIC
-    struct.pack_into("<IIQ", out, 8, version, HEADER_SIZE, length)
-    struct.pack_into("<IIIIIIII", out, 24, kind, inputs, hidden, outputs, context, encoding, len(rows), 0)
-    struct.pack_into("<QIIIff", out, 56, seed, epochs, batch, sequences, lr, final_loss)
-    struct.pack_into("<II", out, 84, windows, seeds)
-    stats = stats if stats is not None else [float("nan")] * 8
-    struct.pack_into("<8f", out, 92, *stats)
-    if version >= 2:
-        struct.pack_into("<I", out, 124, layers)
+    pack_header(out, version, length, kind, inputs, hidden, outputs, context, encoding, len(rows), layers, family, seed,
+                stats, epochs, batch, sequences, lr, final_loss, windows, seeds)
     if version >= 4:
         struct.pack_into("<II", out, 160, experts, order)
-    name = family.encode("ascii")[:31]
-    out[128 : 128 + len(name)] = name
-    for i, ((tid, _, r, c), values) in enumerate(zip(rows, tensors)):
-        assert len(values) == r * c
-        struct.pack_into("<IIIIQQ", out, HEADER_SIZE + i * ENTRY_SIZE, tid, 1, r, c, offsets[i], r * c * 4)
-        struct.pack_into("<%df" % len(values), out, offsets[i], *values)
-    struct.pack_into("<I", out, length - 4, zlib.crc32(bytes(out[: length - 4])))
-    return bytes(out)
+    return pack_tensors(out, HEADER_SIZE, rows, tensors, offsets)
 
 
 def write_chain(hidden, tensors, context, encoding, family, seed, stats, kind, layers, inputs, outputs, epochs, batch,
@@ -291,24 +271,10 @@ def write_chain(hidden, tensors, context, encoding, family, seed, stats, kind, l
     block = metadata_bytes(metadata)
     rows = chain_table(kind, hidden, chain)
     start = directory_start(len(chain), len(block))
-    cursor = start + len(rows) * ENTRY_SIZE
-    offsets = []
-    for _, _, r, c in rows:
-        cursor = round_up(cursor, ALIGN)
-        offsets.append(cursor)
-        cursor += r * c * 4
-    length = cursor + 4
+    offsets, length = tensor_offsets(start, rows)
     out = bytearray(length)
-    out[0:8] = MAGIC
-    struct.pack_into("<IIQ", out, 8, 5, HEADER_SIZE, length)
-    struct.pack_into("<IIIIIIII", out, 24, kind, inputs, hidden, outputs, context, encoding, len(rows), 0)
-    struct.pack_into("<QIIIff", out, 56, seed, epochs, batch, sequences, lr, final_loss)
-    struct.pack_into("<II", out, 84, windows, seeds)
-    stats = stats if stats is not None else [float("nan")] * 8
-    struct.pack_into("<8f", out, 92, *stats)
-    struct.pack_into("<I", out, 124, layers)
-    name = family.encode("ascii")[:31]
-    out[128 : 128 + len(name)] = name
+    pack_header(out, 5, length, kind, inputs, hidden, outputs, context, encoding, len(rows), layers, family, seed, stats,
+                epochs, batch, sequences, lr, final_loss, windows, seeds)
     struct.pack_into("<IIfI", out, 168, len(chain), skip, sample_rate, len(block))
     for i, entry in enumerate(chain):
         struct.pack_into("<IIII", out, HEADER_SIZE + CHAIN_ENTRY_SIZE * i, *entry)
@@ -316,11 +282,46 @@ def write_chain(hidden, tensors, context, encoding, family, seed, stats, kind, l
     out[at : at + len(block)] = block
     if len(tensors) != len(rows):
         raise ValueError("expected %d tensors, got %d" % (len(rows), len(tensors)))
+    return pack_tensors(out, start, rows, tensors, offsets)
+
+
+def tensor_offsets(start, rows):
+    """Where each tensor of `rows` starts after a directory at `start` (aligned to ALIGN), and the file's length (the
+    tensor data, then the 4-byte checksum)."""
+    cursor = start + len(rows) * ENTRY_SIZE
+    offsets = []
+    for _, _, r, c in rows:
+        cursor = round_up(cursor, ALIGN)
+        offsets.append(cursor)
+        cursor += r * c * 4
+    return offsets, cursor + 4
+
+
+def pack_header(out, version, length, kind, inputs, hidden, outputs, context, encoding, tensor_count, layers, family,
+                seed, stats, epochs, batch, sequences, lr, final_loss, windows, seeds):
+    """The header fields of every version (ModelFormat.md, "Header"): layers from version 2 on; a mixture's and a
+    chain's own fields are the caller's."""
+    out[0:8] = MAGIC
+    struct.pack_into("<IIQ", out, 8, version, HEADER_SIZE, length)
+    struct.pack_into("<IIIIIIII", out, 24, kind, inputs, hidden, outputs, context, encoding, tensor_count, 0)
+    struct.pack_into("<QIIIff", out, 56, seed, epochs, batch, sequences, lr, final_loss)
+    struct.pack_into("<II", out, 84, windows, seeds)
+    stats = stats if stats is not None else [float("nan")] * 8
+    struct.pack_into("<8f", out, 92, *stats)
+    if version >= 2:
+        struct.pack_into("<I", out, 124, layers)
+    name = family.encode("ascii")[:31]
+    out[128 : 128 + len(name)] = name
+
+
+def pack_tensors(out, start, rows, tensors, offsets):
+    """The tensor directory at `start`, each tensor's float32 values at its offset and the checksum, into `out`;
+    returns the file's bytes."""
     for i, ((tid, _, r, c), values) in enumerate(zip(rows, tensors)):
         assert len(values) == r * c
         struct.pack_into("<IIIIQQ", out, start + i * ENTRY_SIZE, tid, 1, r, c, offsets[i], r * c * 4)
         struct.pack_into("<%df" % len(values), out, offsets[i], *values)
-    struct.pack_into("<I", out, length - 4, zlib.crc32(bytes(out[: length - 4])))
+    struct.pack_into("<I", out, len(out) - 4, zlib.crc32(bytes(out[: len(out) - 4])))
     return bytes(out)
 
 

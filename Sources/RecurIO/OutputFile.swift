@@ -16,8 +16,8 @@
 //     destination removes it once its process is gone. Without `O_TMPFILE` (other file systems, macOS): `mkstemp` +
 //     rename, removed on every failure path but left by a SIGKILL until the next `checkDestination`.
 //   - A directory of several files (`OutputDirectory`) is written complete as a new directory beside the destination,
-//     then swapped in (Linux `renameat2(RENAME_EXCHANGE)`, else two renames), so a failure part-way leaves the old
-//     directory exactly as it was, never a mix of new and old files.
+//     then swapped in (Linux `renameat2(RENAME_EXCHANGE)`, macOS `renamex_np(RENAME_SWAP)`, else two renames), so a
+//     failure part-way leaves the old directory exactly as it was, never a mix of new and old files.
 // Tests: ExportFaultTests (kills at every stage, a full tmpfs), HostileInputTests (one table of bad destinations).
 //
 // Test hook: RECUR_TRAIN_FAULT=<stage> makes the process SIGKILL itself at that stage of the next file write
@@ -280,6 +280,8 @@ public enum OutputFile {
   }
 
   /// An unnamed regular file in `directory` (`O_TMPFILE`), or -1 where the system or file system has none.
+  /// Darwin has no `O_TMPFILE` (nor /proc to name such a file through): there every write takes the `mkstemp` +
+  /// rename path, as on a Linux file system without unnamed files.
   static func openUnnamed(in directory: String) -> Int32 {
     #if os(Linux)
       // O_TMPFILE is __O_TMPFILE | O_DIRECTORY; Glibc's module does not export the macro.
@@ -292,7 +294,11 @@ public enum OutputFile {
 
   /// Gives the unnamed file open as `fd` the name `path` (fails with EEXIST when `path` exists).
   static func linkProc(_ fd: Int32, to path: String) -> Bool {
-    linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+    #if os(Linux)
+      return linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+    #else
+      return false  // never called: `openUnnamed` makes no unnamed file off Linux
+    #endif
   }
 
   /// `mkstemp` on "<dir>/.<name>.tmp-<pid>-XXXXXX"; returns (fd, path), fd < 0 on failure (errno set).
@@ -453,8 +459,9 @@ public enum OutputDirectory {
     OutputFile.syncDirectory(parent)
   }
 
-  /// Linux `renameat2(..., RENAME_EXCHANGE)`: swaps two paths atomically. Looked up at run time (the C library's
-  /// module does not export it); false where it is missing or refused (then two renames do the job).
+  /// Swaps two paths atomically: Linux `renameat2(..., RENAME_EXCHANGE)`, looked up at run time (the C library's
+  /// module does not export it); Darwin `renamex_np(..., RENAME_SWAP)` (<stdio.h>, macOS 10.12). False where it is
+  /// missing or refused (e.g. a file system without the swap): then two renames do the job.
   static func exchange(_ a: String, _ b: String) -> Bool {
     #if os(Linux)
       typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
@@ -462,6 +469,8 @@ public enum OutputDirectory {
       let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
       let renameExchange: UInt32 = 1 << 1
       return renameat2(AT_FDCWD, a, AT_FDCWD, b, renameExchange) == 0
+    #elseif canImport(Darwin)
+      return renamex_np(a, b, UInt32(RENAME_SWAP)) == 0
     #else
       return false
     #endif
@@ -483,7 +492,10 @@ public func directoryEntries(_ dir: String) -> [String]? {
   var names: [String] = []
   while let entry = readdir(handle) {
     let name = withUnsafePointer(to: entry.pointee.d_name) {
-      $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      // d_name is char[256] on Linux, char[1024] on Darwin: the whole array, NUL-terminated within it.
+      $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
+        String(cString: $0)
+      }
     }
     if name != "." && name != ".." { names.append(name) }
   }

@@ -236,8 +236,7 @@ public final class InputScanner {
       filled += n
       return true
     }
-    var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-    if poll(&poller, 1, 0) == 0 { beforeBlocking() }
+    if inputWouldBlock(fd) { beforeBlocking() }
     while true {
       let n = read(fd, buffer + filled, room)
       if n > 0 {

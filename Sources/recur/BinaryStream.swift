@@ -10,6 +10,7 @@
 
 import ArgumentParser
 import RecurRuntimeNative
+import RecurText
 
 #if canImport(Glibc)
   import Glibc
@@ -34,7 +35,6 @@ enum BinaryStream {
     model: RecurrentModel, raw: Bool, format: BinaryFormat, fd: Int32, output: OutputWriter
   ) throws(CLIError) {
     let predictor = SequencePredictor(model: model)
-    let cell = predictor.cell
     let (inputs, outputs, size) = (model.inputSize, model.outputSize, format.size)
     let stepBytes = inputs * size
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: blockSize + stepBytes, alignment: 16)  // pending input
@@ -50,8 +50,7 @@ enum BinaryStream {
     var atEnd = false
     while !atEnd {
       // Read more: flush the answers first when the read would block (interactive pipelines see them at once).
-      var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-      if poll(&poller, 1, 0) == 0 { output.flush() }
+      if inputWouldBlock(fd) { output.flush() }
       let n = read(fd, buffer + filled, blockSize)
       if n < 0 && errno == EINTR { continue }
       if n <= 0 {
@@ -79,11 +78,7 @@ enum BinaryStream {
           guard value.isFinite else { throw CLIError("byte \(offset): the value is not finite (\(value))") }
           step[i] = value
         }
-        if raw {
-          cell.step(step, into: answer)
-        } else {
-          predictor.observe(step, into: answer)
-        }
+        predictor.answer(step, into: answer, raw: raw)
         for o in 0..<outputs {
           guard answer[o].isFinite else {
             throw CLIError(

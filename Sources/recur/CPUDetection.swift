@@ -33,6 +33,12 @@ enum CPUDetection {
   }
 
   /// What this build and this machine support.
+  /// - arm64 (Linux, and Apple Silicon Macs): NEON is part of the architecture, nothing to detect.
+  /// - x86-64 Linux: the `flags` line of /proc/cpuinfo.
+  /// - Anything else, Intel Macs included: `.portable`. Off Linux the manifest compiles RecurRuntimeNative without
+  ///   `-target-cpu native` (Package.swift), i.e. for baseline x86-64, where a plan for 8 or 16 lanes would only run
+  ///   as several 4-lane instructions per vector; so reading the CPU's features (sysctl `machdep.cpu.leaf7_features`)
+  ///   would not make this build faster. RECUR_CPU still names any plan.
   static func machine() -> CPUDescription {
     #if RECUR_PORTABLE
       return .portable
@@ -45,7 +51,8 @@ enum CPUDetection {
     #endif
   }
 
-  /// The words of the first `flags` line of /proc/cpuinfo (empty if it cannot be read: then `.portable`). Reads
+  /// The words of the first `flags` line of /proc/cpuinfo (empty if it cannot be read: then `.portable`; called on
+  /// x86-64 Linux only, though it compiles everywhere: elsewhere the open fails and the answer is empty). Reads
   /// only as far as that line (the first processor's block; the kernel generates the file as it is read, one block per
   /// processor), at most 64 KiB.
   static func cpuInfoFlags() -> [Substring] {

@@ -1,9 +1,17 @@
 // The golden directory as data: its limits, its files (opened by plain name, never through a symbolic link), its
 // manifest, and the streaming comparison of an output with its `.out` file. The commands are in Golden.swift; this
-// file needs neither ArgumentParser nor the runtime, so the fuzz harness compiles it as it is (Tests/Fuzz/Golden.swift).
+// file needs no ArgumentParser and of the runtime only `hex8`, so the fuzz harness compiles it as it is
+// (Tests/Fuzz/Golden.swift).
 
 import RecurIO
 import RecurText
+
+// `recur` links the runtime as RecurRuntimeNative; the fuzz harness (tools/fuzz) as RecurRuntime.
+#if canImport(RecurRuntimeNative)
+  import RecurRuntimeNative
+#else
+  import RecurRuntime
+#endif
 
 #if canImport(Glibc)
   import Glibc
@@ -600,9 +608,4 @@ struct GoldenDiff {
     }
     return lines.joined(separator: "\n")
   }
-}
-
-func hex8(_ v: UInt32) -> String {
-  let s = String(v, radix: 16)
-  return String(repeating: "0", count: 8 - s.utf8.count) + s
 }

@@ -128,17 +128,11 @@ struct Inspect: ParsableCommand {
 
       """)
     for (index, t) in f.tensors.enumerated() {
-      out.text("    \"\(t.spec.name(f.cellKind))\": [")
-      for r in 0..<t.spec.rows {
-        if r > 0 { out.text(", ") }
-        if !t.spec.role.isVector { out.text("[") }
-        for c in 0..<t.spec.cols {
-          if c > 0 { out.text(", ") }
-          out.float(t.values[r * t.spec.cols + c])
-        }
-        if !t.spec.role.isVector { out.text("]") }
-      }
-      out.text(index == f.tensors.count - 1 ? "]\n" : "],\n")
+      out.text("    \"\(t.spec.name(f.cellKind))\": ")
+      writeJSONTensor(
+        rows: t.spec.rows, cols: t.spec.cols, isVector: t.spec.role.isVector, text: out.text,
+        number: { out.float(t.values[$0]) })
+      out.text(index == f.tensors.count - 1 ? "\n" : ",\n")
     }
     out.text("  }\n}\n")
   }

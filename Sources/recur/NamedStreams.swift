@@ -296,11 +296,7 @@ final class NamedStreams {
   /// Feeds one time step (`inputSize` values) to stream `s`; its answer is printed in input order.
   func observe(_ s: Int, _ values: UnsafePointer<Float>, line: Int, column: Int) throws(CLIError) {
     guard batched else {
-      if raw {
-        predictors[s].cell.step(values, into: prediction)
-      } else {
-        predictors[s].observe(values, into: prediction)
-      }
+      predictors[s].answer(values, into: prediction, raw: raw)
       try write(s, prediction, line: line, column: column)
       return
     }

@@ -44,8 +44,10 @@ struct ProcessAudio: ParsableCommand {
 
       Examples:
         recur process --model amp.recur guitar.wav -o amped.wav
-        recur process --model neuralpi.recur --condition 0.5 di.flac -o out.wav --bits 24
-        recur process --model amp48k.recur take-96k.wav -o out.wav --sample-rate-correction integer
+        recur process --model neuralpi.recur --condition 0.5 di.flac -o out.wav \\
+          --bits 24
+        recur process --model amp48k.recur take-96k.wav -o out.wav \\
+          --sample-rate-correction integer
       """)
 
   @Option(name: .long, help: "The model: a .recur file (recur-train import makes one from GuitarML, AIDA-X or NAM).")

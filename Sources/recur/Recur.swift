@@ -26,14 +26,19 @@ struct Recur: ParsableCommand {
       is read as a .recur file.
 
       Examples:
-        recur generate 1 3 5 7 9                    continue a sequence with the built-in 'linear' model
+        recur generate 1 3 5 7 9                   # continue with the model 'linear'
         recur generate --model fib --steps 20 1 1 2 3 5 8
-        printf '1 3 5 7 9\\n2 4 6 8 10\\n' | recur generate   one continuation per stdin line
-        seq 1 2 99 | recur stream                   one prediction of the next value per value in
-        recur process --model amp.recur in.wav -o out.wav   an audio file through an amp model
-        recur inspect --model fib --json            sizes, provenance, statistics and all weights
-        recur bench --model odd                     per-step latency and streaming throughput here
-        recur golden record --model m.recur -o g    pin a model's outputs; later: recur golden check g
+        printf '1 3 5 7 9\\n2 4 6 8\\n' | recur generate  # one per stdin line
+        seq 1 2 99 | recur stream                  # the next value after each
+        recur process --model amp.recur in.wav -o out.wav      # audio, amp model
+        recur inspect --model fib --json           # sizes, provenance, weights
+        recur bench --model odd                    # latency and throughput here
+        recur golden record --model m.recur -o g   # pin a model's outputs,
+        recur golden check g                       # and check them later
+
+      Exit status: 0 on success (also when stdout closes early, as in `| head`); 1 when a run fails (bad input or \
+      a bad model file: every answer computed before it is written first); 2 for invalid options or a bad command \
+      line (nothing done).
       """,
     version: Recur.version,
     subcommands: [Generate.self, Stream.self, ProcessAudio.self, Inspect.self, Bench.self, GoldenCommand.self]

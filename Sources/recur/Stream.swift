@@ -37,7 +37,8 @@ struct Stream: ParsableCommand {
         printf '1 1 2 3 5 8\\n\\n2 3 5\\n' | recur stream --model fib
         printf '0.1,0.2,0.3\\n0.2,0.1,0.0\\n' | recur stream --model three-inputs.recur
         printf 'a 1\\nb 10\\na 3\\nb 20\\n' | recur stream --streams
-        sox guitar.wav -t f32 -c 1 - | recur stream --binary f32 --model amp.recur > out.f32
+        sox in.wav -t f32 -c 1 - | recur stream --binary f32 --model amp.recur \\
+          > out.f32
       """)
 
   @OptionGroup var options: ModelOption
@@ -124,7 +125,6 @@ struct Stream: ParsableCommand {
   static func stream(model: RecurrentModel, raw: Bool, input: InputScanner, output: OutputWriter) throws(CLIError) {
     if raw { try refuseRaw(model) }
     let predictor = SequencePredictor(model: model)
-    let cell = predictor.cell
     let inputs = model.inputSize
     let outputs = model.outputSize
     let step = UnsafeMutablePointer<Float>.allocate(capacity: inputs)  // [I] the time step being read
@@ -138,11 +138,7 @@ struct Stream: ParsableCommand {
 
     /// Runs one complete time step and prints its prediction.
     func answer(line: Int, column: Int) throws(CLIError) {
-      if raw {
-        cell.step(step, into: prediction)
-      } else {
-        predictor.observe(step, into: prediction)
-      }
+      predictor.answer(step, into: prediction, raw: raw)
       for o in 0..<outputs {
         guard prediction[o].isFinite else {
           if o > 0 { output.byte(UInt8(ascii: "\n")) }
@@ -180,5 +176,14 @@ struct Stream: ParsableCommand {
         return
       }
     }
+  }
+}
+
+extension SequencePredictor {
+  /// One time step's answer as `recur stream` prints it (text, binary, named streams): with `--raw` the cell's
+  /// readout, else the prediction.
+  @inline(__always)
+  func answer(_ values: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, raw: Bool) {
+    if raw { cell.step(values, into: out) } else { observe(values, into: out) }
   }
 }

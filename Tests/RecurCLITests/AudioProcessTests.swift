@@ -6,6 +6,7 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @testable import recur
@@ -342,7 +343,9 @@ import Testing
 
   /// The progress line appears on a terminal (run under `script`, which gives the child a pseudo-terminal) and not
   /// through a pipe; it is erased before the process ends.
-  @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/script"), "needs util-linux's script"))
+  @Test(
+    .enabled(
+      if: runningOnLinux && FileManager.default.fileExists(atPath: "/usr/bin/script"), "needs util-linux's script"))
   func progressOnATerminalOnly() throws {
     let model = try CLI.writeModel(
       stackModel(Architecture(kind: .gru, layers: 1, inputSize: 1, hiddenSize: 8, outputSize: 1), seed: 2),

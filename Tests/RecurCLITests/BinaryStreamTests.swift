@@ -2,6 +2,7 @@
 // damaged input is refused by byte offset after every earlier answer.
 
 import Foundation
+import RecurTestSupport
 import Testing
 
 @Suite struct BinaryStreamTests {

@@ -2,6 +2,7 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @testable import recur
@@ -166,23 +167,15 @@ import Testing
   @Test func closedStdoutEndsQuietly() throws {
     let script =
       "seq 1 2000000 | '\(CLI.recur)' stream --model '\(Self.modelPath)' | head -1; echo \"status ${PIPESTATUS[1]}\""
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", script]
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let result = try ChildProcess.run("/bin/bash", ["-c", script])
+    let (text, stderr) = (result.stdout, result.stderr)
     #expect(text.hasSuffix("status 0\n"), "\(text)")
     #expect(stderr.isEmpty, "\(stderr)")
   }
 
   @Test func answersArriveBeforeMoreInputIsSent() throws {
-    // Interactive use: with stdin still open, each answer must be readable at once (flush before blocking).
+    // Interactive use: with stdin still open, each answer must be readable at once (flush before blocking). A
+    // Process of its own, not ChildProcess: the test writes stdin while the child runs.
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CLI.recur)
     process.arguments = ["stream", "--model", Self.modelPath]

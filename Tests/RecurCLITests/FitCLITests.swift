@@ -4,16 +4,16 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @Suite struct FitCLITests {
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../Fixtures").standardized
-  static var recurTrain: String { CLI.productsDirectory.appendingPathComponent("recur-train").path }
   static var root: URL { fixtures.deletingLastPathComponent() }
 
   func fit(_ arguments: [String]) throws -> ProcessResult {
-    try CLI.run(["fit"] + arguments, executable: Self.recurTrain, directory: Self.root)
+    try CLI.run(["fit"] + arguments, executable: CLI.recurTrain, directory: Self.root)
   }
 
   /// Two sequences of two columns with a header: a trend plus waves (column a) and a second wave (b).
@@ -94,7 +94,7 @@ import Testing
       tooShort.stderr.contains(
         "\(short.path), line 1: sequence 1 has 5 steps, 1 held out for validation, so 4 training steps; --window 16 "
           + "needs at least 17"))
-    let stdin = try CLI.run(["fit", "-", "-o", model], stdin: "1\n2\nzz\n", executable: Self.recurTrain)
+    let stdin = try CLI.run(["fit", "-", "-o", model], stdin: "1\n2\nzz\n", executable: CLI.recurTrain)
     #expect(stdin.stderr == "error: stdin, line 3, column 1: 'zz' is not a number\n")
     let option = try fit([data.path, "--validation", "1.5", "-o", model])
     #expect(option.status == 2 && option.stderr.contains("--validation 1.5 must be in [0, 1)"))
@@ -106,7 +106,7 @@ import Testing
     let data = "Fixtures/data/sunspots.csv"
     func score(_ extra: [String]) throws -> ProcessResult {
       try CLI.run(
-        ["score", "--model", model, data, "--inputs", "SUNACTIVITY"] + extra, executable: Self.recurTrain,
+        ["score", "--model", model, data, "--inputs", "SUNACTIVITY"] + extra, executable: CLI.recurTrain,
         directory: Self.root)
     }
     let cases: [([String], Int32, String)] = [
@@ -130,7 +130,7 @@ import Testing
       #expect(result.stdout.isEmpty)
     }
     let missing = try CLI.run(
-      ["score", "--model", model, "/nonexistent.csv", "--from", "3"], executable: Self.recurTrain, directory: Self.root)
+      ["score", "--model", model, "/nonexistent.csv", "--from", "3"], executable: CLI.recurTrain, directory: Self.root)
     #expect(
       missing.status == 1 && missing.stderr == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     let ok = try score(["--from", "222", "--to", "256", "--baseline-rows", "221", "--arv-variance", "1495.593765"])
@@ -158,10 +158,4 @@ import Testing
     "Fixtures/data/sunspots.csv", "--inputs", "SUNACTIVITY", "--hidden", "8", "--epochs", "30", "--seed", "3",
     "--horizon", "3",
   ]
-}
-
-extension CLI {
-  static func run(_ arguments: [String], stdin: String, executable: String) throws -> ProcessResult {
-    try run(arguments, input: Data(stdin.utf8), executable: executable)
-  }
 }

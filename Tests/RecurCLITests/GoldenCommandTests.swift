@@ -3,6 +3,7 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @Suite(.serialized) struct GoldenCommandTests {

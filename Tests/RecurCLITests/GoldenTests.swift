@@ -4,6 +4,7 @@
 // which line and value, expected vs actual, and the largest deviation, not a wall of numbers.
 
 import Foundation
+import RecurTestSupport
 import Testing
 
 enum Golden {
@@ -124,7 +125,7 @@ enum Golden {
     let packageRoot = Golden.root.deletingLastPathComponent()
     let result = try CLI.run(
       ["eval", "--model", "Fixtures/models/\(model).recur", "--plots", plots.path],
-      executable: CLI.productsDirectory.appendingPathComponent("recur-train").path, directory: packageRoot)
+      executable: CLI.recurTrain, directory: packageRoot)
     #expect(result.status == 0, "\(result.stderr)")
     // Without the "Wrote <plot path>" line, which depends on the temporary directory.
     let tables = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)

@@ -5,10 +5,10 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
-@Suite(.serialized) struct HostileSizeTests {
-  static var recurTrain: String { CLI.productsDirectory.appendingPathComponent("recur-train").path }
+@Suite(.serialized, .enabled(if: runningOnLinux, "peak RSS through GNU time")) struct HostileSizeTests {
 
   /// A model with cheap deterministic weights (small, so every step stays finite).
   static func model(_ a: Architecture) -> ModelFile {
@@ -119,7 +119,7 @@ import Testing
       ["train", "--family", "odd", "--cell", "lstm", "--layers", "8", "--hidden", "1024", "-o", dir + "/x.recur"],
       ["fit", data, "--cell", "lstm", "--layers", "8", "--hidden", "1024", "-o", dir + "/x.recur"],
     ] {
-      let run = Measured.run(Self.recurTrain, command)
+      let run = Measured.run(CLI.recurTrain, command)
       #expect(run.exitStatus == 2, "\(command[0]): \(run.stderr)")
       #expect(run.stderr.contains("a model file holds (64 MiB)"), "\(command[0]): \(run.stderr)")
       #expect(run.peakRSSMiB < 64, "\(run.peakRSSMiB) MiB")  // 22 MiB; 50 MiB under AddressSanitizer

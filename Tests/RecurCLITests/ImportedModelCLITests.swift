@@ -3,19 +3,19 @@
 // `stream --streams` against plain `stream`, `golden record` + `golden check`, `inspect`, and `import`'s errors.
 
 import Foundation
+import RecurTestSupport
 import Testing
 
 @Suite struct ImportedModelCLITests {
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../../Fixtures/imports").standardized
-  static var recurTrain: String { CLI.productsDirectory.appendingPathComponent("recur-train").path }
 
   /// `recur-train import FIXTURE -o MODEL`; the model's path.
   static func imported(_ fixture: String) throws -> String {
     // A path of its own per call: tests run in parallel and several import the same fixture.
     let model = CLI.temporaryDirectory.appendingPathComponent("\(fixture)-\(UUID().uuidString).recur").path
     let result = try CLI.run(
-      ["import", fixtures.appendingPathComponent(fixture).path, "-o", model], executable: recurTrain)
+      ["import", fixtures.appendingPathComponent(fixture).path, "-o", model], executable: CLI.recurTrain)
     #expect(result.status == 0, "\(result.stderr)")
     return model
   }
@@ -84,7 +84,7 @@ import Testing
   @Test func sampleRateAtImportAndRealTimeInBench() throws {
     let model = CLI.temporaryDirectory.appendingPathComponent("guitarml-rate-\(UUID().uuidString).recur").path
     let source = Self.fixtures.appendingPathComponent("guitarml-lstm8-skip.json").path
-    let imported = try CLI.run(["import", source, "--sample-rate", "44100", "-o", model], executable: Self.recurTrain)
+    let imported = try CLI.run(["import", source, "--sample-rate", "44100", "-o", model], executable: CLI.recurTrain)
     #expect(imported.status == 0, "\(imported.stderr)")
     let text = try CLI.run(["inspect", "--model", model])
     #expect(text.stdout.contains("sample rate 44100 Hz"), "\(text.stdout)")
@@ -94,7 +94,7 @@ import Testing
     let factor = object["real_time_factor"] as! Double
     #expect(object["sample_rate"] as? Int == 44100)
     #expect(abs(factor - 1e9 / (step * 44100)) <= 0.05 * factor + 0.1, "factor \(factor), step \(step) ns")
-    let refused = try CLI.run(["import", source, "--sample-rate", "0", "-o", model + "2"], executable: Self.recurTrain)
+    let refused = try CLI.run(["import", source, "--sample-rate", "0", "-o", model + "2"], executable: CLI.recurTrain)
     #expect(refused.status != 0 && refused.stderr.contains("--sample-rate 0.0 is out of range"), "\(refused.stderr)")
   }
 
@@ -103,7 +103,7 @@ import Testing
     try #"{"architecture": "WaveNet", "config": {}, "weights": [0]}"#.write(
       to: source, atomically: true, encoding: .utf8)
     let model = CLI.temporaryDirectory.appendingPathComponent("wavenet.recur").path
-    let result = try CLI.run(["import", source.path, "-o", model], executable: Self.recurTrain)
+    let result = try CLI.run(["import", source.path, "-o", model], executable: CLI.recurTrain)
     #expect(result.status != 0)
     #expect(result.stderr.contains("only NAM's LSTM models are supported"), "\(result.stderr)")
     #expect(result.stderr.split(separator: "\n").count == 1)

@@ -5,6 +5,7 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 /// The grid: for each (p, q) with p in -2...3, q in -2...2, the first `perClass` start pairs of `candidates` (then,

@@ -5,6 +5,7 @@
 // package (tools/test installs it when missing). Runs that must be killed or kill themselves skip the measurement.
 
 import Foundation
+import RecurTestSupport
 
 struct MeasuredRun {
   var exitStatus: Int32?  // nil when a signal ended it
@@ -28,7 +29,7 @@ enum Measured {
   ) -> MeasuredRun {
     let rssPath = FileManager.default.temporaryDirectory.appendingPathComponent("rss-\(UUID().uuidString)").path
     defer { unlink(rssPath) }
-    let measuring = measure && killAfter == nil && timeout == nil
+    let measuring = measure && runningOnLinux && killAfter == nil && timeout == nil  // GNU time: Linux
     let program = measuring ? "/usr/bin/time" : executable
     let programArguments = measuring ? ["-f", "%M", "-o", rssPath, executable] + arguments : arguments
     var env = ProcessInfo.processInfo.environment
@@ -43,7 +44,11 @@ enum Measured {
     defer { unlink(errPath) }
     var pipeFDs: [Int32] = [0, 0]
     precondition(pipe(&pipeFDs) == 0)
-    var actions = posix_spawn_file_actions_t()
+    #if canImport(Darwin)
+      var actions: posix_spawn_file_actions_t? = nil  // an opaque pointer there
+    #else
+      var actions = posix_spawn_file_actions_t()
+    #endif
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
@@ -68,16 +73,16 @@ enum Measured {
       }
       killer!.start()
     }
-    let finished = Flag()
+    let finished = Latch()
     if let timeout {
       let target = pid
       killer = Thread {
         var waited = 0.0
-        while waited < timeout && !finished.value {
+        while waited < timeout && !finished.isSet {
           usleep(10_000)
           waited += 0.01
         }
-        if !finished.value { kill(target, SIGKILL) }
+        if !finished.isSet { kill(target, SIGKILL) }
       }
       killer!.start()
     }
@@ -94,7 +99,7 @@ enum Measured {
     var status: Int32 = 0
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    finished.value = true
+    finished.set()
     if let killer { while !killer.isFinished { usleep(1000) } }
     let termSignal = status & 0x7F
     let exited = termSignal == 0
@@ -120,15 +125,5 @@ enum Measured {
       bytes += buffer[0..<n]
     }
     return String(decoding: bytes, as: UTF8.self)
-  }
-}
-
-/// A flag one thread sets and another reads.
-final class Flag: @unchecked Sendable {
-  private let lock = NSLock()
-  private var state = false
-  var value: Bool {
-    get { lock.withLock { state } }
-    set { lock.withLock { state = newValue } }
   }
 }

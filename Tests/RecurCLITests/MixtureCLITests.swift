@@ -4,12 +4,12 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @testable import recur
 
 @Suite(.serialized) struct MixtureCLITests {
-  static var recurTrain: String { CLI.productsDirectory.appendingPathComponent("recur-train").path }
 
   /// GRU hidden 8, 5 experts of order 2, window 4; readout weights scaled up so the softmax is not uniform.
   static let mixture: ModelFile = {
@@ -40,7 +40,7 @@ import Testing
     try Data(json.stdout.utf8).write(to: jsonPath)
     let back = CLI.temporaryDirectory.appendingPathComponent("mixture-back.recur").path
     let imported = try CLI.run(
-      ["import-torch", jsonPath.path, "--window", "4", "-o", back], input: Data(), executable: Self.recurTrain)
+      ["import-torch", jsonPath.path, "--window", "4", "-o", back], input: Data(), executable: CLI.recurTrain)
     #expect(imported.status == 0, "\(imported.stderr)")
     let reread = try ModelFile(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: back))))
     #expect(reread.architecture == Self.mixture.architecture)
@@ -91,7 +91,7 @@ import Testing
         "train", "--family", "fib", "--encoding", "window-differences", "--window", "4", "--cell", "gru",
         "--hidden", "8", "--experts", "4", "--epochs", "2", "--sequences", "200", "--polish-experts", "0.5",
         "-o", out,
-      ], input: Data(), executable: Self.recurTrain)
+      ], input: Data(), executable: CLI.recurTrain)
     #expect(run.status == 0, "\(run.stderr)")
     #expect(run.stdout.contains("4 experts of order 2"), "\(run.stdout)")
     #expect(run.stdout.contains(", experts polished within 0.5\n"), "\(run.stdout)")
@@ -105,11 +105,11 @@ import Testing
       [
         "train", "--family", "fib", "--init", out, "--experts", "4", "--expert-order", "2", "--epochs", "1",
         "--sequences", "100", "-o", more,
-      ], input: Data(), executable: Self.recurTrain)
+      ], input: Data(), executable: CLI.recurTrain)
     #expect(again.status == 0, "\(again.stderr)")
     let changed = try CLI.run(
       ["train", "--family", "fib", "--init", out, "--expert-order", "1", "--epochs", "1", "-o", more], input: Data(),
-      executable: Self.recurTrain)
+      executable: CLI.recurTrain)
     #expect(
       changed.status == 2 && changed.stderr.contains("--expert-order 1 does not match --init"), "\(changed.stderr)")
 
@@ -135,7 +135,7 @@ import Testing
     for (flags, message) in refused {
       let bad = CLI.temporaryDirectory.appendingPathComponent("refused.recur").path
       let result = try CLI.run(
-        ["train", "--family", "odd", "--epochs", "1", "-o", bad] + flags, input: Data(), executable: Self.recurTrain)
+        ["train", "--family", "odd", "--epochs", "1", "-o", bad] + flags, input: Data(), executable: CLI.recurTrain)
       #expect(result.status == 2, "\(flags): \(result.stderr)")
       #expect(result.stderr.contains(message), "\(flags): \(result.stderr)")
       #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")

@@ -4,6 +4,7 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @Suite(.serialized) struct NamedStreamsTests {

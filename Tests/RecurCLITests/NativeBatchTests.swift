@@ -4,6 +4,7 @@
 // (vanilla H = 33 and 64), several inputs, and more inputs than any column specialisation (I = 70).
 
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @Suite struct NativeBatchTests {

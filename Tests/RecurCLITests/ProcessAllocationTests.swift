@@ -3,13 +3,14 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @Suite(
   .serialized,
   .enabled(
-    if: !builtWithAllocatorSanitizer,
-    "an LD_PRELOAD malloc counter cannot sit under AddressSanitizer's or ThreadSanitizer's allocator"))
+    if: runningOnLinux && !builtWithAllocatorSanitizer,
+    "an LD_PRELOAD malloc counter over glibc's __libc_malloc: Linux only, not under a sanitizer's allocator"))
 struct ProcessAllocationTests {
   static let counterSource = """
     #define _GNU_SOURCE
@@ -37,12 +38,8 @@ struct ProcessAllocationTests {
     let source = dir.appendingPathComponent("malloc_count.c")
     let library = dir.appendingPathComponent("libmalloc_count.so")
     try! counterSource.write(to: source, atomically: true, encoding: .utf8)
-    let cc = Process()
-    cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    cc.arguments = ["cc", "-shared", "-fPIC", "-O2", "-o", library.path, source.path]
-    try! cc.run()
-    cc.waitUntilExit()
-    precondition(cc.terminationStatus == 0, "cc failed")
+    let cc = try! ChildProcess.run("/usr/bin/env", ["cc", "-shared", "-fPIC", "-O2", "-o", library.path, source.path])
+    precondition(cc.status == 0, "cc failed: \(cc.stderr)")
     return library.path
   }()
 

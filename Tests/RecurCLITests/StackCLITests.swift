@@ -2,22 +2,10 @@
 
 import Foundation
 import RecurRuntimeNative
+import RecurTestSupport
 import Testing
 
 @testable import recur
-
-/// A random model of any architecture (PyTorch's initialisation scale), written for the CLI.
-func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .identity) -> ModelFile {
-  var state = seed
-  func next() -> Float {
-    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-    return (Float(state >> 40) / Float(1 << 24) * 2 - 1) / Float(a.hiddenSize).squareRoot()
-  }
-  let tensors = a.tensors.map { spec in (0..<spec.count).map { _ in next() } }
-  var file = ModelFile(architecture: a, contextLength: 4, encoding: encoding, tensors: tensors)
-  file.provenance.family = "cli-test"
-  return file
-}
 
 @Suite(.serialized) struct StackCLITests {
   static let gru = stackModel(Architecture(kind: .gru, layers: 2, inputSize: 3, hiddenSize: 8, outputSize: 2))
@@ -182,11 +170,16 @@ func stackModel(_ a: Architecture, seed: UInt64 = 1, encoding: Encoding = .ident
     }
     // The kernels plan for the CPU the CLI detects (16 lanes with avx512f, 8 with avx2 and fma, else 4; always 4 in a
     // portable build), or the one RECUR_CPU names; an unknown name is a bad command line.
+    // Linux's /proc/cpuinfo; elsewhere (macOS) the CLI plans NEON on arm64 and 4 lanes on x86-64.
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
     let portable = !["", "0"].contains(ProcessInfo.processInfo.environment["RECUR_PORTABLE"] ?? "")
-    let lanes =
-      portable ? 4 : flags.contains("avx512f") ? 16 : (flags.contains("avx2") && flags.contains("fma")) ? 8 : 4
+    #if os(macOS) && arch(arm64)
+      let lanes = 4
+    #else
+      let lanes =
+        portable ? 4 : flags.contains("avx512f") ? 16 : (flags.contains("avx2") && flags.contains("fma")) ? 8 : 4
+    #endif
     #expect((object["cpu"] as? [String: Any])?["vector_lanes"] as? Int == lanes)
     let named = try CLI.run(["bench", "--machine", "--json", "--repeats", "3"], environment: ["RECUR_CPU": "avx2"])
     let namedObject = try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any]

@@ -3,12 +3,13 @@
 
 import MallocCounter
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite(
   .enabled(
     if: recur_allocation_counter_available(),
-    "the malloc counter cannot replace malloc under AddressSanitizer or ThreadSanitizer; run without --sanitize"))
+    "the malloc counter needs glibc and no --sanitize (MallocCounter.c)"))
 struct AllocationTests {
   /// Warms up (first calls allocate runtime metadata), then counts the allocations of `body`.
   func allocations(_ body: () -> Void) -> UInt64 {

@@ -6,6 +6,7 @@
 // independently, and steps where only some streams advance.
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct BatchCellTests {

@@ -2,6 +2,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct CellTests {

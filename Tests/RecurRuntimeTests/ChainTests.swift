@@ -4,6 +4,7 @@
 // ModelFormat.md's equations; reset returns to the learned state.
 
 import Foundation
+import RecurTestSupport
 import Testing
 
 @testable import RecurRuntime

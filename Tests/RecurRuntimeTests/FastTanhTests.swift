@@ -1,5 +1,6 @@
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct FastTanhTests {

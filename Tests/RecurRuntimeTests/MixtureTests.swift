@@ -4,6 +4,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 /// A window-differences model with a mixture readout of `experts` experts of `order`, weights as `randomModel`

@@ -2,6 +2,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 /// Overwrites little-endian bytes and (optionally) recomputes the CRC so the check behind it is reached.

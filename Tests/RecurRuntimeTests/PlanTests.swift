@@ -5,6 +5,7 @@
 // four vectors (vanilla), with one and several inputs, stacked layers and several outputs.
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct PlanTests {

@@ -5,6 +5,7 @@
 import Foundation
 import MallocCounter
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct RateCorrectionTests {
@@ -92,7 +93,9 @@ import Testing
     #expect(again == first)
   }
 
-  @Test(.enabled(if: recur_allocation_counter_available(), "the malloc counter is unavailable under sanitizers"))
+  @Test(
+    .enabled(
+      if: recur_allocation_counter_available(), "the malloc counter needs glibc and no --sanitize (MallocCounter.c)"))
   func stepsWithoutAllocating() {
     let model = RecurrentModel(
       randomModel(Architecture(kind: .gru, layers: 2, inputSize: 1, hiddenSize: 16, outputSize: 1), seed: 8))

@@ -2,6 +2,7 @@
 // ordinary load, bit for bit, with the parsed PyTorch-layout tensors dropped and everything else of the file kept.
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct RetainingTensorsTests {

@@ -4,6 +4,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct StackedModelFileTests {

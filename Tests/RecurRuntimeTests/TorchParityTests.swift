@@ -3,6 +3,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @Suite struct TorchParityTests {

@@ -1,4 +1,5 @@
 import Foundation
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer

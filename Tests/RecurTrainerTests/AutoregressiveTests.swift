@@ -3,6 +3,7 @@
 // and hand-computed error scores.
 
 import Foundation
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer

@@ -3,6 +3,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -142,7 +143,7 @@ struct BaselineTests {
 
   /// The refusal message for these command-line values, or nil when they are accepted.
   static func refusal(
-    family: String? = "odd", encoding: Encoding? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
+    family: SequenceFamily? = .odd, encoding: Encoding? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
     lr: Double? = nil, schedule: LearningRateSchedule? = nil
   ) -> String? {
     do {
@@ -157,20 +158,20 @@ struct BaselineTests {
 
   @Test("defaults: the RNN's window, hidden size, epochs and learning rate")
   func defaults() throws {
-    let odd = try BaselineOptions.fromCommandLine(family: "odd")
+    let odd = try BaselineOptions.fromCommandLine(family: .odd)
     #expect(odd.k == 5 && odd.width == 16 && odd.epochs == 8 && odd.learningRate == 1e-2 && odd.window == 5)
-    let fib = try BaselineOptions.fromCommandLine(family: "fib", encoding: .windowDifferences)
+    let fib = try BaselineOptions.fromCommandLine(family: .fib, encoding: .windowDifferences)
     #expect(fib.k == 6 && fib.width == 32 && fib.epochs == 12 && fib.learningRate == 5e-3 && fib.window == 6)
     #expect(fib.batchSize == 128 && fib.sequences == 2000 && fib.schedule == .constant)
-    let short = try BaselineOptions.fromCommandLine(family: "fib", encoding: .windowDifferences, k: 2)
+    let short = try BaselineOptions.fromCommandLine(family: .fib, encoding: .windowDifferences, k: 2)
     #expect(short.window == 2 && short.trainingOptions.window == 2)
-    #expect(try BaselineOptions.fromCommandLine(family: "fib", k: 2).window == 6)
+    #expect(try BaselineOptions.fromCommandLine(family: .fib, k: 2).window == 6)
     #expect(Self.refusal(k: 1) == nil && Self.refusal(k: 5) == nil && Self.refusal(width: 1024) == nil)
     #expect(Self.refusal(schedule: .cosine) == nil)
     // linear2's default mixture readout is train's; the baseline (an MLP) has none, whatever the encoding or k.
-    #expect(Self.refusal(family: "linear2", encoding: .sequenceMaxScale) == nil)
-    #expect(Self.refusal(family: "linear2", k: 1) == nil)
-    #expect(try BaselineOptions.fromCommandLine(family: "linear2").trainingOptions.experts == 0)
+    #expect(Self.refusal(family: .linear2, encoding: .sequenceMaxScale) == nil)
+    #expect(Self.refusal(family: .linear2, k: 1) == nil)
+    #expect(try BaselineOptions.fromCommandLine(family: .linear2).trainingOptions.experts == 0)
   }
 
   @Test("invalid options are refused with a message naming the option and the accepted range")
@@ -178,13 +179,12 @@ struct BaselineTests {
     #expect(Self.refusal(k: 0) == "--k 0 must be at least 1")
     #expect(Self.refusal(k: 6) == "--k 6 is longer than the odd training window (5 values); use 1...5")
     #expect(
-      Self.refusal(family: "fib", encoding: .windowDifferences, k: 7)
+      Self.refusal(family: .fib, encoding: .windowDifferences, k: 7)
         == "--k 7 is longer than the shortest fib sequence (6 values); use 1...6")
     #expect(Self.refusal(width: 0) == "--width 0 is out of range 1...1024")
     #expect(Self.refusal(width: 1025) == "--width 1025 is out of range 1...1024")
     #expect(Self.refusal(epochs: 0) == "--epochs 0 is out of range 1...100000")
     #expect(Self.refusal(lr: 0) == "--lr 0.0 must be a positive finite number")
-    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd, fib or linear2)")
     #expect(Self.refusal(family: nil) == "missing --family (odd, fib or linear2)")
   }
 

@@ -1,6 +1,7 @@
 // Generators, the notebook's to_batches, and the window-differences examples.
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer

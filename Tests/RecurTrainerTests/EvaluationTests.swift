@@ -3,6 +3,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -292,7 +293,7 @@ struct EvaluationCLITests {
     try AtomicFile.write(model.encoded(), to: imported)
     let cases: [([String], Int32, String)] = [
       (["eval", "--family", "odd"], 2, "error: missing --model FILE"),
-      (["eval", "--model", file, "--family", "even"], 2, "error: unknown family 'even'"),
+      (["eval", "--model", file, "--family", "even"], 2, "error: The value 'even' is invalid for '--family"),
       (
         ["eval", "--model", dir.path + "/missing.recur", "--family", "odd"], 1,
         "error: --model '\(dir.path)/missing.recur': cannot open: No such file or directory"

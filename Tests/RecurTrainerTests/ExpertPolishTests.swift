@@ -3,6 +3,7 @@
 // find them again.
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -151,7 +152,7 @@ struct ExpertPolishTests {
   /// stored validation carry the polished experts, and nothing but the experts differs from the same run unpolished.
   @Test func trainExportsThePolishedExperts() throws {
     var options = try TrainingOptions.fromCommandLine(
-      family: "linear2", hidden: 8, epochs: 3, sequences: 300, validationSequences: 40, experts: 4,
+      family: .linear2, hidden: 8, epochs: 3, sequences: 300, validationSequences: 40, experts: 4,
       polishExperts: 1)
     let polished = try Trainer.train(options)
     options.polishExperts = 0

@@ -4,6 +4,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import RecurText
 import Testing
 

@@ -2,6 +2,7 @@
 // Float pass (used for training) against the Double pass and against the runtime (used by the exported model).
 
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer

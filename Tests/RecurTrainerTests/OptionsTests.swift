@@ -2,6 +2,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -10,7 +11,7 @@ import Testing
 struct OptionsTests {
   /// The refusal message for these command-line values, or nil when they are accepted.
   static func refusal(
-    family: String? = "odd", encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
+    family: SequenceFamily? = .odd, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil,
     hidden: Int? = nil, window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil,
     sequences: Int? = nil, validationSequences: Int? = nil, experts: Int? = nil, expertOrder: Int? = nil,
     slowRootStarts: Double? = nil, polishExperts: Double? = nil
@@ -29,38 +30,38 @@ struct OptionsTests {
 
   @Test("family defaults reproduce the notebook")
   func defaults() throws {
-    let odd = try TrainingOptions.fromCommandLine(family: "odd")
+    let odd = try TrainingOptions.fromCommandLine(family: .odd)
     #expect(odd.hiddenSize == 16 && odd.window == 5 && odd.epochs == 8 && odd.learningRate == 1e-2)
-    let fib = try TrainingOptions.fromCommandLine(family: "fib")
+    let fib = try TrainingOptions.fromCommandLine(family: .fib)
     #expect(fib.hiddenSize == 32 && fib.window == 6 && fib.epochs == 12 && fib.learningRate == 5e-3)
     #expect(fib.batchSize == 128 && fib.sequences == 2000 && fib.validationSequences == 400)
     #expect(fib.seed == 0 && fib.encoding == .sequenceMaxScale)
     #expect(fib.cell == .rnn && fib.layers == 1 && fib.architecture == Architecture(hiddenSize: 32))
     // linear2: the built-in `linear` model's recipe; every part of it can still be overridden.
-    let linear = try TrainingOptions.fromCommandLine(family: "linear2")
+    let linear = try TrainingOptions.fromCommandLine(family: .linear2)
     #expect(linear.encoding == .windowDifferences && linear.cell == .gru && linear.layers == 1)
     #expect(linear.hiddenSize == 64 && linear.window == 4 && linear.schedule == .cosine)
     #expect(linear.epochs == 3000 && linear.learningRate == 0.003 && linear.batchSize == 64)
     #expect(linear.sequences == 20_000 && linear.validationSequences == 400 && linear.seed == 0)
     #expect(linear.experts == 32 && linear.expertOrder == 2 && linear.architecture.readoutSize == 32)
     #expect(linear.slowRootStarts == 0.3 && odd.slowRootStarts == 0 && fib.slowRootStarts == 0)
-    #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).architecture.isMixture == false)
+    #expect(try TrainingOptions.fromCommandLine(family: .linear2, experts: 0).architecture.isMixture == false)
     let plain = try TrainingOptions.fromCommandLine(
-      family: "linear2", encoding: .sequenceMaxScale, cell: .rnn, batch: 128, sequences: 2000, schedule: .constant)
+      family: .linear2, encoding: .sequenceMaxScale, cell: .rnn, batch: 128, sequences: 2000, schedule: .constant)
     #expect(plain.encoding == .sequenceMaxScale && plain.cell == .rnn && plain.schedule == .constant)
     #expect(plain.batchSize == 128 && plain.sequences == 2000)
     #expect(plain.experts == 0, "another encoding than window-differences gets the plain readout")
     #expect(linear.polishExperts == 1 && odd.polishExperts == 0 && fib.polishExperts == 0)
     #expect(plain.polishExperts == 0, "the plain readout gets no polish by default")
-    #expect(try TrainingOptions.fromCommandLine(family: "linear2", experts: 0).polishExperts == 0)
-    let diff = try TrainingOptions.fromCommandLine(family: "odd", encoding: .windowDifferences)
+    #expect(try TrainingOptions.fromCommandLine(family: .linear2, experts: 0).polishExperts == 0)
+    let diff = try TrainingOptions.fromCommandLine(family: .odd, encoding: .windowDifferences)
     #expect(diff.encoding == .windowDifferences)
-    let lstm = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, layers: 3, hidden: 7)
+    let lstm = try TrainingOptions.fromCommandLine(family: .odd, cell: .lstm, layers: 3, hidden: 7)
     #expect(lstm.architecture == Architecture(kind: .lstm, layers: 3, hiddenSize: 7))
     #expect(lstm.modelLabel == "lstm, 3 layers, hidden 7" && odd.modelLabel == "hidden 16")
     // The limits themselves are accepted.
     #expect(Self.refusal(hidden: 1) == nil && Self.refusal(hidden: 1024) == nil)
-    #expect(Self.refusal(window: 5) == nil && Self.refusal(family: "fib", window: 6) == nil)
+    #expect(Self.refusal(window: 5) == nil && Self.refusal(family: .fib, window: 6) == nil)
     #expect(Self.refusal(lr: 1e30) == nil && Self.refusal(batch: 1) == nil)
     #expect(Self.refusal(layers: 1) == nil && Self.refusal(layers: 8) == nil)
     #expect(Self.refusal(cell: .lstm, layers: 2, hidden: 1024) == nil)
@@ -77,11 +78,11 @@ struct OptionsTests {
     trained.encoding = .windowDifferences
     trained.window = 3
     let file = Parameters<Float>(zeros: trained.architecture).modelFile(contextLength: 3, encoding: .windowDifferences)
-    let adopted = try TrainingOptions.fromCommandLine(family: "odd", initial: (file, "m.recur"))
+    let adopted = try TrainingOptions.fromCommandLine(family: .odd, initial: (file, "m.recur"))
     #expect(adopted.architecture == trained.architecture && adopted.encoding == .windowDifferences)
     #expect(adopted.window == 3 && adopted.family == .odd && adopted.epochs == 8)
     // Repeating the model's own values is fine; changing one names the flag, the model and its value.
-    _ = try TrainingOptions.fromCommandLine(family: "odd", cell: .lstm, hidden: 6, window: 3, initial: (file, "m"))
+    _ = try TrainingOptions.fromCommandLine(family: .odd, cell: .lstm, hidden: 6, window: 3, initial: (file, "m"))
     func refusal(_ make: () throws(TrainerError) -> TrainingOptions) -> String? {
       do {
         _ = try make()
@@ -92,37 +93,37 @@ struct OptionsTests {
       }
     }
     #expect(
-      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", hidden: 8, initial: (file, "m.recur")) }
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: .odd, hidden: 8, initial: (file, "m.recur")) }
         == "--hidden 8 does not match --init 'm.recur' (--hidden 6)")
     #expect(
-      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", cell: .gru, initial: (file, "m")) }
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: .odd, cell: .gru, initial: (file, "m")) }
         == "--cell gru does not match --init 'm' (--cell lstm)")
     #expect(
       refusal { () throws(TrainerError) in
-        try .fromCommandLine(family: "odd", encoding: .sequenceMaxScale, initial: (file, "m"))
+        try .fromCommandLine(family: .odd, encoding: .sequenceMaxScale, initial: (file, "m"))
       } == "--encoding sequence-max-scale does not match --init 'm' (--encoding window-differences)")
     // A mixture readout is part of the shape: adopted from the model, and a flag may not change it.
     var mixed = trained
     (mixed.experts, mixed.expertOrder) = (7, 3)
     let mixture = Parameters<Float>(zeros: mixed.architecture).modelFile(
       contextLength: 3, encoding: .windowDifferences)
-    let continued = try TrainingOptions.fromCommandLine(family: "odd", initial: (mixture, "x"))
+    let continued = try TrainingOptions.fromCommandLine(family: .odd, initial: (mixture, "x"))
     #expect(continued.architecture == mixed.architecture && continued.experts == 7 && continued.expertOrder == 3)
     #expect(
-      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", experts: 0, initial: (mixture, "x")) }
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: .odd, experts: 0, initial: (mixture, "x")) }
         == "--experts 0 does not match --init 'x' (--experts 7)")
     #expect(
       refusal { () throws(TrainerError) in
-        try .fromCommandLine(family: "odd", expertOrder: 2, initial: (mixture, "x"))
+        try .fromCommandLine(family: .odd, expertOrder: 2, initial: (mixture, "x"))
       } == "--expert-order 2 does not match --init 'x' (--expert-order 3)")
     // linear2's default mixture does not meet a plain model: the model's readout wins.
-    let unmixed = try TrainingOptions.fromCommandLine(family: "linear2", window: 3, initial: (file, "p"))
+    let unmixed = try TrainingOptions.fromCommandLine(family: .linear2, window: 3, initial: (file, "p"))
     #expect(unmixed.experts == 0 && unmixed.architecture == trained.architecture)
     // A model with several inputs (a `fit` model) cannot continue on a univariate family.
     let wide = Parameters<Float>(zeros: Architecture(inputSize: 3, hiddenSize: 4)).modelFile(
       contextLength: 5, encoding: .sequenceMaxScale)
     #expect(
-      refusal { () throws(TrainerError) in try .fromCommandLine(family: "odd", initial: (wide, "w")) }
+      refusal { () throws(TrainerError) in try .fromCommandLine(family: .odd, initial: (wide, "w")) }
         == "--init 'w' has input size 3 and output size 1; the sequence families train 1 and 1")
   }
 
@@ -143,13 +144,12 @@ struct OptionsTests {
       Self.refusal(window: 6)
         == "--window 6 is longer than the shortest odd sequence (5 values); use 1...5")
     #expect(
-      Self.refusal(family: "fib", window: 7)
+      Self.refusal(family: .fib, window: 7)
         == "--window 7 is longer than the shortest fib sequence (6 values); use 1...6")
     #expect(Self.refusal(sequences: 0) == "--sequences 0 is out of range 1...1000000")
     #expect(
       Self.refusal(validationSequences: 0) == "--validation-sequences 0 is out of range 1...1000000"
     )
-    #expect(Self.refusal(family: "prime") == "unknown family 'prime' (expected odd, fib or linear2)")
     #expect(Self.refusal(family: nil) == "missing --family (odd, fib or linear2)")
     #expect(
       Self.refusal(encoding: .identity)
@@ -163,7 +163,7 @@ struct OptionsTests {
     // The mixture readout's flags, including sizes that would overflow the parameter count and a window of 0 with
     // linear2's default mixture (each once trapped instead of being refused).
     let diff = Encoding.windowDifferences
-    #expect(Self.refusal(family: "linear2", window: 0) == "--window 0 must be at least 1")
+    #expect(Self.refusal(family: .linear2, window: 0) == "--window 0 must be at least 1")
     #expect(Self.refusal(experts: 1 << 62, expertOrder: 2) == "--experts 4611686018427387904 is out of range 0...256")
     #expect(
       Self.refusal(encoding: diff, window: 4, experts: 1, expertOrder: .max)
@@ -172,7 +172,7 @@ struct OptionsTests {
       Self.refusal(encoding: diff, window: 4, experts: 1, expertOrder: 5)
         == "--expert-order 5 is out of range 1...4 (the window)")
     #expect(
-      Self.refusal(family: "linear2", experts: 0, expertOrder: 3)
+      Self.refusal(family: .linear2, experts: 0, expertOrder: 3)
         == "--expert-order 3 needs a mixture readout (--experts 1 or more)")
     #expect(
       Self.refusal(experts: 3)
@@ -180,35 +180,35 @@ struct OptionsTests {
         + "use --experts 0 with sequence-max-scale")
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil)
     // Slow-root starts: a fraction, linear2 only.
-    #expect(Self.refusal(family: "linear2", slowRootStarts: 1) == nil)
-    #expect(Self.refusal(family: "linear2", slowRootStarts: 0) == nil)
+    #expect(Self.refusal(family: .linear2, slowRootStarts: 1) == nil)
+    #expect(Self.refusal(family: .linear2, slowRootStarts: 0) == nil)
     #expect(
-      Self.refusal(family: "linear2", slowRootStarts: 1.5)
+      Self.refusal(family: .linear2, slowRootStarts: 1.5)
         == "--slow-root-starts 1.5 is out of range 0...1 (a fraction)")
     #expect(
-      Self.refusal(family: "linear2", slowRootStarts: .nan)
+      Self.refusal(family: .linear2, slowRootStarts: .nan)
         == "--slow-root-starts nan is out of range 0...1 (a fraction)")
     #expect(
-      Self.refusal(family: "fib", slowRootStarts: 0.3)
+      Self.refusal(family: .fib, slowRootStarts: 0.3)
         == "--slow-root-starts 0.3 needs --family linear2 (the other families have one start rule)")
     // The experts' polish: a mixture only, an error in 0...1, at most 512 coefficients.
-    #expect(Self.refusal(family: "linear2", polishExperts: 1) == nil)
-    #expect(Self.refusal(family: "linear2", polishExperts: 0) == nil)
+    #expect(Self.refusal(family: .linear2, polishExperts: 1) == nil)
+    #expect(Self.refusal(family: .linear2, polishExperts: 0) == nil)
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 2, polishExperts: 1e-5) == nil)
     #expect(Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 4) == nil, "no polish asked: accepted")
     // linear2's default polish is dropped, not refused, for a mixture too large to polish.
-    #expect((try? TrainingOptions.fromCommandLine(family: "linear2", experts: 256, expertOrder: 3))?.polishExperts == 0)
-    #expect((try? TrainingOptions.fromCommandLine(family: "linear2", experts: 256))?.polishExperts == 1)
+    #expect((try? TrainingOptions.fromCommandLine(family: .linear2, experts: 256, expertOrder: 3))?.polishExperts == 0)
+    #expect((try? TrainingOptions.fromCommandLine(family: .linear2, experts: 256))?.polishExperts == 1)
     for bad in [-1e-5, 1.5, .nan, .infinity] {
       #expect(
-        Self.refusal(family: "linear2", polishExperts: bad)
+        Self.refusal(family: .linear2, polishExperts: bad)
           == "--polish-experts \(bad) is out of range 0...1 (an error, in units of the window's scale)")
     }
     #expect(
-      Self.refusal(family: "linear2", experts: 0, polishExperts: 1e-5)
+      Self.refusal(family: .linear2, experts: 0, polishExperts: 1e-5)
         == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more, with --encoding window-differences)")
     #expect(
-      Self.refusal(family: "odd", polishExperts: 1e-5)
+      Self.refusal(family: .odd, polishExperts: 1e-5)
         == "--polish-experts 1e-05 needs a mixture readout (--experts 1 or more, with --encoding window-differences)")
     #expect(
       Self.refusal(encoding: diff, window: 4, experts: 256, expertOrder: 3, polishExperts: 1e-5)
@@ -274,7 +274,8 @@ struct CLITests {
       (["train", "--family", "odd"], "error: missing output path: pass -o MODEL"),
       (
         ["train", "--family", "even", "-o", out],
-        "error: unknown family 'even' (expected odd, fib or linear2)"
+        "error: The value 'even' is invalid for '--family <family>'. Please provide one of 'odd', 'fib' or "
+          + "'linear2'."
       ),
       (
         ["train", "--family", "odd", "-o", dir.path + "/no/such/dir/m.recur"],
@@ -411,11 +412,13 @@ struct CLITests {
 
   @Test("--help shows examples, the cells and the layers")
   func help() throws {
-    let result = try runRecurTrain(["train", "--help"])
+    let result = try ChildProcess.run(
+      Products.path("recur-train"), ["train", "--help"], environment: ["COLUMNS": "400"])
     #expect(result.status == 0)
     #expect(result.stdout.contains("recur-train train --family odd -o odd.recur"))
     #expect(result.stdout.contains("--cell lstm --layers 2"))
-    #expect(result.stdout.contains("--layers <layers>") && result.stdout.contains("(default: rnn"))
+    #expect(result.stdout.contains("--layers <layers>") && result.stdout.contains("Defaults per family"))
+    #expect(result.stdout.contains("one vanilla RNN layer") && result.stdout.contains("GRU hidden 64"))
     for name in ["rnn", "gru", "lstm"] { #expect(result.stdout.contains("        \(name) ")) }
   }
 }

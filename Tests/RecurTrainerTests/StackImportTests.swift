@@ -3,6 +3,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -109,16 +110,9 @@ struct StackImportTests {
     let dir = try makeTemporaryDirectory()
     let path = dir.appendingPathComponent("m.recur").path
     try Data(original.encoded()).write(to: URL(fileURLWithPath: path))
-    let recur = recurTrainExecutable().deletingLastPathComponent().appendingPathComponent("recur")
-    let process = Process()
-    process.executableURL = recur
-    process.arguments = ["inspect", "--model", path, "--json"]
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let json = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0)
+    let result = try ChildProcess.run(Products.path("recur"), ["inspect", "--model", path, "--json"])
+    #expect(result.status == 0, "\(result.stderr)")
+    let json = result.stdoutBytes
     let back = try TorchState.modelFile(json: [UInt8](json), window: 5, encoding: .identity)
     #expect(back.architecture == a)
     for (x, y) in zip(back.tensorValues, original.tensorValues) { #expect(x.map(\.bitPattern) == y.map(\.bitPattern)) }

@@ -2,6 +2,7 @@
 
 import Foundation
 import RecurRuntime
+import RecurTestSupport
 import Testing
 
 @testable import RecurTrainer
@@ -207,7 +208,8 @@ struct TorchImportTests {
     ])
     #expect(refused.status == 1)
     #expect(
-      refused.stderr.hasPrefix("error: '\(bad.path)': no recurrent module found (expected keys like 'rnn.weight_ih_l0'"))
+      refused.stderr.hasPrefix("error: '\(bad.path)': no recurrent module found (expected keys like 'rnn.weight_ih_l0'")
+    )
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.recur").path))
   }
 }

@@ -51,6 +51,7 @@ public struct BaselineOptions: Sendable, Equatable {
 
   /// The `train` options whose data this run uses.
   public var trainingOptions: TrainingOptions {
+    // Field by field: BaselineOptions is its own public value (tests build it) holding only the fields it shares.
     var t = TrainingOptions(family: family)
     t.encoding = encoding
     t.experts = 0  // the MLP baseline has no readout to mix; linear2's default mixture does not apply
@@ -97,12 +98,13 @@ public struct BaselineOptions: Sendable, Equatable {
 
   /// Options from command-line values (nil means "the family's default"), validated.
   public static func fromCommandLine(
-    family: String?, encoding: Encoding? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
+    family: SequenceFamily?, encoding: Encoding? = nil, k: Int? = nil, width: Int? = nil, epochs: Int? = nil,
     lr: Double? = nil, schedule: LearningRateSchedule? = nil, seed: UInt64? = nil
   ) throws(TrainerError) -> BaselineOptions {
     // Family, encoding, epochs, lr, schedule and seed: parsed and checked exactly as `train` does.
     let t = try TrainingOptions.fromCommandLine(
       family: family, encoding: encoding, epochs: epochs, lr: lr, seed: seed, schedule: schedule)
+    // The reverse of `trainingOptions`: `train`'s parser checks the shared flags once for both commands.
     var options = BaselineOptions(family: t.family)
     options.encoding = t.encoding
     options.epochs = t.epochs
@@ -157,6 +159,7 @@ public enum BaselineTrainer {
       inputSize: options.k, width: options.width, capacity: min(options.batchSize, samples.count))
 
     let n = samples.count
+    // The loop is EpochLoop's, as in train and fit; what stays here is the MLP's own forward, backward and step.
     let loop = EpochLoop(
       count: n, batchSize: options.batchSize, epochs: options.epochs, learningRate: options.learningRate,
       schedule: options.schedule)

@@ -120,6 +120,7 @@ struct JSONParser {
         return .object(members)
       }
     case UInt8(ascii: "["):
+      // The object loop's shape on purpose: JSON's two containers side by side, this one packing numbers as it goes.
       index += 1
       // Packed while every element is a number, or every element a tensor of one shape (`childShape`): then the
       // result is one tensor. The first other element unpacks what came before into `elements`.
@@ -229,7 +230,7 @@ struct JSONParser {
     var raw: [UInt8] = []
     func flushRaw(_ p: inout JSONParser) throws(TrainerError) {
       guard !raw.isEmpty else { return }
-      guard let s = String(validating: raw, as: UTF8.self) else {
+      guard let s = validUTF8(raw) else {
         throw p.fail("string is not valid UTF-8")
       }
       scalars.append(contentsOf: s.unicodeScalars)
@@ -293,4 +294,16 @@ struct JSONParser {
     default: nil
     }
   }
+}
+
+/// `raw` as a String when it is valid UTF-8, else nil. `String(validating:as:)` needs macOS 15 (the package supports
+/// macOS 13); before it, the repairing decoder answers the same question: it keeps valid UTF-8 byte for byte and
+/// always produces valid UTF-8 (U+FFFD for each invalid sequence), so its text re-encodes to `raw` exactly when `raw`
+/// is valid. Linux always takes the first branch.
+func validUTF8(_ raw: [UInt8]) -> String? {
+  if #available(macOS 15, *) {
+    return String(validating: raw, as: UTF8.self)
+  }
+  let text = String(decoding: raw, as: UTF8.self)
+  return text.utf8.elementsEqual(raw) ? text : nil
 }

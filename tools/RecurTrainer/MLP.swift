@@ -367,6 +367,8 @@ public final class MLPKernel {
   @inline(__always)
   public func predict(_ x: UnsafePointer<Float>) -> Float {
     var sum = SIMD8<Float>()
+    // CellSupport's broadcastAccumulate over one window, inline on purpose: this is the timed kernel, its sums in
+    // registers rather than in lane rows.
     for b in 0..<blocks {
       var a = bias[b]
       var column = columns + b

@@ -339,16 +339,10 @@ public enum TorchState {
     func number(_ f: Float) -> String { "\(Double(f))" }
     var parts: [String] = []
     for (spec, values) in file.tensors {
-      let body: String
-      if spec.role.isVector {
-        body = "[" + values.map(number).joined(separator: ", ") + "]"
-      } else {
-        body =
-          "["
-          + (0..<spec.rows).map { r in
-            "[" + values[(r * spec.cols)..<((r + 1) * spec.cols)].map(number).joined(separator: ", ") + "]"
-          }.joined(separator: ", ") + "]"
-      }
+      var body = ""
+      writeJSONTensor(
+        rows: spec.rows, cols: spec.cols, isVector: spec.role.isVector, text: { body += $0 },
+        number: { body += number(values[$0]) })
       parts.append("  \"\(spec.name(file.cellKind))\": \(body)")
     }
     return "{\n" + parts.joined(separator: ",\n") + "\n}\n"

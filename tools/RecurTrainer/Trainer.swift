@@ -327,20 +327,15 @@ extension TrainingOptions {
   public static let trainableEncodings: [Encoding] = [.sequenceMaxScale, .windowDifferences]
 
   /// Options from command-line values (nil means "the family's default"), validated. The enums arrive parsed (the
-  /// command line parses them with ArgumentParser); the family is a name, so that a missing or unknown one gets the
-  /// same message from every command.
+  /// command line parses them with ArgumentParser, which refuses an unknown name with the accepted ones).
   public static func fromCommandLine(
-    family: String?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
+    family: SequenceFamily?, encoding: Encoding? = nil, cell: CellKind? = nil, layers: Int? = nil, hidden: Int? = nil,
     window: Int? = nil, epochs: Int? = nil, lr: Double? = nil, batch: Int? = nil, sequences: Int? = nil,
     validationSequences: Int? = nil, seed: UInt64? = nil, schedule: LearningRateSchedule? = nil,
     experts: Int? = nil, expertOrder: Int? = nil, slowRootStarts: Double? = nil, polishExperts: Double? = nil,
     initial: (file: ModelFile, name: String)? = nil
   ) throws(TrainerError) -> TrainingOptions {
-    let names = SequenceFamily.nameList
-    guard let familyName = family else { throw .invalidOption("missing --family (\(names))") }
-    guard let parsedFamily = SequenceFamily(rawValue: familyName) else {
-      throw .invalidOption("unknown family '\(familyName)' (expected \(names))")
-    }
+    guard let parsedFamily = family else { throw .invalidOption("missing --family (\(SequenceFamily.nameList))") }
     var options = TrainingOptions(family: parsedFamily)
     if let encoding {
       guard trainableEncodings.contains(encoding) else {
@@ -375,6 +370,7 @@ extension TrainingOptions {
       options.window = file.contextLength
       options.encoding = file.encoding
     }
+    // One line per flag, a list rather than repeated logic: each given flag overrides its own field.
     if let cell { options.cell = cell }
     if let layers { options.layers = layers }
     if let hidden { options.hiddenSize = hidden }

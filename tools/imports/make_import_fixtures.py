@@ -298,6 +298,7 @@ def keras_lstm_seq(weights, X, H):
     b = np.array(weights[2], dtype=np.float64)
     if K.shape != (X.shape[1], 4 * H) or U.shape != (H, 4 * H) or b.shape != (4 * H,):
         raise ValueError("lstm weights %s %s %s do not fit in=%d H=%d" % (K.shape, U.shape, b.shape, X.shape[1], H))
+    # torch_lstm_layer's recurrence again on purpose: the three references share no code (module docstring).
     h = np.zeros(H)
     c = np.zeros(H)
     out = np.empty((X.shape[0], H))

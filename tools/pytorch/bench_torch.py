@@ -109,25 +109,21 @@ def main():
             # (b) raw single-step loop under no_grad
             x = torch.tensor([[[0.5]]], dtype=torch.float32)
 
-            def raw():
-                h = None
-                with torch.no_grad():
-                    for _ in range(raw_steps):
-                        y, h = model(x, h)
-                return y
-            ts = timeit(raw, R)
+            def raw_loop(mode):
+                def run():
+                    h = None
+                    with mode():
+                        for _ in range(raw_steps):
+                            y, h = model(x, h)
+                    return y
+                return run
+            ts = timeit(raw_loop(torch.no_grad), R)
             m, lo, hi = med_stats([t / raw_steps * 1e6 for t in ts])
             rows.append((f"(b) raw `y, h = model(x, h)` no_grad, H={H}", f"{m:.2f} µs/step", f"{lo:.2f}–{hi:.2f}",
                          f"{raw_steps} steps/run"))
 
             # (b') same with torch.inference_mode (for reference)
-            def raw_inf():
-                h = None
-                with torch.inference_mode():
-                    for _ in range(raw_steps):
-                        y, h = model(x, h)
-                return y
-            ts = timeit(raw_inf, R)
+            ts = timeit(raw_loop(torch.inference_mode), R)
             m, lo, hi = med_stats([t / raw_steps * 1e6 for t in ts])
             rows.append((f"(b') same, inference_mode, H={H}", f"{m:.2f} µs/step", f"{lo:.2f}–{hi:.2f}", ""))
         if "c" in args.parts:

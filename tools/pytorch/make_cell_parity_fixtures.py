@@ -38,7 +38,6 @@ import argparse
 import copy
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -47,6 +46,7 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from torch_dump import state_object  # noqa: E402  (tools/torch_dump.py)
+from make_parity_fixtures import flat, is_f32  # noqa: E402  (this directory: the vanilla fixtures' checks)
 
 KINDS = ["rnn", "gru", "lstm"]
 # (layers, input_size, hidden_size, output_size), for each kind
@@ -185,18 +185,6 @@ def np_forward(doc):
 
 
 # ---------------------------------------------------------------- checks and output
-
-def is_f32(v):
-    return struct.unpack("<f", struct.pack("<f", v))[0] == v
-
-
-def flat(v):
-    if isinstance(v, list):
-        for e in v:
-            yield from flat(e)
-    else:
-        yield v
-
 
 def write_and_check(path, doc):
     with open(path, "w") as f:

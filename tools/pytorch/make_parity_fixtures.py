@@ -39,6 +39,7 @@ LARGE = [(7, 3.0), (23, -3.0), (41, 2.5), (42, 2.5), (43, 2.5), (77, -6.0), (101
 device = "cpu"
 
 
+# Copied, not imported: importing seed_notebook parses this script's command line and seeds torch.
 class VanillaRNN(nn.Module):  # verbatim from the seed notebook
     def __init__(self, input_size=1, hidden_size=16, output_size=1):
         super().__init__()
@@ -88,6 +89,15 @@ def is_f32(v):
     return struct.unpack("<f", struct.pack("<f", v))[0] == v
 
 
+def flat(v):
+    """The numbers of a nested list, depth first."""
+    if isinstance(v, list):
+        for e in v:
+            yield from flat(e)
+    else:
+        yield v
+
+
 def build(H):
     torch.manual_seed(H)
     model = VanillaRNN(1, H, 1)
@@ -130,14 +140,6 @@ def build(H):
 
 def check_roundtrip(path, doc):
     back = json.load(open(path))
-
-    def flat(v):
-        if isinstance(v, list):
-            for e in v:
-                yield from flat(e)
-        else:
-            yield v
-
     for key in ("inputs", "outputs", "finalHidden"):
         assert back[key] == doc[key] and all(is_f32(v) for v in back[key]), key
     for k, t in doc["tensors"].items():

@@ -15,7 +15,8 @@ struct Baseline: ParsableCommand {
       same --seed (same GSL draws, same ExampleSet): sequence-max-scale = every position t >= k-1 of each window \
       (x[t-k+1...t] -> y[t]); window-differences = the final step (the k normalised differences -> the next one). \
       Defaults: k = the family's window (odd 5, fib 6), width = the family's hidden size (16, 32), the family's \
-      epochs and learning rate: the RNN's context and width. Both families are order-2 recurrences, so k >= 2 \
+      epochs and learning rate (odd 8 and 0.01, fib 12 and 0.005), a constant rate, seed 0 (the same data as \
+      `train --seed 0`): the RNN's context and width. Both families are order-2 recurrences, so k >= 2 \
       suffices in principle.
 
       Prints the epoch losses, eval's generation and held-out tables (generation: sequence-max-scale scales by \
@@ -25,11 +26,12 @@ struct Baseline: ParsableCommand {
 
       Examples:
         recur-train baseline --family odd
-        recur-train baseline --family fib --encoding window-differences --k 4 --plots plots/fib-mlp
+        recur-train baseline --family fib --encoding window-differences --k 4 \\
+          --plots plots/fib-mlp
       """)
 
-  @Option(help: "Data family: odd or fib.")
-  var family: String?
+  @Option(help: "Data family.")
+  var family: SequenceFamily?
 
   @Option(help: "Input encoding.")
   var encoding: TrainingEncoding = .sequenceMaxScale
@@ -42,27 +44,15 @@ struct Baseline: ParsableCommand {
   @Option(parsing: .unconditional, help: "tanh units, 1...1024. (default: 16 for odd, 32 for fib)")
   var width: Int?
 
-  @Option(
-    parsing: .unconditional,
-    help: "Training epochs. (default: the family's RNN recipe: 8 for odd, 12 for fib, 3000 for linear2)")
-  var epochs: Int?
-
-  @Option(parsing: .unconditional, help: "Adam learning rate, > 0. (default: 0.01 for odd, 0.005 for fib)")
-  var lr: Double?
-
-  @Option(name: .customLong("lr-schedule"), help: "constant or cosine.")
-  var lrSchedule: LearningRateSchedule = .constant
-
-  @Option(help: "Seed of the GSL mt19937 generator (the same data as `train --seed`).")
-  var seed: UInt64 = 0
+  @OptionGroup var optimizer: OptimizerOptions
 
   @Option(help: "Directory for SVG plots (created if missing): loss.svg and generation.svg.")
   var plots: String?
 
   func run() throws {
     let options = try BaselineOptions.fromCommandLine(
-      family: family, encoding: encoding.encoding, k: k, width: width, epochs: epochs, lr: lr, schedule: lrSchedule,
-      seed: seed)
+      family: family, encoding: encoding.encoding, k: k, width: width, epochs: optimizer.epochs, lr: optimizer.lr,
+      schedule: optimizer.lrSchedule ?? .constant, seed: optimizer.seed)
     if let plots { try PlotDirectory.check(plots, names: ["loss.svg", "generation.svg"]) }
     var events = TrainingEvents()
     events.started = { samples, batches in

@@ -32,21 +32,18 @@ struct Eval: ParsableCommand {
   @Option(help: "The .recur model file.")
   var model: String?
 
-  @Option(help: "Data family: odd, fib or linear2. (default: the family recorded in the model)")
-  var family: String?
+  @Option(help: "Data family. (default: the family recorded in the model)")
+  var family: SequenceFamily?
 
   @Option(help: "Directory for SVG plots (created if missing): generation.svg.")
   var plots: String?
 
   func run() throws {
     guard let model else { throw TrainerError.invalidOption("missing --model FILE") }
-    if let family, SequenceFamily(rawValue: family) == nil {
-      throw TrainerError.invalidOption("unknown family '\(family)' (expected odd, fib or linear2)")
-    }
     let (file, bytes) = try readModelFile(model, option: "--model")
     let chosen: SequenceFamily
     if let family {
-      chosen = SequenceFamily(rawValue: family)!
+      chosen = family
     } else {
       guard let recorded = SequenceFamily(rawValue: file.provenance.family) else {
         throw TrainerError.invalidOption(

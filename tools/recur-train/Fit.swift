@@ -42,40 +42,27 @@ struct Fit: ParsableCommand {
       MAE and ARV, one step ahead and, with --horizon N, N steps ahead free-running.
 
       Defaults: GRU (trains reliably on real series; 3/4 of an LSTM's weights), 1 layer, hidden 32, window 16, \
-      standardize-differences (continues trends past the training range), batch 32, lr 0.003, at most 300 \
-      epochs, patience 40.
+      standardize-differences (continues trends past the training range), batch 32, lr 0.003, constant rate, \
+      at most 300 epochs, patience 40, seed 0.
 
       Examples:
         recur-train fit readings.csv -o readings.recur
-        recur-train fit Fixtures/data/sunspots.csv --inputs SUNACTIVITY -o sunspots.recur --horizon 4
-        recur-train fit prices.txt --validation-data prices-2026.txt --cell lstm --hidden 64 -o prices.recur
+        recur-train fit Fixtures/data/sunspots.csv --inputs SUNACTIVITY --horizon 4 \\
+          -o sunspots.recur
+        recur-train fit prices.txt --validation-data prices-2026.txt --cell lstm \\
+          --hidden 64 -o prices.recur
       """)
 
   @Argument(help: "The data file (- for stdin).")
   var data: String
 
-  @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
-  var output: String?
-
-  @Option(help: "Columns the model reads: header names or numbers from 1, comma-separated. (default: every column)")
-  var inputs: String?
-
-  @Option(help: "Columns the model predicts (as --inputs). (default: the inputs)")
-  var target: String?
-
-  @Option(help: "Recurrent cell. (default: gru)")
-  var cell: CellKind?
-
-  @Option(parsing: .unconditional, help: "Stacked layers, 1...8.") var layers: Int = 1
-  @Option(parsing: .unconditional, help: "Hidden size, 1...1024.") var hidden: Int = 32
+  @OptionGroup var output: ModelOutputOption
+  @OptionGroup var columns: ColumnOptions
+  @OptionGroup var shape: ModelShapeOptions
   @Option(parsing: .unconditional, help: "Steps per training example and per prediction's context.")
-  var window: Int = 16
-  @Option(parsing: .unconditional, help: "Most epochs (early stopping usually ends sooner).") var epochs: Int = 300
-  @Option(parsing: .unconditional, help: "Minibatch size.") var batch: Int = 32
-  @Option(parsing: .unconditional, help: "Adam learning rate.") var lr: Double = 0.003
-  @Option(name: .customLong("lr-schedule"), help: "constant or cosine (annealed over --epochs).")
-  var lrSchedule: LearningRateSchedule = .constant
-  @Option(help: "Seed of the GSL mt19937 generator (initial weights, shuffles).") var seed: UInt64 = 0
+  var window: Int?
+  @OptionGroup var optimizer: OptimizerOptions
+  @Option(parsing: .unconditional, help: "Minibatch size.") var batch: Int?
   @Option(help: "Input encoding.") var encoding: FitEncoding = .standardizeDifferences
   @Option(parsing: .unconditional, help: "Fraction of each sequence held out for validation, at its end.")
   var validation: Double = 0.2
@@ -83,41 +70,35 @@ struct Fit: ParsableCommand {
   var validationData: String?
   @Option(parsing: .unconditional, help: "Epochs without a better validation score before stopping.")
   var patience: Int = 40
-  @Option(parsing: .unconditional, help: "Also score N steps ahead, free-running.") var horizon: Int = 1
-  @Option(name: .customLong("ar-order"), parsing: .unconditional, help: "Largest AR order for the baseline.")
-  var arOrder: Int = 12
-  @Option(
-    name: .customLong("arv-variance"), parsing: .unconditional,
-    help:
-      "Divide MSE by this variance for ARV instead of the scored values' (e.g. a whole series', as the literature does)."
-  )
-  var arvVariance: Double?
+  @OptionGroup var scoring: ScoringOptions
   @Option(help: "Directory for SVG plots (created if missing): loss.svg, validation.svg.")
   var plots: String?
   @Option(help: "Write the model's one-step predictions of the validation steps here (one line per step).")
   var predictions: String?
 
   func run() throws {
-    var options = FitOptions()
-    if let cell { options.cell = cell }
-    options.layers = layers
-    options.hiddenSize = hidden
-    options.window = window
-    options.epochs = epochs
-    options.batchSize = batch
-    options.learningRate = lr
-    options.schedule = lrSchedule
-    options.seed = seed
+    var options = FitOptions()  // its defaults are the ones the help states
+    if let cell = shape.cell { options.cell = cell }
+    if let layers = shape.layers { options.layers = layers }
+    if let hidden = shape.hidden { options.hiddenSize = hidden }
+    if let window { options.window = window }
+    if let epochs = optimizer.epochs { options.epochs = epochs }
+    if let batch { options.batchSize = batch }
+    if let lr = optimizer.lr { options.learningRate = lr }
+    if let schedule = optimizer.lrSchedule { options.schedule = schedule }
+    options.seed = optimizer.seed
     options.encoding = encoding.encoding
     options.validationFraction = validation
     options.patience = patience
-    options.horizon = horizon
-    options.maxOrder = arOrder
+    options.horizon = scoring.horizon
+    options.maxOrder = scoring.arOrder
     try options.validate()
-    if let arvVariance, !(arvVariance.isFinite && arvVariance > 0) {
-      throw TrainerError.invalidOption("--arv-variance \(arvVariance) must be a positive number")
-    }
-    guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+    try scoring.checkVariance()
+    let output = try self.output.required()
+    let (window, batch, lr, seed, epochs) = (
+      options.window, options.batchSize, options.learningRate, options.seed, options.epochs
+    )
+    let (arOrder, arvVariance) = (scoring.arOrder, scoring.arvVariance)
     guard !(data == "-" && validationData == "-") else {
       throw TrainerError.invalidOption("standard input can be read once: give --validation-data a file")
     }
@@ -131,8 +112,9 @@ struct Fit: ParsableCommand {
         + (plots.map { p in ["loss.svg", "validation.svg"].map { ("--plots file", p + "/" + $0) } } ?? []))
 
     let table = try DataTable.read(data)
-    let inputColumns = try table.columnIndices(inputs, option: "--inputs")
-    let targetColumns = target == nil ? inputColumns : try table.columnIndices(target, option: "--target")
+    let inputColumns = try table.columnIndices(columns.inputs, option: "--inputs")
+    let targetColumns =
+      columns.target == nil ? inputColumns : try table.columnIndices(columns.target, option: "--target")
     // The format's limits, before any work (a model of 257 inputs would trap deep in training).
     guard inputColumns.count <= Architecture.maxInputSize else {
       throw TrainerError.invalidOption(
@@ -141,7 +123,7 @@ struct Fit: ParsableCommand {
     }
     guard targetColumns.count <= Architecture.maxOutputSize else {
       throw TrainerError.invalidOption(
-        "\(target == nil ? "--inputs (the default --target)" : "--target") selects \(targetColumns.count) columns; "
+        "\(columns.target == nil ? "--inputs (the default --target)" : "--target") selects \(targetColumns.count) columns; "
           + "a model predicts at most \(Architecture.maxOutputSize) (name fewer with --target)")
     }
     let validationTable = try validationData.map { path throws(TrainerError) in try DataTable.read(path) }
@@ -153,7 +135,8 @@ struct Fit: ParsableCommand {
     let names = { (cols: [Int]) in cols.map(table.columnName).joined(separator: ", ") }
     let trainSteps = fitData.trainingParts.reduce(0) { $0 + $1.steps }
     let validationSteps = fitData.validation.reduce(0) { $0 + $1.sequence.steps - $1.scoredFrom }
-    let label = "\(options.cell.name), \(layers) layer\(layers == 1 ? "" : "s"), hidden \(hidden)"
+    let label =
+      "\(options.cell.name), \(options.layers) layer\(options.layers == 1 ? "" : "s"), hidden \(options.hiddenSize)"
     var bar: ProgressBar? = isatty(2) == 1 ? ProgressBar() : nil
     var lastLine = ""
     var events = FitEvents()

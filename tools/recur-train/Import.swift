@@ -32,8 +32,7 @@ struct Import: ParsableCommand {
   @Argument(help: "The model file to convert.")
   var source: String
 
-  @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
-  var output: String?
+  @OptionGroup var output: ModelOutputOption
 
   @Option(parsing: .unconditional, help: "Context length recorded for a PyTorch state dict (as import-torch).")
   var window: Int = 5
@@ -44,7 +43,7 @@ struct Import: ParsableCommand {
   var sampleRate: Double?
 
   func run() throws {
-    guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+    let output = try self.output.required()
     guard (1...ModelFormat.maxContextLength).contains(window) else {
       throw TrainerError.invalidOption("--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")
     }

@@ -25,15 +25,14 @@ struct ImportTorch: ParsableCommand {
   @Argument(help: "The state JSON file.")
   var state: String
 
-  @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
-  var output: String?
+  @OptionGroup var output: ModelOutputOption
 
   @Option(
     parsing: .unconditional, help: "Context length recorded in the model (the training window).")
   var window: Int = 5
 
   func run() throws {
-    guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+    let output = try self.output.required()
     guard (1...ModelFormat.maxContextLength).contains(window) else {
       throw TrainerError.invalidOption(
         "--window \(window) is out of range 1...\(ModelFormat.maxContextLength)")

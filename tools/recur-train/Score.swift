@@ -17,26 +17,21 @@ struct Score: ParsableCommand {
       for `fit` (use the same ones). ARV divides by the variance of the scored values, or by --arv-variance.
 
       Example (the classic sunspot split; rows 222-256 are 1921-1955):
-        recur-train score --model sunspots.recur Fixtures/data/sunspots.csv --inputs SUNACTIVITY --from 222 --to 256 \\
-          --baseline-rows 221 --arv-variance 1495.593765
+        recur-train score --model sunspots.recur Fixtures/data/sunspots.csv \\
+          --inputs SUNACTIVITY --from 222 --to 256 --baseline-rows 221 \\
+          --arv-variance 1495.593765
       """)
 
   @Option(help: "The .recur model file.") var model: String
   @Argument(help: "The data file (- for stdin).") var data: String
-  @Option(help: "Columns the model reads (as for fit). (default: every column)") var inputs: String?
-  @Option(help: "Columns the model predicts (as for fit). (default: the inputs)") var target: String?
+  @OptionGroup var columns: ColumnOptions
   @Option(parsing: .unconditional, help: "First row scored, from 1.") var from: Int
   @Option(parsing: .unconditional, help: "Last row scored. (default: the last row)") var to: Int?
-  @Option(parsing: .unconditional, help: "Also score N steps ahead, free-running.") var horizon: Int = 1
-  @Option(name: .customLong("ar-order"), parsing: .unconditional, help: "Largest AR order for the baseline.")
-  var arOrder: Int = 12
   @Option(
     name: .customLong("baseline-rows"), parsing: .unconditional,
     help: "Fit the AR baseline on rows 1...N (the model's training rows). (default: the rows before --from)")
   var baselineRows: Int?
-  @Option(
-    name: .customLong("arv-variance"), parsing: .unconditional, help: "Variance for ARV (default: the scored values').")
-  var arvVariance: Double?
+  @OptionGroup var scoring: ScoringOptions
   @Option(help: "Directory for SVG plots (created if missing): forecast.svg, predicted vs actual.")
   var plots: String?
 
@@ -48,8 +43,9 @@ struct Score: ParsableCommand {
       throw TrainerError.io("--model '\(model)': \(error)")
     }
     let table = try DataTable.read(data)
-    let inputColumns = try table.columnIndices(inputs, option: "--inputs")
-    let targetColumns = target == nil ? inputColumns : try table.columnIndices(target, option: "--target")
+    let inputColumns = try table.columnIndices(columns.inputs, option: "--inputs")
+    let targetColumns =
+      columns.target == nil ? inputColumns : try table.columnIndices(columns.target, option: "--target")
     guard inputColumns.count == loaded.inputSize && targetColumns.count == loaded.outputSize else {
       throw TrainerError.invalidOption(
         "the model reads \(loaded.inputSize) and predicts \(loaded.outputSize) columns; --inputs names "
@@ -61,15 +57,9 @@ struct Score: ParsableCommand {
       throw TrainerError.invalidOption(
         "--from \(from) --to \(last) must satisfy 2 <= from <= to <= \(sequence.steps) (the first sequence's rows)")
     }
-    if let arvVariance, !(arvVariance.isFinite && arvVariance > 0) {
-      throw TrainerError.invalidOption("--arv-variance \(arvVariance) must be a positive number")
-    }
-    guard (1...10_000).contains(horizon) else {
-      throw TrainerError.invalidOption("--horizon \(horizon) is out of range 1...10000")
-    }
-    guard (1...64).contains(arOrder) else {
-      throw TrainerError.invalidOption("--ar-order \(arOrder) is out of range 1...64")
-    }
+    try scoring.checkVariance()
+    let (horizon, arOrder) = (scoring.horizon, scoring.arOrder)
+    try FitOptions.checkScoring(horizon: horizon, maxOrder: arOrder)
     let scored = DataSequence(
       values: Array(sequence.values[..<(last * sequence.columns)]), columns: sequence.columns,
       firstLine: sequence.firstLine)
@@ -88,7 +78,7 @@ struct Score: ParsableCommand {
     }
     arBaselineNote(task, arOrder)
     let report = try task.report(
-      model: loaded, maxOrder: arOrder, horizons: horizon > 1 ? [1, horizon] : [1], variance: arvVariance)
+      model: loaded, maxOrder: arOrder, horizons: horizon > 1 ? [1, horizon] : [1], variance: scoring.arvVariance)
     print("Rows \(from)-\(last) of \(escaped(data)) (\(last - from + 1) steps), model \(escaped(model)):")
     print(forecastTable(report))
     if let plots {

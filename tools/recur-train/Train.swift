@@ -21,8 +21,8 @@ struct Train: ParsableCommand {
       model atomically.
 
       Defaults per family: odd = hidden 16, window 5, 8 epochs, lr 0.01; \
-      fib = hidden 32, window 6, 12 epochs, lr 0.005 (both the notebook's vanilla RNN, sequence-max-scale, \
-      batch 128, 2000 sequences, constant rate); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
+      fib = hidden 32, window 6, 12 epochs, lr 0.005 (both the notebook's: one vanilla RNN layer, \
+      sequence-max-scale, batch 128, 2000 sequences, constant rate, seed 0); linear2 = the built-in 'linear' model's recipe: GRU hidden 64, \
       window-differences over 4 differences, a readout mixing 32 linear experts of order 2, 20000 sequences (30% \
       of those with two real roots started on the slower root's direction), batch 64, 3000 epochs, lr 0.003 \
       annealed by cosine (about an hour here), then the experts polished by least squares (--polish-experts 1).
@@ -36,61 +36,37 @@ struct Train: ParsableCommand {
 
       Examples:
         recur-train train --family odd -o odd.recur
-        recur-train train --family fib --hidden 64 --epochs 20 --seed 7 -o fib64.recur
-        recur-train train --family odd --encoding window-differences --window 4 -o odd-diff.recur
+        recur-train train --family fib --hidden 64 --epochs 20 --seed 7 -o f64.recur
+        recur-train train --family odd --encoding window-differences --window 4 \\
+          -o odd-diff.recur
         recur-train train --family fib --cell gru -o fib-gru.recur
-        recur-train train --family fib --cell lstm --layers 2 --hidden 16 -o fib-lstm2.recur
+        recur-train train --family fib --cell lstm --layers 2 --hidden 16 -o fl.recur
       """)
 
-  @Option(help: "Data family: odd, fib or linear2.")
-  var family: String?
+  @Option(help: "Data family.")
+  var family: SequenceFamily?
 
-  @Option(help: "Recurrent cell of every layer. (default: rnn, the notebook's; gru for linear2)")
-  var cell: CellKind?
-
-  @Option(parsing: .unconditional, help: "Stacked recurrent layers, 1...8. (default: 1)")
-  var layers: Int?
-
-  @Option(parsing: .unconditional, help: "Hidden size, 1...1024. (default: 16 for odd, 32 for fib, 64 for linear2)")
-  var hidden: Int?
+  @OptionGroup var shape: ModelShapeOptions
 
   @Option(
     parsing: .unconditional,
-    help:
-      "Time steps per training window, 1...shortest sequence length (5 odd, 6 fib, 7 linear2). (default: 5 odd, 6 fib, 4 linear2)"
-  )
+    help: "Time steps per training window, 1...shortest sequence length (5 odd, 6 fib, 7 linear2).")
   var window: Int?
 
-  @Option(parsing: .unconditional, help: "Training epochs. (default: 8 for odd, 12 for fib, 3000 for linear2)")
-  var epochs: Int?
+  @OptionGroup var optimizer: OptimizerOptions
 
-  @Option(
-    parsing: .unconditional,
-    help: "Adam learning rate, > 0. (default: 0.01 for odd, 0.005 for fib, 0.003 for linear2)"
-  )
-  var lr: Double?
-
-  @Option(parsing: .unconditional, help: "Minibatch size. (default: 128; 64 for linear2)")
+  @Option(parsing: .unconditional, help: "Minibatch size.")
   var batch: Int?
 
-  @Option(parsing: .unconditional, help: "Training sequences to generate. (default: 2000; 20000 for linear2)")
+  @Option(parsing: .unconditional, help: "Training sequences to generate.")
   var sequences: Int?
 
   @Option(
     name: .customLong("validation-sequences"), parsing: .unconditional, help: "Held-out sequences.")
   var validationSequences: Int = 400
 
-  @Option(help: "Seed of the GSL mt19937 generator.")
-  var seed: UInt64 = 0
-
-  @Option(help: "Input encoding. (default: sequence-max-scale; window-differences for linear2)")
+  @Option(help: "Input encoding.")
   var encoding: TrainingEncoding?
-
-  @Option(
-    name: .customLong("lr-schedule"),
-    help: "constant (the notebook's) or cosine (annealed to zero over the run). (default: constant; cosine for linear2)"
-  )
-  var lrSchedule: LearningRateSchedule?
 
   @Option(
     parsing: .unconditional,
@@ -125,8 +101,7 @@ struct Train: ParsableCommand {
         + "window are the run's; flags may repeat them, not change them).", valueName: "model"))
   var initial: String?
 
-  @Option(name: [.customShort("o"), .customLong("output")], help: "Model file to write.")
-  var output: String?
+  @OptionGroup var output: ModelOutputOption
 
   @Option(help: "Directory for SVG plots (created if missing): loss.svg, the epoch loss curve.")
   var plots: String?
@@ -139,19 +114,21 @@ struct Train: ParsableCommand {
       // model's cell is not known yet) and -o; then the file (exit 1); then the two together. The mixture flags wait
       // for the model: whether they fit depends on its encoding and readout.
       _ = try TrainingOptions.fromCommandLine(
-        family: family, encoding: encoding?.encoding, cell: cell ?? .rnn, layers: layers, hidden: hidden,
-        window: window, epochs: epochs, lr: lr, batch: batch, sequences: sequences,
-        validationSequences: validationSequences, seed: seed, schedule: lrSchedule, slowRootStarts: slowRootStarts)
+        family: family, encoding: encoding?.encoding, cell: shape.cell ?? .rnn, layers: shape.layers,
+        hidden: shape.hidden, window: window, epochs: optimizer.epochs, lr: optimizer.lr, batch: batch,
+        sequences: sequences, validationSequences: validationSequences, seed: optimizer.seed,
+        schedule: optimizer.lrSchedule, slowRootStarts: slowRootStarts)
       if let polishExperts { try TrainingOptions.checkPolishExpertsRange(polishExperts) }
-      guard output != nil else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+      _ = try self.output.required()
       start = try readModelFile(initial, option: "--init").file
     }
     let options = try TrainingOptions.fromCommandLine(
-      family: family, encoding: encoding?.encoding, cell: cell, layers: layers, hidden: hidden, window: window,
-      epochs: epochs, lr: lr, batch: batch, sequences: sequences, validationSequences: validationSequences,
-      seed: seed, schedule: lrSchedule, experts: experts, expertOrder: expertOrder,
-      slowRootStarts: slowRootStarts, polishExperts: polishExperts, initial: start.map { ($0, initial!) })
-    guard let output else { throw TrainerError.invalidOption("missing output path: pass -o MODEL") }
+      family: family, encoding: encoding?.encoding, cell: shape.cell, layers: shape.layers, hidden: shape.hidden,
+      window: window, epochs: optimizer.epochs, lr: optimizer.lr, batch: batch, sequences: sequences,
+      validationSequences: validationSequences, seed: optimizer.seed, schedule: optimizer.lrSchedule,
+      experts: experts, expertOrder: expertOrder, slowRootStarts: slowRootStarts, polishExperts: polishExperts,
+      initial: start.map { ($0, initial!) })
+    let output = try self.output.required()
     let inputs = initial.map { [$0] } ?? []
     try AtomicFile.checkDestination(output, inputs: inputs)
     if let plots {

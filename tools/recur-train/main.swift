@@ -20,15 +20,16 @@ struct RecurTrain: ParsableCommand {
       Examples:
         recur-train train --family odd -o odd.recur
         recur-train train --family fib --seed 3 -o fib.recur
-        recur-train train --family fib --encoding window-differences -o fib-diff.recur
+        recur-train train --family fib --encoding window-differences -o fd.recur
         recur-train train --family fib --cell lstm --layers 2 -o fib-lstm.recur
         recur-train fit readings.csv -o readings.recur
+        recur-train import amp.aidax -o amp.recur
         recur-train import-torch state.json -o imported.recur --window 6
         recur-train eval --model odd.recur --family odd --plots plots/odd
-        recur-train baseline --family fib --encoding window-differences --plots plots/fib-mlp
+        recur-train baseline --family fib --plots plots/fib-mlp
 
-      Exit status: 0 on success, 2 for invalid options or a bad command line (nothing done; as `recur`), 1 when a run fails (e.g. the loss \
-      diverges; no model is written).
+      Exit status (as `recur`): 0 on success; 1 when a run fails (a bad input file, a loss that diverges: no \
+      model is written); 2 for invalid options or a bad command line (nothing done).
       """,
     subcommands: [Train.self, Fit.self, Score.self, Eval.self, Baseline.self, Import.self, ImportTorch.self])
 }

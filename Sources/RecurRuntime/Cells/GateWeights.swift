@@ -36,6 +36,19 @@ struct GateWeights {
 
   // MARK: Placing into kernel layout (each a new region of `storage`)
 
+  /// The feedback weights (`folded`) placed as the recurrent ones are: the matrix in `layout`'s panels, then the
+  /// biases as [G][nv·W] rows. nil without `fold`.
+  func placeFeedback(
+    _ fold: (fcWeight: [Float], fcBias: Float)?, layout: PanelLayout, width: Int, storage: FloatStorage
+  ) -> (weights: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>)? {
+    guard let fold else { return nil }
+    let (w, b) = folded(fcWeight: fold.fcWeight, fcBias: fold.fcBias)
+    return (
+      Self.placeMatrix(w, hidden: hidden, layout: layout, width: width, storage: storage),
+      Self.placeRows(b, hidden: hidden, gates: gates, layout: layout, width: width, storage: storage)
+    )
+  }
+
   /// W_ih: with one input, its column as [G][nv·W] rows; with several, in `layout`'s panels.
   func placeInputWeights(_ layout: PanelLayout, width: Int, storage: FloatStorage) -> UnsafeMutablePointer<Float> {
     if inputCount == 1 {

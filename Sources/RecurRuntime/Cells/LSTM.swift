@@ -54,6 +54,8 @@ struct LSTMLayer {
       hiddenBias: [])
   }
 
+  // The same placement as RNN.swift's and GRU.swift's on purpose: each cell kind's file reads top to bottom
+  // (DESIGN.md), and the step reads the layer's own stored fields.
   init(_ w: GateWeights, plan: KernelPlan, fold: (fcWeight: [Float], fcBias: Float)?, storage: FloatStorage) {
     let (H, W) = (w.hidden, plan.width)
     let nv = plan.vectors(hidden: H)
@@ -67,15 +69,7 @@ struct LSTMLayer {
     inputWeights = w.placeInputWeights(input, width: W, storage: storage)
     recurrentWeights = GateWeights.placeMatrix(
       w.recurrentWeights, hidden: H, layout: recurrent, width: W, storage: storage)
-    if let fold {
-      let (fw, fb) = w.folded(fcWeight: fold.fcWeight, fcBias: fold.fcBias)
-      feedback = (
-        GateWeights.placeMatrix(fw, hidden: H, layout: recurrent, width: W, storage: storage),
-        GateWeights.placeRows(fb, hidden: H, gates: 4, layout: recurrent, width: W, storage: storage)
-      )
-    } else {
-      feedback = nil
-    }
+    feedback = w.placeFeedback(fold, layout: recurrent, width: W, storage: storage)
   }
 
   /// One step on `h` and `c` (nv vectors each) into `next`. `input` holds `inputCount` values; `scratch` 4·nv

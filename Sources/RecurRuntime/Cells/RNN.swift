@@ -55,15 +55,7 @@ struct RNNLayer {
     inputWeights = w.placeInputWeights(input, width: W, storage: storage)
     recurrentWeights = GateWeights.placeMatrix(
       w.recurrentWeights, hidden: H, layout: recurrent, width: W, storage: storage)
-    if let fold {
-      let (fw, fb) = w.folded(fcWeight: fold.fcWeight, fcBias: fold.fcBias)
-      feedback = (
-        GateWeights.placeMatrix(fw, hidden: H, layout: recurrent, width: W, storage: storage),
-        GateWeights.placeRows(fb, hidden: H, gates: 1, layout: recurrent, width: W, storage: storage)
-      )
-    } else {
-      feedback = nil
-    }
+    feedback = w.placeFeedback(fold, layout: recurrent, width: W, storage: storage)
   }
 
   /// h' = tanh(bias + W_ih input + W_hh h). `input` holds `inputCount` values, `h` and `next` nv vectors, `scratch`

@@ -17,3 +17,9 @@ public enum CRC32 {
     }
   }
 }
+
+/// A checksum as eight lowercase hex digits, as the reader's messages and `recur golden`'s manifests print it.
+package func hex8(_ v: UInt32) -> String {
+  let s = String(v, radix: 16)
+  return String(repeating: "0", count: 8 - s.utf8.count) + s
+}

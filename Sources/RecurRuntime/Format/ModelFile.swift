@@ -235,6 +235,7 @@ public enum Encoding: UInt32, Sendable, CaseIterable, NamedCase {
   /// size = output size (every column predicts its own next value).
   case standardizeDifferences = 4
 
+  // Spelled out like CellKind's and Activation's names: these are the format's and the CLI's words, not the case names.
   public var name: String {
     switch self {
     case .identity: "identity"

@@ -480,8 +480,3 @@ extension ModelFile {
     return entries
   }
 }
-
-func hex8(_ v: UInt32) -> String {
-  let s = String(v, radix: 16)
-  return String(repeating: "0", count: 8 - s.utf8.count) + s
-}

@@ -46,6 +46,8 @@ extension SIMD4: FloatVector where Scalar == Float {
   }
 }
 
+// Written out per width like SIMD4's on purpose: each width needs its own Builtin vector type, and a generic clamp
+// became a per-lane loop (see `clamped`).
 extension SIMD8: FloatVector where Scalar == Float {
   @inline(__always)
   func clamped(magnitude bound: Float) -> Self {

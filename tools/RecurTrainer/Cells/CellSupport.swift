@@ -218,6 +218,34 @@ func sumOverStepsAndLanes<S: TrainingScalar>(
   }
 }
 
+extension CellShape {
+  /// The layer's weight gradients, summed over time steps and lanes into `g` (flat layout), from the gradients of its
+  /// two affine maps, `gIH` of W_ih x_t + b_ih and `gHH` of W_hh h_{t-1} + b_hh ([T][G·H][blocks] each), and its
+  /// `states` ([T+1][H][blocks], states[t] = h_{t-1}):
+  ///   dW_ih = Σ_t g_ih x_tᵀ   [G·H][inputCount]      dW_hh = Σ_t g_hh h_{t-1}ᵀ   [G·H][H]
+  ///   db_ih = Σ_t Σ_b g_ih    db_hh = Σ_t Σ_b g_hh   [G·H]
+  /// `gHH` nil: the same gradient as `gIH` (rnn, lstm: both maps feed one sum), so db_hh is a copy of db_ih.
+  @inline(__always)
+  func sumWeightGradients(
+    gIH: UnsafePointer<SIMD8<Scalar>>, gHH: UnsafePointer<SIMD8<Scalar>>?, states: UnsafePointer<SIMD8<Scalar>>,
+    into g: UnsafeMutablePointer<Scalar>
+  ) {
+    let (H, nb, T, rows) = (hidden, blocks, steps, gateRows)
+    sumOfOuterProducts(
+      gIH, stride: rows * nb, rows: rows, input, stride: inputStride, cols: inputCount, steps: T, blocks: nb,
+      into: g + weightIH)
+    sumOfOuterProducts(
+      gHH ?? gIH, stride: rows * nb, rows: rows, states, stride: H * nb, cols: H, steps: T, blocks: nb,
+      into: g + weightHH)
+    sumOverStepsAndLanes(gIH, stride: rows * nb, rows: rows, steps: T, blocks: nb, into: g + biasIH)
+    if let gHH {
+      sumOverStepsAndLanes(gHH, stride: rows * nb, rows: rows, steps: T, blocks: nb, into: g + biasHH)
+    } else {
+      (g + biasHH).update(from: g + biasIH, count: rows)
+    }
+  }
+}
+
 /// mT[j][i] = m[i][j] for a row-major `m` [rows][cols]: the backward passes multiply by transposed weights with
 /// the same broadcast kernel as the forward passes.
 @inline(__always)

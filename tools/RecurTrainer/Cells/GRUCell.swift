@@ -142,18 +142,7 @@ final class GRUCell<Scalar: TrainingScalar> {
 
   /// (6') The layer's weight gradients, summed over time steps and lanes, written into `g` (flat layout).
   func gradients(into g: UnsafeMutablePointer<Scalar>) {
-    let s = shape
-    let (H, nb, T) = (s.hidden, s.blocks, s.steps)
-    let rows = 3 * H
-    // dW_ih = Σ_t g_ih x_tᵀ          [3H][inputCount]
-    sumOfOuterProducts(
-      gIH, stride: rows * nb, rows: rows, s.input, stride: s.inputStride, cols: s.inputCount, steps: T, blocks: nb,
-      into: g + s.weightIH)
-    // dW_hh = Σ_t g_hh h_{t-1}ᵀ      [3H][H]   (h_{t-1} is hidden[t])
-    sumOfOuterProducts(
-      gHH, stride: rows * nb, rows: rows, hidden, stride: H * nb, cols: H, steps: T, blocks: nb, into: g + s.weightHH)
-    // db_ih = Σ_t Σ_b g_ih, db_hh = Σ_t Σ_b g_hh   [3H]
-    sumOverStepsAndLanes(gIH, stride: rows * nb, rows: rows, steps: T, blocks: nb, into: g + s.biasIH)
-    sumOverStepsAndLanes(gHH, stride: rows * nb, rows: rows, steps: T, blocks: nb, into: g + s.biasHH)
+    // dW_ih = Σ_t g_ih x_tᵀ, dW_hh = Σ_t g_hh h_{t-1}ᵀ, db_ih = Σ_t Σ_b g_ih, db_hh = Σ_t Σ_b g_hh   (rows [3H])
+    shape.sumWeightGradients(gIH: gIH, gHH: gHH, states: hidden, into: g)
   }
 }

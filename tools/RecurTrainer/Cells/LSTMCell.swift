@@ -43,6 +43,8 @@ final class LSTMCell<Scalar: TrainingScalar> {
   private let weightHHT: UnsafeMutablePointer<Scalar>  // [H][4H] W_hhᵀ
   private let weightIHT: UnsafeMutablePointer<Scalar>  // [inputCount][4H] W_ihᵀ (layers above the first)
 
+  // Storage as RNNCell's and GRUCell's, per kind on purpose: each cell file lists its own buffers beside its equations
+  // (DESIGN.md).
   init(_ shape: CellShape<Scalar>) {
     precondition(shape.gates == 4)
     self.shape = shape
@@ -149,18 +151,7 @@ final class LSTMCell<Scalar: TrainingScalar> {
 
   /// (8') The layer's weight gradients, summed over time steps and lanes, written into `g` (flat layout).
   func gradients(into g: UnsafeMutablePointer<Scalar>) {
-    let s = shape
-    let (H, nb, T) = (s.hidden, s.blocks, s.steps)
-    let rows = 4 * H
-    // dW_ih = Σ_t da_t x_tᵀ          [4H][inputCount]
-    sumOfOuterProducts(
-      da, stride: rows * nb, rows: rows, s.input, stride: s.inputStride, cols: s.inputCount, steps: T, blocks: nb,
-      into: g + s.weightIH)
-    // dW_hh = Σ_t da_t h_{t-1}ᵀ      [4H][H]   (h_{t-1} is hidden[t])
-    sumOfOuterProducts(
-      da, stride: rows * nb, rows: rows, hidden, stride: H * nb, cols: H, steps: T, blocks: nb, into: g + s.weightHH)
-    // db_ih = db_hh = Σ_t Σ_b da_t   [4H]
-    sumOverStepsAndLanes(da, stride: rows * nb, rows: rows, steps: T, blocks: nb, into: g + s.biasIH)
-    (g + s.biasHH).update(from: g + s.biasIH, count: rows)
+    // dW_ih = Σ_t da_t x_tᵀ, dW_hh = Σ_t da_t h_{t-1}ᵀ, db_ih = db_hh = Σ_t Σ_b da_t   (rows [4H])
+    shape.sumWeightGradients(gIH: da, gHH: nil, states: hidden, into: g)
   }
 }

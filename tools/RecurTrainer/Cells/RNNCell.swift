@@ -95,17 +95,7 @@ final class RNNCell<Scalar: TrainingScalar> {
 
   /// (1') The layer's weight gradients, summed over time steps and lanes, written into `g` (flat layout).
   func gradients(into g: UnsafeMutablePointer<Scalar>) {
-    let s = shape
-    let (H, nb, T) = (s.hidden, s.blocks, s.steps)
-    // dW_ih = Σ_t da_t x_tᵀ          [H][inputCount]
-    sumOfOuterProducts(
-      da, stride: H * nb, rows: H, s.input, stride: s.inputStride, cols: s.inputCount, steps: T, blocks: nb,
-      into: g + s.weightIH)
-    // dW_hh = Σ_t da_t h_{t-1}ᵀ      [H][H]   (h_{t-1} is hidden[t])
-    sumOfOuterProducts(
-      da, stride: H * nb, rows: H, hidden, stride: H * nb, cols: H, steps: T, blocks: nb, into: g + s.weightHH)
-    // db_ih = db_hh = Σ_t Σ_b da_t   [H]
-    sumOverStepsAndLanes(da, stride: H * nb, rows: H, steps: T, blocks: nb, into: g + s.biasIH)
-    (g + s.biasHH).update(from: g + s.biasIH, count: H)
+    // dW_ih = Σ_t da_t x_tᵀ, dW_hh = Σ_t da_t h_{t-1}ᵀ, db_ih = db_hh = Σ_t Σ_b da_t
+    shape.sumWeightGradients(gIH: da, gHH: nil, states: hidden, into: g)
   }
 }

@@ -68,8 +68,15 @@ public struct FitOptions: Sendable, Equatable {
       throw refuse("--validation \(validationFraction) must be in [0, 1)")
     }
     guard patience >= 1 else { throw refuse("--patience \(patience) must be at least 1") }
-    guard (1...10_000).contains(horizon) else { throw refuse("--horizon \(horizon) is out of range 1...10000") }
-    guard (1...64).contains(maxOrder) else { throw refuse("--ar-order \(maxOrder) is out of range 1...64") }
+    try Self.checkScoring(horizon: horizon, maxOrder: maxOrder)
+  }
+
+  /// `--horizon` and `--ar-order`, as `fit` and `score` accept them.
+  public static func checkScoring(horizon: Int, maxOrder: Int) throws(TrainerError) {
+    guard (1...10_000).contains(horizon) else {
+      throw .invalidOption("--horizon \(horizon) is out of range 1...10000")
+    }
+    guard (1...64).contains(maxOrder) else { throw .invalidOption("--ar-order \(maxOrder) is out of range 1...64") }
   }
 }
 

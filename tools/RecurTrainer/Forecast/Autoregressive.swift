@@ -212,6 +212,7 @@ public enum Autoregressive {
 
     let outOfMemory = TrainerError.gsl(
       "allocating the \(n) × \(columns) AR(\(p)) least-squares problem failed (out of memory)")
+    // One guard and one defer per GSL object, as in GSL.swift: each C allocation is freed on every way out.
     guard let design = gsl_matrix_alloc(n, columns) else { throw outOfMemory }
     defer { gsl_matrix_free(design) }
     guard let y = gsl_vector_alloc(n) else { throw outOfMemory }

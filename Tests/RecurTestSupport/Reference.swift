@@ -1,23 +1,28 @@
-// Independent references for the runtime tests: a plain scalar Double RNN written straight from the PyTorch
-// equations (no padding, no SIMD, libm tanh), random models, and a tolerance helper.
+// Independent references for every test target: scalar Double cells of each kind written straight from the PyTorch
+// equations (no padding, no SIMD, libm tanh and exp), random models of any architecture, one tolerance helper and
+// one deterministic generator.
+//
+// Built on `RecurRuntime` (the portable compile of the runtime) for its model-file types. RecurCLITests, whose
+// models must match the `recur` binary's native compile bit for bit, builds its own models with
+// `RecurRuntimeNative`'s types from `TestRandom.tensors` (the same draws).
 
 import Foundation
 import RecurRuntime
 
 /// `nn.RNN(tanh)` + `nn.Linear` in Double, exactly as PyTorch documents it.
-struct ReferenceRNN {
-  let file: ModelFile
-  var h: [Double]
-  var H: Int { file.hiddenSize }
+public struct ReferenceRNN {
+  public let file: ModelFile
+  public var h: [Double]
+  public var H: Int { file.hiddenSize }
 
-  init(_ file: ModelFile) {
+  public init(_ file: ModelFile) {
     self.file = file
     h = [Double](repeating: 0, count: file.hiddenSize)
   }
 
-  mutating func reset() { h = [Double](repeating: 0, count: H) }
+  public mutating func reset() { h = [Double](repeating: 0, count: H) }
 
-  mutating func step(_ x: Double) -> Double {
+  public mutating func step(_ x: Double) -> Double {
     var next = [Double](repeating: 0, count: H)
     for i in 0..<H {
       var z = Double(file.tensor(.weightIH)[i]) * x + Double(file.tensor(.biasIH)[i]) + Double(file.tensor(.biasHH)[i])
@@ -28,14 +33,14 @@ struct ReferenceRNN {
     return output
   }
 
-  var output: Double {
+  public var output: Double {
     var y = Double(file.tensor(.fcBias)[0])
     for j in 0..<H { y += Double(file.tensor(.fcWeight)[j]) * h[j] }
     return y
   }
 
   /// The notebook's `generate_sequence` (continuation only).
-  mutating func generateSequence(seed: [Double], steps: Int) -> [Double] {
+  public mutating func generateSequence(seed: [Double], steps: Int) -> [Double] {
     let scale = max(1.0, seed.map(abs).max()!)
     reset()
     for v in seed { _ = step(v / scale) }
@@ -50,7 +55,7 @@ struct ReferenceRNN {
   }
 
   /// The window-differences encoding, written out independently of `WindowDifferences`.
-  mutating func windowDifferencesPredict(history: [Double]) -> Double {
+  public mutating func windowDifferencesPredict(history: [Double]) -> Double {
     let k = file.contextLength
     let recent = Array(history.suffix(k + 1))
     var d = [Double](repeating: 0, count: k)
@@ -66,23 +71,28 @@ struct ReferenceRNN {
 }
 
 /// A deterministic generator for test data (SplitMix64).
-struct TestRandom {
-  var state: UInt64
-  init(_ seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
+public struct TestRandom {
+  public var state: UInt64
+  public init(_ seed: UInt64) { state = seed }
+  public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
   }
-  mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+  public mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
     lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
+  }
+
+  /// One tensor per count, every value uniform on ±bound (PyTorch's initialisation is ±1/sqrt(H)).
+  public mutating func tensors(_ counts: [Int], bound: Float) -> [[Float]] {
+    counts.map { n in (0..<n).map { _ in uniform(-bound, bound) } }
   }
 }
 
 /// A random model with PyTorch's default initialisation scale, times `gain` (gain > 1 gives livelier dynamics).
-func randomModel(
+public func randomModel(
   hidden: Int, seed: UInt64, gain: Float = 1, encoding: Encoding = .sequenceMaxScale, context: Int = 5
 ) -> ModelFile {
   var rng = TestRandom(seed)
@@ -97,9 +107,10 @@ func randomModel(
   return file
 }
 
-/// |actual − expected| ≤ tolerance · max(|expected|, floor). The floor keeps values near zero from demanding an
+/// |actual − expected| / max(|expected|, floor), the one relative error of every test: `expected` is the reference
+/// (a Double computation, a finite difference, a closed form). The floor keeps values near zero from demanding an
 /// absolute accuracy no float32 computation has; it is stated at each use.
-func relativeError(_ actual: Double, _ expected: Double, floor: Double) -> Double {
+public func relativeError(_ actual: Double, _ expected: Double, floor: Double) -> Double {
   abs(actual - expected) / max(abs(expected), floor)
 }
 
@@ -109,21 +120,21 @@ func relativeError(_ actual: Double, _ expected: Double, floor: Double) -> Doubl
 ///
 /// A chain (format version 5) adds, from ModelFormat.md's equations: dense layers before and after (libm tanh, exp),
 /// the readout's activation, the input skip and learned initial states.
-struct ReferenceStack {
-  let file: ModelFile
-  var h: [[Double]]  // [layers][H]
-  var c: [[Double]]  // [layers][H] (LSTM)
-  var lastInput: [Double] = []  // the latest step's inputs (the skip adds the first ones)
-  var a: Architecture { file.architecture }
+public struct ReferenceStack {
+  public let file: ModelFile
+  public var h: [[Double]]  // [layers][H]
+  public var c: [[Double]]  // [layers][H] (LSTM)
+  public var lastInput: [Double] = []  // the latest step's inputs (the skip adds the first ones)
+  public var a: Architecture { file.architecture }
 
-  init(_ file: ModelFile) {
+  public init(_ file: ModelFile) {
     self.file = file
     h = [[Double]](repeating: [Double](repeating: 0, count: file.hiddenSize), count: file.layers)
     c = h
     reset()
   }
 
-  mutating func reset() {
+  public mutating func reset() {
     for k in h.indices {
       h[k] = [Double](repeating: 0, count: a.hiddenSize)
       c[k] = h[k]
@@ -135,14 +146,14 @@ struct ReferenceStack {
   }
 
   /// `activation(W x + b)` of one dense layer, W [out][in] row-major.
-  static func dense(_ d: DenseLayer, weight: [Float], bias: [Float], _ x: [Double]) -> [Double] {
+  public static func dense(_ d: DenseLayer, weight: [Float], bias: [Float], _ x: [Double]) -> [Double] {
     let y = (0..<d.outputs).map { o in
       (0..<d.inputs).reduce(Double(bias[o])) { $0 + Double(weight[o * d.inputs + $1]) * x[$1] }
     }
     return activated(d.activation, y)
   }
 
-  static func activated(_ activation: Activation, _ y: [Double]) -> [Double] {
+  public static func activated(_ activation: Activation, _ y: [Double]) -> [Double] {
     switch activation {
     case .none: return y
     case .tanh: return y.map { tanh($0) }
@@ -157,10 +168,10 @@ struct ReferenceStack {
     }
   }
 
-  static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+  public static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
   /// Row `row` of weight_ih_l{k} · x + bias_ih + (row of weight_hh · h + bias_hh), split in the two halves GRU needs.
-  func affine(_ k: Int, row: Int, x: [Double]) -> (input: Double, hidden: Double) {
+  public func affine(_ k: Int, row: Int, x: [Double]) -> (input: Double, hidden: Double) {
     let H = a.hiddenSize
     let wih = file.tensor(.weightIH, layer: k)
     let whh = file.tensor(.weightHH, layer: k)
@@ -171,7 +182,7 @@ struct ReferenceStack {
     return (input, hidden)
   }
 
-  mutating func step(_ x: [Double]) -> [Double] {
+  public mutating func step(_ x: [Double]) -> [Double] {
     let H = a.hiddenSize
     lastInput = x
     var input = x
@@ -210,7 +221,7 @@ struct ReferenceStack {
     return output
   }
 
-  var output: [Double] {
+  public var output: [Double] {
     let H = a.hiddenSize
     let w = file.tensor(.fcWeight)
     let b = file.tensor(.fcBias)
@@ -230,12 +241,12 @@ struct ReferenceStack {
 }
 
 /// A random model of any architecture: every tensor uniform on ±gain/sqrt(H) (PyTorch's default scale times gain).
-func randomModel(
+public func randomModel(
   _ architecture: Architecture, seed: UInt64, gain: Float = 1, encoding: Encoding = .identity, context: Int = 5
 ) -> ModelFile {
   var rng = TestRandom(seed)
-  let bound = gain / Float(architecture.hiddenSize).squareRoot()
-  let tensors = architecture.tensors.map { spec in (0..<spec.count).map { _ in rng.uniform(-bound, bound) } }
+  let tensors = rng.tensors(
+    architecture.tensors.map(\.count), bound: gain / Float(architecture.hiddenSize).squareRoot())
   var file = ModelFile(architecture: architecture, contextLength: context, encoding: encoding, tensors: tensors)
   if encoding.isStandardized {  // shifts in ±1, scales in 0.5...2
     let (I, O) = (architecture.inputSize, architecture.outputSize)
