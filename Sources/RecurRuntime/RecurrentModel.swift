@@ -97,7 +97,10 @@ public final class RecurrentModel: @unchecked Sendable {
     self.plan = plan
     #if hasFeature(Embedded)
       // A microcontroller has no vector unit worth planning for, and the image keeps one width of the kernels.
-      precondition(plan.width == 4, "Embedded builds run 4-lane plans only (CPUDescription.portable)")
+      // The image keeps one width of the kernels and only the microcontroller plan's tiles (Affine.swift).
+      precondition(
+        plan.width == 4 && plan.chains == 1 && plan.tileVectors == 1,
+        "Embedded builds run the microcontroller plan only (CPUDescription.microcontroller)")
     #endif
     let H = a.hiddenSize
     let padded = plan.paddedHidden(H)

@@ -95,8 +95,13 @@ struct GRULayer {
       let q = descending ? nv &- 1 &- i : i
       var s = Sums<V>()
       (s.s0, s.s1, s.s2) = (start[q], start[nv + q], hb[q])
-      // Inline: its six accumulators fit in AVX2's registers (out of line, gateSums measured 4-10% slower).
-      s = tileSums(panels + q * 3 * hidden, rows: 3, columns: hidden, chains: chains, v: h, initial: s)
+      #if hasFeature(Embedded)
+        // Firmware (-Osize): the one out-of-line copy of the column loop (the same sums in the same order).
+        s = gateSums(panels + q * 3 * hidden, gates: 3, columns: hidden, chains: chains, v: h, initial: s)
+      #else
+        // Inline: its six accumulators fit in AVX2's registers (out of line, gateSums measured 4-10% slower).
+        s = tileSums(panels + q * 3 * hidden, rows: 3, columns: hidden, chains: chains, v: h, initial: s)
+      #endif
       let xn: V
       if one {
         s.s0 = multiplyAdd(wx[q], xv, s.s0)

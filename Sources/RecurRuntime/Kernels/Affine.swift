@@ -100,8 +100,9 @@ func tileSums<V: FloatVector>(
   // The sizes people ship get a copy with a constant column count, which the compiler unrolls (the peer, RTNeural,
   // fixes every size at compile time; at small H loop control is a visible part of a step).
   #if hasFeature(Embedded)
-    // Firmware (-Osize): no unrolling, so a constant-size copy would only add code (and stack).
-    return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
+    // Firmware: the microcontroller plan's one chain (RecurrentModel.init checks it); no constant-size copies, which
+    // -Osize would not unroll anyway.
+    return oneChainSums(panel, rows: rows, columns: columns, v: v, initial: initial)
   #else
     switch columns {
     case 8: return chainedSums(panel, rows: rows, columns: 8, chains: chains, v: v, initial: initial)
@@ -124,12 +125,35 @@ func tileSums<V: FloatVector>(
 func gateSums<V: FloatVector>(
   _ panel: UnsafePointer<V>, gates: Int, columns: Int, chains: Int, v: UnsafePointer<Float>, initial: Sums<V>
 ) -> Sums<V> {
-  switch (gates, chains) {
-  case (3, 2): return tileSums(panel, rows: 3, columns: columns, chains: 2, v: v, initial: initial)
-  case (3, _): return tileSums(panel, rows: 3, columns: columns, chains: 4, v: v, initial: initial)
-  case (_, 2): return tileSums(panel, rows: 4, columns: columns, chains: 2, v: v, initial: initial)
-  default: return tileSums(panel, rows: 4, columns: columns, chains: 4, v: v, initial: initial)
+  #if hasFeature(Embedded)
+    // Firmware: the microcontroller plan's one chain (KernelPlan), one copy per gate count.
+    return gates == 3
+      ? tileSums(panel, rows: 3, columns: columns, chains: 1, v: v, initial: initial)
+      : tileSums(panel, rows: 4, columns: columns, chains: 1, v: v, initial: initial)
+  #else
+    switch (gates, chains) {
+    case (3, 2): return tileSums(panel, rows: 3, columns: columns, chains: 2, v: v, initial: initial)
+    case (3, _): return tileSums(panel, rows: 3, columns: columns, chains: 4, v: v, initial: initial)
+    case (_, 2): return tileSums(panel, rows: 4, columns: columns, chains: 2, v: v, initial: initial)
+    default: return tileSums(panel, rows: 4, columns: columns, chains: 4, v: v, initial: initial)
+    }
+  #endif
+}
+
+/// initial + Σ_j panel[j][k] · v[j] in one chain, in column order: the microcontroller plan (KernelPlan), whose CPU
+/// emulates the vectors with scalar registers that two chains of a gated cell's sums would overflow. Embedded builds
+/// only (`tileSums`): in a desktop build the plan never has one chain.
+@_transparent
+func oneChainSums<V: FloatVector>(
+  _ panel: UnsafePointer<V>, rows: Int, columns: Int, v: UnsafePointer<Float>, initial: Sums<V>
+) -> Sums<V> {
+  var a = initial
+  var col = panel
+  for j in 0..<columns {
+    a.add(col, V(repeating: v[j]), rows: rows)
+    col += rows
   }
+  return a
 }
 
 @_transparent
@@ -187,20 +211,30 @@ func affine<V: FloatVector>(
   while q0 < layout.vectors {
     let t = layout.tileWidth(start: q0)
     // `gates` and `t` as constants, so each copy keeps only its live sums.
-    switch (layout.gates, t) {
-    case (1, 1):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
-    case (1, 2):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 2)
-    case (1, 3):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 3)
-    case (1, _):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 4)
-    case (3, _):
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
-    default:
-      affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
-    }
+    #if hasFeature(Embedded)
+      // Firmware (-Osize): only the tiles the microcontroller plan makes (one vector, one chain; RecurrentModel.init
+      // checks the plan): three copies of the tile instead of sixteen.
+      switch layout.gates {
+      case 1: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
+      case 3: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
+      default: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
+      }
+    #else
+      switch (layout.gates, t) {
+      case (1, 1):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
+      case (1, 2):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 2)
+      case (1, 3):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 3)
+      case (1, _):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 4)
+      case (3, _):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
+      default:
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
+      }
+    #endif
     q0 += t
   }
 }

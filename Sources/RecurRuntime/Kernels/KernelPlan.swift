@@ -5,8 +5,13 @@
 // MARK: What fixes the answers (the same on every CPU with FMA)
 //   Every row r of every affine map (W · v + initial) is summed in `chains` accumulator chains: column j feeds chain
 //   j mod chains, chain 0 starts from the row's initial value, and the chains are added as a tree, a + b or
-//   (a + b) + (c + d). `chains` depends on the model only, never on the CPU, and the vector width only decides which
-//   rows share a register: so widths 4, 8 and 16 give bit-identical answers (RecurRuntimeTests/PlanTests).
+//   (a + b) + (c + d). `chains` depends on the model only, never on a CPU with a vector unit, and the vector width
+//   only decides which rows share a register: so widths 4, 8 and 16 give bit-identical answers (PlanTests). The one
+//   exception is a CPU without a vector unit (`CPUDescription.microcontroller`) in an Embedded build: its 4-lane
+//   vectors are scalar code over 32 float registers, where the gated cells' two chains (LSTM: 4 gates × 4 lanes × 2
+//   = 32 accumulators) spill at every column; it sums each row in one chain, in column order. Its answers differ
+//   from the desktop's in the last bits (within the goldens' tolerance: tools/firmware compares the device with them
+//   at 1e-5). A desktop build plans that description like any 4-lane CPU (see `init`).
 //   The readout is `dot`: eight partial sums (hidden unit mod 8), folded as a tree of halves, plus the bias.
 //
 // MARK: What the CPU decides (speed only)
@@ -28,12 +33,16 @@ public struct CPUDescription: Equatable, Sendable, CustomStringConvertible {
   public var vectorLanes: Int
   /// Architectural vector registers: 16 (SSE, AVX2) or 32 (AVX-512, NEON).
   public var vectorRegisters: Int
+  /// False for a CPU whose vectors are emulated by scalar float code (a Cortex-M): the plan then sums every row in one
+  /// chain, one hidden vector at a time (see the file comment).
+  public var hasVectorUnit: Bool
 
-  public init(vectorLanes: Int, vectorRegisters: Int) {
+  public init(vectorLanes: Int, vectorRegisters: Int, hasVectorUnit: Bool = true) {
     precondition([4, 8, 16].contains(vectorLanes), "vector lanes must be 4, 8 or 16")
     precondition(vectorRegisters >= 8, "at least 8 vector registers")
     self.vectorLanes = vectorLanes
     self.vectorRegisters = vectorRegisters
+    self.hasVectorUnit = hasVectorUnit
   }
 
   /// Baseline x86-64 (SSE2), and what a build without CPU flags compiles for.
@@ -45,8 +54,9 @@ public struct CPUDescription: Equatable, Sendable, CustomStringConvertible {
   /// AArch64 with NEON (Apple Silicon, Cortex-A): 4 lanes, 32 registers.
   public static let neon = CPUDescription(vectorLanes: 4, vectorRegisters: 32)
   /// A microcontroller without a vector unit (Cortex-M4F, M7): 4-lane vectors become scalar code over its 32
-  /// single-precision registers, eight vectors' worth, so tiles stay small enough not to spill.
-  public static let microcontroller = CPUDescription(vectorLanes: 4, vectorRegisters: 8)
+  /// single-precision registers, eight vectors' worth: one chain per row and one hidden vector per tile, so an LSTM
+  /// pass keeps its 16 accumulators in registers with room for the weights.
+  public static let microcontroller = CPUDescription(vectorLanes: 4, vectorRegisters: 8, hasVectorUnit: false)
 
   /// The description of an x86-64 CPU from the `flags` line of Linux's /proc/cpuinfo (the words after the colon):
   /// AVX-512 needs avx512f; AVX2 needs avx2 and fma; anything else is `.portable`.
@@ -68,7 +78,9 @@ public struct CPUDescription: Equatable, Sendable, CustomStringConvertible {
     }
   }
 
-  public var description: String { "\(vectorLanes) lanes, \(vectorRegisters) vector registers" }
+  public var description: String {
+    "\(vectorLanes) lanes, \(vectorRegisters) vector registers" + (hasVectorUnit ? "" : " (scalar code)")
+  }
 }
 
 /// The plan of one model on one CPU (see the file comment).
@@ -89,11 +101,19 @@ public struct KernelPlan: Equatable, Sendable, CustomStringConvertible {
     let a = architecture
     let H = a.hiddenSize
     width = cpu.vectorLanes == 16 && H <= 8 ? 8 : cpu.vectorLanes
-    chains = Self.chains(kind: a.kind, hidden: H)
+    #if hasFeature(Embedded)
+      let scalar = !cpu.hasVectorUnit
+    #else
+      // The one-chain kernels are compiled into Embedded builds only: a desktop build plans a CPU without a vector
+      // unit like any 4-lane one (every other desktop kernel path stays the code it was; a third chain count
+      // inlined into the GRU's pass made GRU 16 20% slower on AVX-512).
+      let scalar = false
+    #endif
+    chains = scalar ? 1 : Self.chains(kind: a.kind, hidden: H)
     // Vanilla tiles: up to four vectors, keeping tileVectors × chains accumulators within the registers (with room
-    // for the broadcast columns and the weights).
+    // for the broadcast columns and the weights); one without a vector unit.
     let vectors = (H + width - 1) / width
-    tileVectors = max(1, min(4, vectors, (cpu.vectorRegisters - 4) / chains))
+    tileVectors = scalar ? 1 : max(1, min(4, vectors, (cpu.vectorRegisters - 4) / chains))
     descending = a.kind != .rnn && H >= 64
     foldFeedback =
       a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture && !a.isChain
