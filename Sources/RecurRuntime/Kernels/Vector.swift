@@ -105,6 +105,7 @@ extension SIMD16: FloatVector where Scalar == Float {
 // runs it through the stack, the vector stored and reloaded around every lane (gru16 on the Cortex-M4F: 8,500 of its
 // 11,150 instructions per step). As FloatVector requirements, the kernels' generic code calls these instead: one
 // LLVM vector instruction each, one VFP instruction per lane on the M4. The same IEEE operations, so the same bits.
+// Written out per width, as the conformances above are: each width has its own Builtin vector type.
 #if hasFeature(Embedded)
   extension SIMD4 where Scalar == Float {
     typealias Native = Builtin.Vec4xFPIEEE32
