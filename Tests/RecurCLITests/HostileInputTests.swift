@@ -805,7 +805,10 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     let run = Measured.run(CLI.recurTrain, ["import-torch", state, "-o", sandbox.path("m.recur")])
     #expect(run.exitStatus == 0, "\(run.stderr)")
     let textMiB = Double(json.utf8.count) / 1_048_576
-    #expect(run.peakRSSMiB < 24 + 8 * textMiB, "\(run.peakRSSMiB) MiB for \(textMiB) MiB of JSON")
+    // Under AddressSanitizer (shadow memory, a quarantine of freed blocks) the bounds do not apply: 214 and 516 MiB.
+    #expect(
+      builtWithAllocatorSanitizer || run.peakRSSMiB < 24 + 8 * textMiB,
+      "\(run.peakRSSMiB) MiB for \(textMiB) MiB of JSON")
     print(
       "hostile sizes: import-torch, \(String(format: "%.1f", textMiB)) MiB of JSON: peak RSS "
         + "\(String(format: "%.1f", run.peakRSSMiB)) MiB")
@@ -817,7 +820,9 @@ struct HostileCase: CustomTestStringConvertible, Sendable {
     let refusedShape = Measured.run(CLI.recurTrain, ["import-torch", nestedPath, "-o", sandbox.path("n.recur")])
     #expect(refusedShape.exitStatus == 1, "\(refusedShape.stderr)")
     let nestedMiB = Double(nested.utf8.count) / 1_048_576
-    #expect(refusedShape.peakRSSMiB < 24 + 4 * nestedMiB, "\(refusedShape.peakRSSMiB) MiB for \(nestedMiB) MiB")
+    #expect(
+      builtWithAllocatorSanitizer || refusedShape.peakRSSMiB < 24 + 4 * nestedMiB,
+      "\(refusedShape.peakRSSMiB) MiB for \(nestedMiB) MiB")
     print(
       "hostile sizes: import-torch, \(String(format: "%.1f", nestedMiB)) MiB of nested one-element arrays: peak RSS "
         + "\(String(format: "%.1f", refusedShape.peakRSSMiB)) MiB")

@@ -62,7 +62,10 @@ import Testing
     #expect(lines.count == 3 && lines.allSatisfy { $0.split(separator: " ").count == 256 })
     // Bounded: the file, its parsed tensors and the kernel layout, each about the file's size.
     let fileMiB = Double(bytes.count) / 1_048_576
-    #expect(streamed.peakRSSMiB < 4 * fileMiB + 64, "\(streamed.peakRSSMiB) MiB for a \(fileMiB) MiB model")
+    // Under AddressSanitizer (shadow memory, a quarantine of freed blocks) the bound does not apply: 327 MiB measured.
+    #expect(
+      builtWithAllocatorSanitizer || streamed.peakRSSMiB < 4 * fileMiB + 64,
+      "\(streamed.peakRSSMiB) MiB for a \(fileMiB) MiB model")
     Self.report("LSTM 8 layers I=O=256 H=512 (\(bytes.count) bytes) streamed", streamed)
   }
 
