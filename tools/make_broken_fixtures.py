@@ -54,7 +54,7 @@ cases = {
     "truncated-header": (base[:100], "byte 100: file ends inside the header (100 of 256 bytes)"),
     "truncated-tensors": (base[:1000], "byte 1000: file is truncated: header declares 1736 bytes, found 1000"),
     "wrong-magic": (b"GGUF" + base[4:], 'byte 0: not a Recur model file (bad magic; expected "RECURNN\\x1A")'),
-    "future-version": (put(base, 8, "<I", 6), "byte 8: format version 6 is not supported (this reader reads 1 to 5)"),
+    "future-version": (put(base, 8, "<I", 7), "byte 8: format version 7 is not supported (this reader reads 1 to 6)"),
     "experts-in-v1": (put(base, 160, "<I", 1), "byte 160: reserved header bytes are not zero"),
     "mixture-needs-window-differences": (
         put(put(put(base, 8, "<I", 4), 124, "<I", 1), 160, "<Q", 1 | 1 << 32),

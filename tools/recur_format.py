@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-r"""An independent implementation of the Recur model file format, versions 1 to 5
+r"""An independent implementation of the Recur model file format, versions 1 to 6
 (Sources/RecurRuntime/Documentation.docc/ModelFormat.md; version 5 as Sources/RecurRuntime/Format/ModelReader.swift and
 TensorTable.swift define it, summarised below), written from the specification in Python's standard library only
 (numpy only for `forward`). Version 4 is the mixture-of-experts readout (header fields 160 experts E, 164 expert
@@ -342,14 +342,14 @@ def read(data):
     if len(data) < HEADER_SIZE:
         raise ValueError("file ends inside the header")
     version, header_size, length = struct.unpack_from("<IIQ", data, 8)
-    if version not in (1, 2, 3, 4, 5) or header_size != HEADER_SIZE or length != len(data):
+    if version not in (1, 2, 3, 4, 5, 6) or header_size != HEADER_SIZE or length != len(data):
         raise ValueError("bad version, header size or length")
     if zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
         raise ValueError("checksum mismatch")
     kind, inp, hidden, outp, context, encoding, count, flags = struct.unpack_from("<8I", data, 24)
     layers = struct.unpack_from("<I", data, 124)[0] if version >= 2 else 1
-    if (version == 3) != (encoding in STANDARDIZED):
-        raise ValueError("encodings 3 and 4 need format version 3, and version 3 needs them")
+    if (version in (3, 6)) != (encoding in STANDARDIZED):
+        raise ValueError("encodings 3 and 4 need format version 3 or 6, and those versions need them")
     experts, order = struct.unpack_from("<II", data, 160)
     if version < 4 and (experts, order) != (0, 0):
         raise ValueError("reserved header bytes 160..<168 are not zero before format version 4")
@@ -362,14 +362,14 @@ def read(data):
             raise ValueError("expert count %d is out of range 1...%d" % (experts, MAX_EXPERTS))
         if not 1 <= order <= context:
             raise ValueError("expert order %d is out of range 1...%d (the context length)" % (order, context))
-    reserved = 184 if version >= 5 else 168
+    reserved = 196 if version >= 6 else 184 if version >= 5 else 168
     if any(data[reserved:HEADER_SIZE]):
         raise ValueError("reserved header bytes %d..<256 are not zero" % reserved)
     if flags != 0:
         raise ValueError("unknown flags 0x%x" % flags)
     start = HEADER_SIZE
     if version >= 5:
-        if encoding != 0:
+        if version == 5 and encoding != 0:
             raise ValueError("format version 5 (a chain) needs encoding 0 (identity), not %d" % encoding)
         if not 1 <= layers <= MAX_LAYERS:
             raise ValueError("layer count %d is out of range 1...%d" % (layers, MAX_LAYERS))
@@ -387,6 +387,8 @@ def read(data):
             raise ValueError("file ends inside the chain table or the metadata")
         chain = [struct.unpack_from("<IIII", data, HEADER_SIZE + CHAIN_ENTRY_SIZE * i) for i in range(chain_length)]
         before, readout, after, learned = check_chain(kind, layers, inp, hidden, outp, chain)
+        if version == 6 and (before or after or learned or skip or chain[-1][3] != 0):
+            raise ValueError("a forecasting model (format version 6) is a plain recurrent stack and readout")
         if skip > min(inp, outp):
             raise ValueError("input skip %d exceeds min(input size %d, output size %d)" % (skip, inp, outp))
         if not (sample_rate >= 0 and sample_rate != float("inf")):
@@ -399,8 +401,23 @@ def read(data):
     windows, seeds = struct.unpack_from("<II", data, 84)
     stats = struct.unpack_from("<8f", data, 92)
     family = data[128:160].split(b"\0")[0].decode("ascii")
-    listed = chain_table(kind, hidden, chain) if version >= 5 else table(kind, layers, inp, hidden, outp, encoding,
-                                                                             experts, order)
+    linear_order, horizons, quantiles = struct.unpack_from("<III", data, 184) if version >= 6 else (0, 0, 0)
+    if version >= 6:
+        if linear_order > 256 or horizons > 1024 or (quantiles != 0 if horizons == 0 else not 2 <= quantiles <= 255):
+            raise ValueError("linear order %d, interval horizons %d or quantiles %d out of range"
+                             % (linear_order, horizons, quantiles))
+        if linear_order == 0 and horizons == 0:
+            raise ValueError("format version 6 holds a linear term or forecast intervals; this file has neither")
+    if version == 6:
+        listed = table(kind, layers, inp, hidden, outp, encoding)
+        if linear_order:
+            listed += [(14, "linear.weight", outp, linear_order * inp), (15, "linear.bias", outp, 1)]
+        if horizons:
+            listed += [(96, "interval.probabilities", quantiles, 1), (97, "interval.quantiles", horizons, outp * quantiles)]
+    elif version == 5:
+        listed = chain_table(kind, hidden, chain)
+    else:
+        listed = table(kind, layers, inp, hidden, outp, encoding, experts, order)
     rows = {tid: (name, r, c) for tid, name, r, c in listed}
     if count != len(rows):
         raise ValueError("tensor count does not match the architecture")
@@ -420,6 +437,15 @@ def read(data):
         for name, t in tensors.items():
             if any(v != v or v in (float("inf"), float("-inf")) for v in t["values"]):
                 raise ValueError(f"tensor {name} has a value that is not finite")
+    if horizons:
+        probabilities = tensors["interval.probabilities"]["values"]
+        if not all(0 < p < 1 for p in probabilities) or any(a >= b for a, b in zip(probabilities, probabilities[1:])):
+            raise ValueError("interval probabilities must rise strictly inside (0, 1)")
+        q = tensors["interval.quantiles"]["values"]
+        for row in range(horizons * outp):
+            r = q[row * quantiles:(row + 1) * quantiles]
+            if any(a > b for a, b in zip(r, r[1:])):
+                raise ValueError("interval quantiles fall within row %d" % row)
     info = dict(version=version, cell=KIND_NAMES[kind], layers=layers, input=inp, hidden=hidden, output=outp,
                 context=context, encoding=encoding, seed=seed, epochs=epochs, batch=batch, sequences=seqs, lr=lr,
                 final_loss=loss, family=family, windows=windows, seeds=seeds, stats=stats, experts=experts, order=order)
@@ -432,6 +458,8 @@ def read(data):
                 entries.append(dict(type=KIND_NAMES[kind_code], inputs=n_in, outputs=n_out, flags=code))
         info.update(chain=entries, input_skip=skip, learned_initial_state=learned, sample_rate=sample_rate,
                     metadata=metadata)
+    if version >= 6:
+        info.update(linear_order=linear_order, interval_horizons=horizons, interval_quantiles=quantiles)
     info["tensors"] = tensors
     return info
 

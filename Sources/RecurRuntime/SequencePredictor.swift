@@ -27,6 +27,9 @@
 //   trainer scores and fits exactly this function (windows of k steps from a zero state), so streaming, generation
 //   and training agree. Generation appends each prediction to the history and predicts again. Cost: n cell steps
 //   per prediction.
+//   With a linear term (format version 6, `LinearTerm`) the base is that term over the last p steps' values (lags
+//   before the sequence's first step read that step) instead of the current value (differences) or zero (levels):
+//   prediction = base + outputShift + outputScale · y. The history then keeps max(k + 1, p) steps.
 
 public final class SequencePredictor {
   public let model: RecurrentModel
@@ -41,7 +44,8 @@ public final class SequencePredictor {
 
   // window-differences and the standardised encodings
   private let contextLength: Int
-  private let history: UnsafeMutablePointer<Float>  // [k + 1][I] ring buffer of the latest time steps
+  private let historyCapacity: Int  // k + 1, or p when a linear term reads more steps (standardised encodings)
+  private let history: UnsafeMutablePointer<Float>  // [historyCapacity][I] ring buffer of the latest time steps
   private let window: UnsafeMutablePointer<Float>  // [k][I] the cell's inputs, oldest first (window-differences: I = 1)
   private var historyStart = 0
   private var historyCount = 0
@@ -52,14 +56,24 @@ public final class SequencePredictor {
   private let outputShift: [Float]  // [O]
   private let outputScale: [Float]  // [O]
   private let readout: UnsafeMutablePointer<Float>  // [max(O, R)] the readout (R = readoutSize: a mixture's logits)
+  private let linearTerm: LinearTerm?
+  private let lags: UnsafeMutablePointer<Float>  // [p][I] the linear term's inputs, lag 1 (the newest step) first
+  private let base: UnsafeMutablePointer<Float>  // [O] the linear term's values
 
   public init(model: RecurrentModel) {
     self.model = model
     self.cell = RecurrentCell(model: model)
     contextLength = model.file.contextLength
     let (I, O) = (model.inputSize, model.outputSize)
-    history = .allocate(capacity: (contextLength + 1) * I)
-    history.initialize(repeating: 0, count: (contextLength + 1) * I)
+    linearTerm = model.file.linearTerm
+    let p = linearTerm?.order ?? 0
+    historyCapacity = max(contextLength + 1, p)
+    history = .allocate(capacity: historyCapacity * I)
+    history.initialize(repeating: 0, count: historyCapacity * I)
+    lags = .allocate(capacity: max(p * I, 1))
+    lags.initialize(repeating: 0, count: max(p * I, 1))
+    base = .allocate(capacity: O)
+    base.initialize(repeating: 0, count: O)
     window = .allocate(capacity: contextLength * I)
     window.initialize(repeating: 0, count: contextLength * I)
     pendingStep = .allocate(capacity: I)
@@ -76,6 +90,8 @@ public final class SequencePredictor {
     window.deallocate()
     pendingStep.deallocate()
     readout.deallocate()
+    lags.deallocate()
+    base.deallocate()
   }
 
   /// Forgets the current sequence (a blank line in `recur stream`).
@@ -141,7 +157,7 @@ public final class SequencePredictor {
       // Index arithmetic, not `suffix`: the generic slice path allocated in debug builds (AllocationTests).
       for i in max(0, seed.count - (contextLength + 1))..<seed.count { push(seed[i]) }
     case .standardize, .standardizeDifferences:
-      for i in max(0, seed.count - (contextLength + 1))..<seed.count {
+      for i in max(0, seed.count - historyCapacity)..<seed.count {
         pendingStep[0] = seed[i]
         pushStep(pendingStep)
       }
@@ -183,7 +199,7 @@ public final class SequencePredictor {
     precondition(count >= 1 && model.outputSize == n, "a seed of at least one step and input size = output size")
     reset()
     if model.file.encoding.isStandardized {
-      for t in max(0, count - (contextLength + 1))..<count { pushStep(seed + t * n) }
+      for t in max(0, count - historyCapacity)..<count { pushStep(seed + t * n) }
       return
     }
     for t in 0..<(count - 1) { cell.advance(seed + t * n) }
@@ -207,9 +223,9 @@ public final class SequencePredictor {
 
   // MARK: standardised encodings internals
 
-  /// Appends one time step (`inputSize` values) to the history ring, dropping the oldest when it holds k + 1.
+  /// Appends one time step (`inputSize` values) to the history ring, dropping the oldest when it is full.
   private func pushStep(_ values: UnsafePointer<Float>) {
-    let (capacity, I) = (contextLength + 1, model.inputSize)
+    let (capacity, I) = (historyCapacity, model.inputSize)
     let slot: Int
     if historyCount < capacity {
       slot = (historyStart + historyCount) % capacity
@@ -223,7 +239,7 @@ public final class SequencePredictor {
 
   /// The prediction of the step after the history's newest one (see the file comment); `out` holds `outputSize`.
   private func predictStandardized(into out: UnsafeMutablePointer<Float>) {
-    let (capacity, I, O) = (contextLength + 1, model.inputSize, model.outputSize)
+    let (capacity, I, O) = (historyCapacity, model.inputSize, model.outputSize)
     @inline(__always) func step(_ i: Int) -> UnsafeMutablePointer<Float> {
       history + ((historyStart + i) % capacity) * I
     }
@@ -244,10 +260,16 @@ public final class SequencePredictor {
     for w in 0..<n { cell.advance(window + w * I) }
     cell.readout(into: out)
     let last = step(historyCount - 1)
-    for o in 0..<O {
-      let y = outputShift[o] + outputScale[o] * out[o]
-      out[o] = differences ? last[o] + y : y
+    if let linearTerm {
+      // Lag l is ring index historyCount − l; before the sequence's first step (nothing dropped yet) it is index 0.
+      for lag in 1...linearTerm.order {
+        (lags + (lag - 1) * I).update(from: step(max(historyCount - lag, 0)), count: I)
+      }
+      linearTerm.apply(lags: lags, inputSize: I, into: base)
+    } else {
+      for o in 0..<O { base[o] = differences ? last[o] : 0 }
     }
+    for o in 0..<O { out[o] = base[o] + (outputShift[o] + outputScale[o] * out[o]) }
   }
 
   // MARK: window-differences internals

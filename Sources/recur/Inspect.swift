@@ -22,7 +22,9 @@ struct Inspect: ParsableCommand {
       `recur-train import-torch` reads it back exactly. A chain (format version 5: models imported from GuitarML, \
       AIDA-X / RTNeural or NAM) adds "chain" (its layers in order), "input_skip", "learned_initial_state", \
       "sample_rate" (null: not recorded) and "metadata"; its tensors add dense{j}.weight / dense{j}.bias (j the \
-      layer's position in the chain) and KIND.h0_l{k} / KIND.c0_l{k}. import-torch does not read chains back.
+      layer's position in the chain) and KIND.h0_l{k} / KIND.c0_l{k}. import-torch does not read chains back. A \
+      forecasting model (format version 6, `recur-train fit`) adds "linear_order" and "interval_horizons", and its \
+      tensors linear.weight [O][p*I], linear.bias, interval.probabilities and interval.quantiles [H][O*Q].
 
       Examples:
         recur inspect --model odd
@@ -42,7 +44,7 @@ struct Inspect: ParsableCommand {
   func writeSummary(_ f: ModelFile, _ out: OutputWriter) {
     let p = f.provenance
     func num(_ x: Float) -> String { x.isNaN ? "n/a" : shortest(x) }
-    if f.formatVersion >= 5 {
+    if f.formatVersion == 5 {
       // An imported chain: where it came from instead of training statistics it never had.
       let a = f.architecture
       var lines = [
@@ -96,8 +98,25 @@ struct Inspect: ParsableCommand {
       \(list(n.outputShift)), scale \(list(n.outputScale))
       validation        \(v.windows) held-out steps in \(v.seeds) sequence\(v.seeds == 1 ? "" : "s"): one step ahead \
       ARV \(num(v.windowMSE)), MAE \(num(v.absErrorMean)) (data units)
-
+      \(forecastLines(f))
       """
+  }
+
+  /// A forecasting model's linear term and intervals (format version 6), one line each, or nothing.
+  func forecastLines(_ f: ModelFile) -> String {
+    var lines: [String] = []
+    if let t = f.linearTerm {
+      lines.append(
+        "linear part       AR(\(t.order)) over the last \(t.order) step\(t.order == 1 ? "" : "s") of the inputs, "
+          + "intercept\(t.bias.count == 1 ? "" : "s") \(t.bias.prefix(4).map(shortest).joined(separator: ", "))")
+    }
+    if let i = f.intervals {
+      lines.append(
+        "intervals         \(i.horizons) horizon\(i.horizons == 1 ? "" : "s"), error quantiles at "
+          + "\(i.probabilities.count) probabilities from \(shortest(i.probabilities[0])) to "
+          + "\(shortest(i.probabilities[i.probabilities.count - 1]))")
+    }
+    return lines.map { $0 + "\n" }.joined()
   }
 
   func writeJSON(_ f: ModelFile, _ out: OutputWriter) {
@@ -112,7 +131,7 @@ struct Inspect: ParsableCommand {
         "layers": \(f.layers),
         "input_size": \(f.inputSize),
         "hidden_size": \(f.hiddenSize),
-        "output_size": \(f.outputSize),\(mixtureFields(f))\(chainFields(f))
+        "output_size": \(f.outputSize),\(mixtureFields(f))\(chainFields(f))\(forecastFields(f))
         "parameters": \(f.parameterCount),
         "encoding": "\(f.encoding.name)",
         "context_length": \(f.contextLength),
@@ -144,9 +163,16 @@ func mixtureFields(_ f: ModelFile) -> String {
   return a.isMixture ? "\n  \"experts\": \(a.experts),\n  \"expert_order\": \(a.expertOrder)," : ""
 }
 
+/// A forecasting model's linear order and interval sizes as JSON members (format version 6 only; the tensors follow
+/// under "tensors" as linear.weight, linear.bias, interval.probabilities and interval.quantiles).
+func forecastFields(_ f: ModelFile) -> String {
+  guard f.formatVersion == 6 else { return "" }
+  return "\n  \"linear_order\": \(f.linearTerm?.order ?? 0),\n  \"interval_horizons\": \(f.intervals?.horizons ?? 0),"
+}
+
 /// A chain's layers, skip, initial-state flag, sample rate and metadata as JSON members (format version 5 only).
 func chainFields(_ f: ModelFile) -> String {
-  guard f.formatVersion >= 5 else { return "" }
+  guard f.formatVersion == 5 else { return "" }
   let a = f.architecture
   func dense(_ d: DenseLayer) -> String {
     "{\"type\": \"dense\", \"inputs\": \(d.inputs), \"outputs\": \(d.outputs), \"activation\": \"\(d.activation.name)\"}"

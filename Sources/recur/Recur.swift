@@ -41,7 +41,9 @@ struct Recur: ParsableCommand {
       line (nothing done).
       """,
     version: Recur.version,
-    subcommands: [Generate.self, Stream.self, ProcessAudio.self, Inspect.self, Bench.self, GoldenCommand.self]
+    subcommands: [
+      Generate.self, Stream.self, Forecast.self, ProcessAudio.self, Inspect.self, Bench.self, GoldenCommand.self,
+    ]
   )
 
   /// The release, recorded in golden directories.

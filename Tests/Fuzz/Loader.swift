@@ -1,4 +1,4 @@
-// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1 to 5, every cell kind, encoding, readout and
+// Fuzz harness: the model loader (`ModelFile(_:)`, format versions 1 to 6, every cell kind, encoding, readout and
 // chain).
 //
 // Contract checked on every input, as given and again with its length field (header offset 16) and CRC-32 (last
@@ -7,7 +7,8 @@
 //             "byte <offset>: <message>" with a non-empty message;
 //   accepted: the file is at most `ModelFormat.maxFileSize` bytes; every size is within the format's limits and the
 //             file is large enough for header, directory, tensors and checksum; every tensor has its table size and
-//             only finite values; normalisation scales are positive; no statistic is infinite; the writer's bytes
+//             only finite values; normalisation scales are positive; (v6) interval probabilities rise and quantile
+//             rows do not fall; no statistic is infinite; the writer's bytes
 //             load back to the same model bit for bit and re-encode identically; and when the input has the
 //             writer's version and directory, it is the writer's bytes exactly (no byte is ignored by the reader);
 //             the runtime builds the model and steps it (a cell step and a stream prediction) without a fault.
@@ -79,6 +80,15 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
     needed += 4 * values.count
   }
   require(needed <= raw.count, "accepted \(raw.count) bytes for a model that needs \(needed)")
+  if let i = file.intervals {  // version 6: probabilities rise inside (0, 1), each row of quantiles does not fall
+    let p = i.probabilities
+    require(p.allSatisfy { $0 > 0 && $0 < 1 } && zip(p, p.dropFirst()).allSatisfy { $0 < $1 }, "probabilities")
+    for row in stride(from: 0, to: i.quantiles.count, by: p.count) {
+      let q = i.quantiles[row..<(row + p.count)]
+      require(zip(q, q.dropFirst()).allSatisfy { $0 <= $1 }, "interval quantiles fall in the row at \(row)")
+    }
+  }
+  require((file.linearTerm?.order ?? 0) <= LinearTerm.maxOrder, "linear order")
   require(!file.validation.floats.contains { $0.isInfinite }, "infinite statistic accepted")
 
   // Round trip through the writer.
@@ -198,6 +208,14 @@ func writeLoaderSeeds(_ directory: String) {
     chain.sampleRate = 48000
     chain.metadata = [MetadataEntry("name", "fuzz seed"), MetadataEntry("esr", "0.01")]
     seeds.append(("v5-\(kind.name)-chain", chain))
+  }
+  for kind in CellKind.allCases {
+    // Format version 6: a forecasting model with a linear term of order 3 and intervals for 2 horizons.
+    var file = model(Architecture(kind: kind, inputSize: 2, hiddenSize: 3, outputSize: 2), .standardizeDifferences)
+    file.linearTerm = LinearTerm(order: 3, weight: random.values(12), bias: random.values(2))
+    file.intervals = ForecastIntervals(
+      probabilities: [0.1, 0.5, 0.9], quantiles: (0..<4).flatMap { _ in random.values(3).sorted() }, horizons: 2)
+    seeds.append(("v6-\(kind.name)-forecast", file))
   }
   for (name, file) in seeds { writeSeed(file.encoded(), directory, name + ".recur") }
 }

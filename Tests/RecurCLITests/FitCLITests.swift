@@ -42,7 +42,7 @@ import Testing
     for (encoding, columns) in [("standardize-differences", "a"), ("standardize", "a,b")] {
       let result = try fit([
         data.path, "--inputs", columns, "--encoding", encoding, "--hidden", "8", "--window", "6", "--epochs", "12",
-        "--predictions", predictions, "-o", model,
+        "--seeds", "1", "--predictions", predictions, "-o", model,
       ])
       #expect(result.status == 0, "\(result.stderr)")
       #expect(result.stdout.contains("| persistence | 1 |") && result.stdout.contains("| AR("))
@@ -135,6 +135,65 @@ import Testing
       missing.status == 1 && missing.stderr == "error: cannot read '/nonexistent.csv': No such file or directory\n")
     let ok = try score(["--from", "222", "--to", "256", "--baseline-rows", "221", "--arv-variance", "1495.593765"])
     #expect(ok.status == 0 && ok.stdout.contains("| AR(9) | 1 | 35 | 13.7598 | 10.3723 | 0.1266 |"), "\(ok.stdout)")
+  }
+
+  @Test("recur forecast: the points are recur generate's, the interval ends the stored quantiles; errors")
+  func forecast() throws {
+    let dir = CLI.temporaryDirectory.appendingPathComponent("forecast-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let model = dir.appendingPathComponent("sun.recur").path
+    let fitted = try fit([
+      "Fixtures/data/sunspots.csv", "--inputs", "SUNACTIVITY", "--hidden", "4", "--epochs", "3", "--seeds", "1",
+      "--interval-horizons", "5", "-o", model,
+    ])
+    #expect(fitted.status == 0, "\(fitted.stderr)")
+    #expect(fitted.stdout.contains("Linear part: AR("), "\(fitted.stdout)")
+    let history = ["80.9", "83.4", "47.7", "47.8", "30.7", "12.2", "9.6", "10.2", "32.4", "47.6", "54", "62.9"]
+    let result = try CLI.run(["forecast", "--model", model, "--steps", "7"], stdin: history.joined(separator: "\n"))
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+    #expect(lines.first == ["step", "forecast", "lower80", "upper80", "lower95", "upper95"])
+    #expect(lines.count == 8 && lines.dropFirst().allSatisfy { $0.count == 6 })
+    let generated = try CLI.run(["generate", "--model", model, "--steps", "7"] + history)
+    #expect(generated.status == 0, "\(generated.stderr)")
+    #expect(lines.dropFirst().map { $0[1] } == generated.stdout.split(whereSeparator: \.isWhitespace).map(String.init))
+    let intervals = try #require(try ModelFile(bytes: Array(Data(contentsOf: URL(fileURLWithPath: model)))).intervals)
+    #expect(intervals.horizons == 5)
+    for h in 1...5 {
+      let row = lines[h]
+      let f = Float(row[1])!
+      for (column, p) in [(2, Float(0.1)), (3, 0.9), (4, 0.025), (5, 0.975)] {
+        let q = intervals.quantile(p, horizon: h, output: 0, outputs: 1)!
+        // Within rounding: the binary's native build may fuse the quantile's multiply-add.
+        #expect(abs(Float(row[column])! - (f + q)) <= 2e-6 * max(1, abs(f + q)), "step \(h), column \(column)")
+      }
+      #expect(Float(row[2])! <= Float(row[3])! && Float(row[4])! <= Float(row[2])!)
+    }
+    #expect(lines[6].suffix(4) == ["nan", "nan", "nan", "nan"] && lines[7].suffix(4) == ["nan", "nan", "nan", "nan"])
+    #expect(
+      result.stderr == "note: the model stores intervals for 5 steps ahead; steps 6...7 print nan for their ends\n")
+    // --level picks the columns; 50 is stored exactly (0.25, 0.75).
+    let fifty = try CLI.run(["forecast", "--model", model, "--steps", "1", "--level", "50"], stdin: "3\n4\n")
+    #expect(fifty.stdout.hasPrefix("step forecast lower50 upper50\n1 "), "\(fifty.stdout)")
+    // Errors: one line each; options exit 2, the rest 1.
+    let cases: [([String], String, Int32, String)] = [
+      (["--level", "0"], "1\n", 2, "error: --level '0' is not a percentage between 0 and 100 (e.g. --level 80,95)"),
+      (["--level", "99.9"], "1\n", 1, "error: --level 99.9 needs the error quantiles at"),
+      (["--steps", "0"], "1\n", 2, "error: --steps 0 is out of range 1...1000000"),
+      ([], "", 1, "error: no history on stdin: give at least one time step"),
+      ([], "1\n2\nx3\n", 1, "error: line 3, column 1: 'x3' is not a number"),
+    ]
+    for (extra, stdin, status, message) in cases {
+      let r = try CLI.run(["forecast", "--model", model] + extra, stdin: stdin)
+      #expect(r.status == status && r.stderr.hasPrefix(message) && r.stdout.isEmpty, "\(extra): \(r.stderr)")
+    }
+    let builtin = try CLI.run(["forecast", "--model", "odd"], stdin: "1\n")
+    #expect(builtin.status == 1 && builtin.stderr.contains("is not a forecasting model"), "\(builtin.stderr)")
+    // score reports the intervals' coverage.
+    let scored = try CLI.run(
+      ["score", "--model", model, "Fixtures/data/sunspots.csv", "--inputs", "SUNACTIVITY", "--from", "250"],
+      executable: CLI.recurTrain, directory: Self.root)
+    #expect(scored.status == 0 && scored.stdout.contains("Interval 80%, horizon 1: "), "\(scored.stdout)")
   }
 
   /// The golden fit: `tools/make-fixtures` writes it with the same command. A trainer or runtime change that moves

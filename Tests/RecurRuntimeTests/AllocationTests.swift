@@ -142,9 +142,15 @@ struct AllocationTests {
   /// The standardised encodings (`recur-train fit` models): windowed streaming and generation, one and two columns.
   @Test(arguments: [Encoding.standardize, .standardizeDifferences])
   func standardizedPredictorsDoNotAllocate(encoding: Encoding) {
-    for inputs in [1, 2] {
+    for (inputs, linearOrder) in [(1, 0), (2, 0), (1, 9), (2, 3)] {
       let a = Architecture(kind: .gru, layers: 2, inputSize: inputs, hiddenSize: 16, outputSize: inputs)
-      let predictor = SequencePredictor(model: RecurrentModel(randomModel(a, seed: 4, encoding: encoding, context: 6)))
+      var file = randomModel(a, seed: 4, encoding: encoding, context: 6)
+      if linearOrder > 0 {  // a linear term (format version 6), longer than the context when 9
+        file.linearTerm = LinearTerm(
+          order: linearOrder, weight: .init(repeating: 0.1, count: inputs * linearOrder * inputs),
+          bias: .init(repeating: 0.5, count: inputs))
+      }
+      let predictor = SequencePredictor(model: RecurrentModel(file))
       let x = UnsafeMutablePointer<Float>.allocate(capacity: 2)
       let y = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 50)
       let seed = UnsafeMutablePointer<Float>.allocate(capacity: 8)
@@ -168,7 +174,7 @@ struct AllocationTests {
         if inputs == 1 { sink += predictor.observe(2) }
         sink += y[0]
       }
-      #expect(count == 0, "\(encoding) I=\(inputs): \(count) allocations (sink \(sink))")
+      #expect(count == 0, "\(encoding) I=\(inputs) p=\(linearOrder): \(count) allocations (sink \(sink))")
     }
   }
 

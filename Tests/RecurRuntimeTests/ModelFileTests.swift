@@ -103,7 +103,7 @@ func acceptedBitFlips(_ bytes: [UInt8]) -> [Int] {
 
   static let cases: [Case] = [
     Case(name: "wrong magic", offset: 0, value: 0x46, width: 1, kind: .badMagic, errorOffset: 0),
-    Case(name: "future version", offset: 8, value: 6, width: 4, kind: .unsupportedVersion, errorOffset: 8),
+    Case(name: "future version", offset: 8, value: 7, width: 4, kind: .unsupportedVersion, errorOffset: 8),
     Case(name: "header size", offset: 12, value: 512, width: 4, kind: .badHeader, errorOffset: 12),
     Case(name: "GRU cell kind", offset: 24, value: 2, width: 4, kind: .unsupportedCellKind, errorOffset: 24),
     Case(name: "input size 3", offset: 28, value: 3, width: 4, kind: .badSize, errorOffset: 28),

@@ -16,7 +16,9 @@ import Testing
   static let standardized = randomModel(
     Architecture(kind: .gru, layers: 1, inputSize: 2, hiddenSize: 3, outputSize: 2), seed: 5,
     encoding: .standardizeDifferences)
-  static func model(_ name: String) -> ModelFile { name == "gru" ? gru : name == "lstm" ? lstm : standardized }
+  static func model(_ name: String) -> ModelFile {
+    name == "gru" ? gru : name == "lstm" ? lstm : name == "v6" ? forecastingModel() : standardized
+  }
 
   @Test func version3RoundTripIsExact() throws {
     let bytes = Self.standardized.encoded()
@@ -60,7 +62,7 @@ import Testing
     #expect(table.map(\.torchShape) == [[20, 3], [20, 5], [20], [20], [20, 5], [20, 5], [20], [20], [2, 5], [2]])
   }
 
-  @Test(arguments: ["gru", "lstm", "v3"])
+  @Test(arguments: ["gru", "lstm", "v3", "v6"])
   func everyTruncationIsRejected(kind: String) {
     let bytes = Self.model(kind).encoded()
     for length in 0..<bytes.count {
@@ -70,7 +72,7 @@ import Testing
     }
   }
 
-  @Test(arguments: ["gru", "lstm", "v3"])
+  @Test(arguments: ["gru", "lstm", "v3", "v6"])
   func everySingleBitFlipIsRejected(kind: String) {
     let accepted = acceptedBitFlips(Self.model(kind).encoded())
     #expect(accepted.isEmpty, "accepted flips at bits \(accepted.prefix(10))")

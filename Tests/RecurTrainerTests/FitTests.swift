@@ -238,6 +238,8 @@ struct FitTrainingTests {
     o.batchSize = 16
     o.learningRate = 0.01
     o.horizon = 3
+    o.linearOrder = 0  // the network alone, one seed: early stopping as such (the linear part: LinearPartTests)
+    o.seeds = 1
     return o
   }
 
@@ -278,5 +280,133 @@ struct FitTrainingTests {
     let b = trendSeries(90, phase: 2)
     #expect(truths == (Array(a[90...]) + Array(b[67...])).map(Double.init))
     #expect(persistence == (Array(a[89..<119]) + Array(b[66..<89])).map(Double.init))
+  }
+}
+
+/// x_t = 2 + 0.6 x_{t-1} − 0.3 x_{t-2} + e_t, e_t uniform on ±1 (a stationary AR(2) around 2 / 0.7).
+func ar2Series(_ n: Int, seed: UInt64) -> [Float] {
+  var rng = TestRandom(seed)
+  var x: [Double] = [2.9, 2.8]
+  while x.count < n { x.append(2 + 0.6 * x[x.count - 1] - 0.3 * x[x.count - 2] + Double(rng.uniform(-1, 1))) }
+  return x.map { Float($0) }
+}
+
+@Suite("fit: the linear part, seeds and intervals")
+struct LinearPartTests {
+  func data(_ series: [Float] = ar2Series(400, seed: 1), encoding: Encoding = .standardizeDifferences) throws
+    -> FitData
+  {
+    try FitData(
+      table: table([series]), inputs: [0], targets: [0], encoding: encoding, window: 8, validationFraction: 0.25,
+      validationTable: nil)
+  }
+
+  func options(epochs: Int = 6, seeds: Int = 2) -> FitOptions {
+    var o = FitOptions()
+    o.hiddenSize = 6
+    o.window = 8
+    o.epochs = epochs
+    o.patience = 3
+    o.batchSize = 32
+    o.learningRate = 0.01
+    o.seeds = seeds
+    o.intervalHorizons = 3
+    return o
+  }
+
+  @Test("AR(2) data: the fitted coefficients are near the generating ones, and order 2 beats order 1")
+  func recoversAnAR2() throws {
+    let d = try data()
+    let (term, trials) = try LinearPart.choose(d, orders: [1, 2], variance: nil)
+    #expect(term.order == 2)
+    #expect(abs(term.weight[0] - 0.6) < 0.1 && abs(term.weight[1] + 0.3) < 0.1, "\(term.weight)")
+    #expect(abs(term.bias[0] - 2) < 0.4, "\(term.bias)")
+    #expect(trials.map(\.order) == [1, 2] && trials[1].validationARV < trials[0].validationARV)
+  }
+
+  @Test("targets are the residuals of the linear part: decoded, they give back the next value")
+  func residualTargets() throws {
+    var d = try data()
+    let (term, _) = try LinearPart.choose(d, orders: [3], variance: nil)
+    d.useLinearTerm(term)
+    let part = d.trainingParts[0]
+    let x = (0..<part.steps).map { Double(part[$0, 0]) }
+    let set = d.examples(window: 8)
+    let n = d.normalization
+    // Example s covers steps s ..< s + 8; its step j predicts step s + j + 1.
+    for s in [0, 1, 50, set.count - 1] {
+      for j in [0, 7] {
+        let t = s + j
+        var base = Double(term.bias[0])  // the term in float64 over clamped lags, independently of `bases`
+        for lag in 1...3 { base += Double(term.weight[lag - 1]) * x[max(t + 1 - lag, 0)] }
+        let y = Double(set.targets[(s * 8 + j) * 1])
+        let decoded = base + Double(n.outputShift[0]) + Double(n.outputScale[0]) * y
+        #expect(abs(decoded - x[t + 1]) < 1e-4 * max(1, abs(x[t + 1])), "example \(s) step \(j)")
+      }
+    }
+    // The residuals' mean and standard deviation, in float64.
+    var r: [Double] = []
+    for t in 0..<(x.count - 1) {
+      var base = Double(term.bias[0])
+      for lag in 1...3 { base += Double(term.weight[lag - 1]) * x[max(t + 1 - lag, 0)] }
+      r.append(x[t + 1] - base)
+    }
+    let mean = r.reduce(0, +) / Double(r.count)
+    let sd = (r.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.count - 1)).squareRoot()
+    #expect(abs(Double(n.outputShift[0]) - mean) < 1e-5 && abs(Double(n.outputScale[0]) - sd) < 1e-5 * sd)
+  }
+
+  @Test("the model kept is never worse on validation than the linear part alone; seeds; the same bytes again")
+  func neverWorseThanTheLinearPart() throws {
+    let d = try data()
+    let run = try Fitter.fit(options(), data: d)
+    let model = try RecurrentModel(bytes: run.bytes)
+    #expect(run.bytes[8] == 6)
+    let linearScore = try #require(run.linearScore)
+    #expect(model.file.linearTerm?.order == run.linearOrder && run.linearOrder >= 1)
+    let task = d.forecastTask
+    let kept = combinedScore(task.modelForecasts(model, horizon: 1), task.truths(horizon: 1), variance: nil).arv
+    #expect(kept <= linearScore)
+    #expect(run.seedScores.map(\.seed) == [0, 1])
+    #expect(run.bestSeed == 0 || run.bestSeed == 1)
+    #expect(run.bestEpoch == 0 || kept == run.seedScores.first { $0.seed == run.bestSeed }!.score)
+    #expect(try Fitter.fit(options(), data: d).bytes == run.bytes)
+    // Without the linear part the file is version 3, as before.
+    var plain = options(seeds: 1)
+    plain.linearOrder = 0
+    plain.intervalHorizons = 0
+    #expect(try Fitter.fit(plain, data: d).bytes[8] == 3)
+  }
+
+  @Test("stored intervals are the type-7 quantiles of the validation errors, horizon by horizon")
+  func intervalsAreValidationErrorQuantiles() throws {
+    let d = try data()
+    let run = try Fitter.fit(options(epochs: 3, seeds: 1), data: d)
+    let model = try RecurrentModel(bytes: run.bytes)
+    let intervals = try #require(model.file.intervals)
+    #expect(intervals.horizons == 3 && intervals.probabilities == ForecastIntervalFit.probabilities)
+    // Horizon 1 independently: stream the whole series through a predictor and read the prediction of each
+    // validation step.
+    let series = d.validation[0].sequence
+    let first = d.validation[0].scoredFrom
+    let predictor = SequencePredictor(model: model)
+    var errors: [Double] = []
+    for t in 0..<(series.steps - 1) {
+      let p = predictor.observe(series[t, 0])
+      if t + 1 >= first { errors.append(Double(series[t + 1, 0]) - Double(p)) }
+    }
+    errors.sort()
+    let Q = intervals.probabilities.count
+    for (q, p) in intervals.probabilities.enumerated() {
+      let h = Double(errors.count - 1) * Double(p)  // type 7: linear between order statistics
+      let (lo, w) = (Int(h.rounded(.down)), h - h.rounded(.down))
+      let expected = lo + 1 < errors.count ? errors[lo] + w * (errors[lo + 1] - errors[lo]) : errors[lo]
+      #expect(abs(Double(intervals.quantiles[q]) - expected) < 1e-4 * max(1, abs(expected)), "p = \(p)")
+    }
+    // Every row rises (the reader checks it too).
+    for row in 0..<3 {
+      let r = Array(intervals.quantiles[(row * Q)..<(row * Q + Q)])
+      #expect(zip(r, r.dropFirst()).allSatisfy { $0 <= $1 }, "horizon \(row + 1)")
+    }
   }
 }

@@ -14,7 +14,9 @@ struct Score: ParsableCommand {
       Streams the first sequence of DATA through the model and scores the predictions of data rows --from ... --to \
       (numbered from 1, the header not counted; every earlier row is history), beside persistence and an AR(p) \
       fitted by least squares (GSL, p by AIC) on the rows before --from (or the first --baseline-rows rows). --inputs and --target pick the columns as \
-      for `fit` (use the same ones). ARV divides by the variance of the scored values, or by --arv-variance.
+      for `fit` (use the same ones). ARV divides by the variance of the scored values, or by --arv-variance. A \
+      model with forecast intervals (`fit` stores them) also gets the share of scored steps its 80% and 95% \
+      intervals covered, at each horizon scored.
 
       Example (the classic sunspot split; rows 222-256 are 1921-1955):
         recur-train score --model sunspots.recur Fixtures/data/sunspots.csv \\
@@ -81,6 +83,15 @@ struct Score: ParsableCommand {
       model: loaded, maxOrder: arOrder, horizons: horizon > 1 ? [1, horizon] : [1], variance: scoring.arvVariance)
     print("Rows \(from)-\(last) of \(escaped(data)) (\(last - from + 1) steps), model \(escaped(model)):")
     print(forecastTable(report))
+    for h in (horizon > 1 ? [1, horizon] : [1]) {
+      for level: Float in [0.8, 0.95] {
+        if let c = ForecastIntervalFit.coverage(model: loaded, task: task, horizon: h, level: level) {
+          print(
+            "Interval \(Int(level * 100))%, horizon \(h): \(c.covered) of \(c.scored) steps covered ("
+              + String(format: "%.1f", 100 * Double(c.covered) / Double(max(c.scored, 1))) + "%)")
+        }
+      }
+    }
     if let plots {
       let svg = try task.forecastPlot(
         loaded, maxOrder: arOrder, firstRow: 1,

@@ -289,6 +289,73 @@ public struct Normalization: Sendable, Equatable {
   public var vectors: [[Float]] { [inputShift, inputScale, outputShift, outputScale] }
 }
 
+// MARK: - Forecasting (format version 6)
+
+/// A linear autoregressive term inside a forecasting model (format version 6, standardised encodings; fitted by
+/// least squares in `recur-train fit`). Over the data's own values v (not encoded), for output o:
+///
+///   base[o] = bias[o] + Σ_{lag=1…p} Σ_{c<I} weight[o][(lag − 1)·I + c] · v_{t+1−lag}[c]
+///
+/// summed in Float in exactly that order (bias, then lag 1's columns, then lag 2's, ...), where a lag before the
+/// sequence's first step reads that first step. The network then predicts the residual: the model's prediction of
+/// step t + 1 is `base + outputShift + outputScale · y` (the base takes the place of standardize-differences' last
+/// value and of standardize's zero), so a network whose readout is zero is exactly the linear model.
+public struct LinearTerm: Sendable, Equatable {
+  /// p, the steps each prediction reads (1...maxOrder).
+  public var order: Int
+  public var weight: [Float]  // [O][p·I] row-major; within a row lag-major: lag 1's I columns first
+  public var bias: [Float]  // [O]
+
+  public static let maxOrder = 256
+
+  public init(order: Int, weight: [Float], bias: [Float]) {
+    precondition(order >= 1 && order <= Self.maxOrder && !bias.isEmpty && weight.count % (order * bias.count) == 0)
+    (self.order, self.weight, self.bias) = (order, weight, bias)
+  }
+
+  /// Writes the O bases from `lags` ([p][I], lag 1 first: the newest step, then the one before it, ...).
+  public func apply(lags: UnsafePointer<Float>, inputSize: Int, into base: UnsafeMutablePointer<Float>) {
+    let n = order * inputSize
+    for o in 0..<bias.count {
+      var sum = bias[o]
+      for j in 0..<n { sum += weight[o * n + j] * lags[j] }
+      base[o] = sum
+    }
+  }
+}
+
+/// Forecast intervals stored with a forecasting model (format version 6): for each horizon h = 1...H and output o,
+/// Q quantiles of the validation errors (truth − forecast, free-running h steps ahead) at the probabilities
+/// `probabilities`. The interval at level L around a forecast f is [f + q((1 − L)/2), f + q((1 + L)/2)], q linear
+/// between the stored probabilities.
+public struct ForecastIntervals: Sendable, Equatable {
+  public var probabilities: [Float]  // [Q], strictly increasing in (0, 1)
+  public var quantiles: [Float]  // [H][O][Q], nondecreasing along Q
+  public var horizons: Int
+
+  public static let maxHorizons = 1024
+  public static let maxQuantiles = 255
+
+  public init(probabilities: [Float], quantiles: [Float], horizons: Int) {
+    precondition(probabilities.count >= 2 && horizons >= 1 && quantiles.count % (horizons * probabilities.count) == 0)
+    (self.probabilities, self.quantiles, self.horizons) = (probabilities, quantiles, horizons)
+  }
+
+  /// The error quantile at probability `p` for horizon `h` (1-based) and output `o`, linear between the stored
+  /// probabilities; nil outside the stored range.
+  public func quantile(_ p: Float, horizon h: Int, output o: Int, outputs: Int) -> Float? {
+    let Q = probabilities.count
+    guard h >= 1 && h <= horizons, p >= probabilities[0], p <= probabilities[Q - 1] else { return nil }
+    let row = ((h - 1) * outputs + o) * Q
+    var k = 0
+    while k < Q - 2 && probabilities[k + 1] < p { k += 1 }
+    let (p0, p1) = (probabilities[k], probabilities[k + 1])
+    let (q0, q1) = (quantiles[row + k], quantiles[row + k + 1])
+    let w = (p - p0) / (p1 - p0)
+    return q0 + w * (q1 - q0)
+  }
+}
+
 // MARK: - Metadata
 
 /// Where a model came from. Stored verbatim; the runtime never uses it for computation.
@@ -382,6 +449,10 @@ public struct ModelFile: Sendable {
   /// Version 5: what the source file said about the model, in its order (at most `ModelFormat.maxMetadataSize`
   /// bytes as `key=value` lines).
   public var metadata: [MetadataEntry] = []
+  /// Version 6 (standardised encodings): the linear autoregressive term the network's readout is added to.
+  public var linearTerm: LinearTerm? = nil
+  /// Version 6 (standardised encodings): the forecast intervals' error quantiles.
+  public var intervals: ForecastIntervals? = nil
 
   /// A model with the tensors of `architecture.tensors`, in that order. Precondition: the counts match the table
   /// (the reader checks untrusted input itself; this is for code that builds models).
@@ -436,11 +507,24 @@ public struct ModelFile: Sendable {
     if let normalization {
       for (spec, values) in zip(architecture.normalizationTensors, normalization.vectors) { out.append((spec, values)) }
     }
+    for (spec, values) in zip(forecastTable, forecastValues) { out.append((spec, values)) }
     return out
   }
 
   /// Every tensor spec the file holds for this architecture and encoding, in file order.
   public var fileTable: [TensorSpec] {
-    architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
+    architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : []) + forecastTable
+  }
+
+  /// The version-6 tensors (linear term, interval table) this model holds, in file order.
+  var forecastTable: [TensorSpec] {
+    architecture.forecastTensors(
+      linearOrder: linearTerm?.order ?? 0, horizons: intervals?.horizons ?? 0,
+      quantiles: intervals?.probabilities.count ?? 0)
+  }
+
+  /// The values of `forecastTable`, in its order.
+  var forecastValues: [[Float]] {
+    (linearTerm.map { [$0.weight, $0.bias] } ?? []) + (intervals.map { [$0.probabilities, $0.quantiles] } ?? [])
   }
 }

@@ -4,8 +4,8 @@ public enum ModelFormat {
   public static let magic: [UInt8] = [0x52, 0x45, 0x43, 0x55, 0x52, 0x4E, 0x4E, 0x1A]  // "RECURNN" 0x1A
   /// The newest version this code reads and writes. Version 1 (one vanilla layer, input and output 1) is still read,
   /// and still written for models it can describe, so files of that shape stay byte-identical.
-  public static let version: UInt32 = 5
-  public static let versions: ClosedRange<UInt32> = 1...5
+  public static let version: UInt32 = 6
+  public static let versions: ClosedRange<UInt32> = 1...6
   public static let headerSize = 256
   public static let directoryEntrySize = 32
   public static let tensorAlignment = 64
@@ -29,8 +29,10 @@ public enum ModelFormat {
   static let offExperts = 160, offExpertOrder = 164
   /// Version 5: chain entries, input skip, sample rate and metadata length. Earlier versions: reserved, zero.
   static let offChainLength = 168, offInputSkip = 172, offSampleRate = 176, offMetadataLength = 180
-  /// Where the reserved bytes start: the version-5 fields above are reserved before version 5.
-  static func offReserved(version: UInt32) -> Int { version >= 5 ? 184 : 168 }
+  /// Version 6: the linear term's order, the interval table's horizons and quantile count. Earlier: reserved, zero.
+  static let offLinearOrder = 184, offIntervalHorizons = 188, offIntervalQuantiles = 192
+  /// Where the reserved bytes start: the version-5 and version-6 fields above are reserved before their version.
+  static func offReserved(version: UInt32) -> Int { version >= 6 ? 196 : version >= 5 ? 184 : 168 }
   /// Version 5: one chain entry (layer type, inputs, outputs, activation or flags).
   public static let chainEntrySize = 16
   /// Version 5: the most bytes of `key=value` metadata lines.
@@ -48,7 +50,8 @@ public enum ModelFormat {
 
   /// The version a writer uses for `architecture` and `encoding`: the lowest that describes the model (1: one
   /// vanilla layer, input and output 1, a scaled encoding; 2: any architecture; 3: a standardised encoding; 4: a
-  /// mixture-of-experts readout).
+  /// mixture-of-experts readout; 5: a chain). Version 6 (a forecasting model's linear term and intervals) is
+  /// decided by the file's contents: `ModelFile.formatVersion`.
   public static func version(for architecture: Architecture, encoding: Encoding) -> UInt32 {
     if architecture.isChain { return 5 }
     if architecture.isMixture { return 4 }
@@ -62,7 +65,7 @@ public enum ModelFormat {
     switch encoding {
     case .sequenceMaxScale, .windowDifferences: version <= 4
     case .identity: version >= 2
-    case .standardize, .standardizeDifferences: version >= 3 && version <= 4
+    case .standardize, .standardizeDifferences: version >= 3 && version != 5
     }
   }
 }
@@ -72,7 +75,7 @@ public struct ModelFileError: Error, Sendable, CustomStringConvertible {
   public enum Kind: Sendable {
     case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, trailingBytes
     case unsupportedCellKind, badSize, unsupportedEncoding, badTensorDirectory, badPadding
-    case checksumMismatch, nonFiniteWeight, badMetadata, badChain
+    case checksumMismatch, nonFiniteWeight, badMetadata, badChain, badForecast
   }
   public let kind: Kind
   /// Byte offset in the file where the problem is.

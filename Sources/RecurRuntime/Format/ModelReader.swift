@@ -1,4 +1,4 @@
-// The hardened `.recur` reader, format versions 1 to 5.
+// The hardened `.recur` reader, format versions 1 to 6.
 //
 // Every length in a file is attacker-controlled: the reader checks each count and offset with overflow-safe
 // arithmetic against the real byte count before it reads the bytes behind it, refuses header sizes whose tensors
@@ -41,7 +41,7 @@ extension ModelFile {
     guard F.versions.contains(version) else {
       throw ModelFileError(
         .unsupportedVersion, at: F.offVersion,
-        "format version \(version) is not supported (this reader reads 1 to 5)")
+        "format version \(version) is not supported (this reader reads 1 to 6)")
     }
     guard u32(F.offHeaderSize) == UInt32(F.headerSize) else {
       throw ModelFileError(
@@ -113,10 +113,11 @@ extension ModelFile {
           ? "encoding \(encoding.name) needs input size = output size (found \(inputSize) and \(outputSize))"
           : "encoding \(encoding.name) needs input and output size 1 (found \(inputSize) and \(outputSize))")
     }
-    if version == 3 && !encoding.isStandardized {
+    if (version == 3 || version == 6) && !encoding.isStandardized {
       throw ModelFileError(
         .unsupportedEncoding, at: F.offEncoding,
-        "format version 3 is for the standardised encodings; \(encoding.name) is written as version 1 or 2")
+        "format version \(version) is for the standardised encodings; \(encoding.name) is written as version "
+          + (version == 3 ? "1 or 2" : "2 or 5"))
     }
     // Version 4: the mixture readout (window-differences only); before it, the two fields are reserved.
     let (experts, expertOrder) = (u32(F.offExperts), u32(F.offExpertOrder))
@@ -178,6 +179,12 @@ extension ModelFile {
           "input skip \(skip) exceeds min(input size \(inputSize), output size \(outputSize))")
       }
       architecture.inputSkip = Int(skip)
+      if version == 6 && architecture.isChain {
+        throw ModelFileError(
+          .badChain, at: F.offChainLength,
+          "a forecasting model (format version 6) is a plain recurrent stack and readout, not the chain "
+            + architecture.summary)
+      }
       sampleRate = f32(F.offSampleRate)
       guard sampleRate.isFinite && sampleRate >= 0 else {
         throw ModelFileError(
@@ -188,9 +195,38 @@ extension ModelFile {
         throw ModelFileError(.badPadding, at: at, "padding byte after the metadata is not zero")
       }
     }
-    // The trainable tensors, then (standardised encodings) the four normalisation vectors.
+    // Version 6: the linear term's order and the interval table's size (0: absent).
+    var (linearOrder, horizons, quantiles) = (0, 0, 0)
+    if version >= 6 {
+      let (p, h, q) = (u32(F.offLinearOrder), u32(F.offIntervalHorizons), u32(F.offIntervalQuantiles))
+      guard p <= UInt32(LinearTerm.maxOrder) else {
+        throw ModelFileError(
+          .badForecast, at: F.offLinearOrder, "linear term order \(p) is out of range 0...\(LinearTerm.maxOrder)")
+      }
+      guard h <= UInt32(ForecastIntervals.maxHorizons) else {
+        throw ModelFileError(
+          .badForecast, at: F.offIntervalHorizons,
+          "interval horizons \(h) is out of range 0...\(ForecastIntervals.maxHorizons)")
+      }
+      guard h == 0 ? q == 0 : (q >= 2 && q <= UInt32(ForecastIntervals.maxQuantiles)) else {
+        throw ModelFileError(
+          .badForecast, at: F.offIntervalQuantiles,
+          "interval quantile count \(q) is out of range "
+            + (h == 0 ? "0...0 without horizons" : "2...\(ForecastIntervals.maxQuantiles)"))
+      }
+      guard p > 0 || h > 0 else {
+        throw ModelFileError(
+          .badForecast, at: F.offLinearOrder,
+          "format version 6 holds a linear term or forecast intervals; this file has neither (write version 3)")
+      }
+      (linearOrder, horizons, quantiles) = (Int(p), Int(h), Int(q))
+    }
+    // The trainable tensors, then (standardised encodings) the four normalisation vectors, then (version 6) the
+    // linear term and the interval table.
     let trainable = architecture.tensors.count
-    let table = architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
+    let table =
+      architecture.tensors + (encoding.isStandardized ? architecture.normalizationTensors : [])
+      + architecture.forecastTensors(linearOrder: linearOrder, horizons: horizons, quantiles: quantiles)
     let tensorCount = u32(F.offTensorCount)
     guard tensorCount == UInt32(table.count) else {
       throw ModelFileError(
@@ -199,7 +235,8 @@ extension ModelFile {
           + (architecture.isChain
             ? "the chain \(architecture.summary)" : "\(layers) \(kind.name) layer\(layers == 1 ? "" : "s")")
           + (encoding.isStandardized ? " and \(encoding.name)" : "")
-          + (architecture.isMixture ? " and a mixture of experts" : ""))
+          + (architecture.isMixture ? " and a mixture of experts" : "")
+          + (linearOrder > 0 ? " and a linear term" : "") + (horizons > 0 ? " and forecast intervals" : ""))
     }
     guard u32(F.offFlags) == 0 else {
       throw ModelFileError(.badHeader, at: F.offFlags, "unknown flags 0x\(String(u32(F.offFlags), radix: 16))")
@@ -334,6 +371,16 @@ extension ModelFile {
           throw ModelFileError(
             .badMetadata, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is \(v); scales must be positive")
         }
+        if spec.role == .intervalProbabilities && !(v > 0 && v < 1 && (k == 0 || v > tensor[k - 1])) {
+          throw ModelFileError(
+            .badForecast, at: offset + 4 * k,
+            "tensor interval.probabilities element \(k) is \(v); probabilities rise strictly inside (0, 1)")
+        }
+        if spec.role == .intervalQuantiles && k % quantiles != 0 && v < tensor[k - 1] {
+          throw ModelFileError(
+            .badForecast, at: offset + 4 * k,
+            "tensor interval.quantiles element \(k) is \(v), below the quantile before it (\(tensor[k - 1]))")
+        }
         tensor[k] = v
       }
       values.append(tensor)
@@ -351,6 +398,14 @@ extension ModelFile {
     self.validation = stats
     self.sampleRate = sampleRate
     self.metadata = metadata
+    var next = trainable + 4
+    if linearOrder > 0 {
+      linearTerm = LinearTerm(order: linearOrder, weight: values[next], bias: values[next + 1])
+      next += 2
+    }
+    if horizons > 0 {
+      intervals = ForecastIntervals(probabilities: values[next], quantiles: values[next + 1], horizons: horizons)
+    }
   }
 
   /// Version 5's chain table: `entries` entries of 16 bytes at `start` (layer type, inputs, outputs, activation or

@@ -20,6 +20,7 @@ extension ModelFile {
   /// Metadata and a sample rate travel in version 5 only, which has the identity encoding: other models' writers
   /// leave them out.
   public var formatVersion: UInt32 {
+    if linearTerm != nil || intervals != nil { return 6 }
     let described = !metadata.isEmpty || sampleRate != 0
     return described && encoding == .identity && !architecture.isMixture
       ? 5 : ModelFormat.version(for: architecture, encoding: encoding)
@@ -45,10 +46,26 @@ extension ModelFile {
     let version = formatVersion
     precondition(
       version < 5
-        || (encoding == .identity && architecture.isWithinLimits && metadata.allSatisfy { $0.isStorable }
-          && metadataBytes.count <= F.maxMetadataSize && sampleRate.isFinite && sampleRate >= 0),
-      "a chain (format version 5) has the identity encoding, sizes that meet and storable metadata")
-    let allValues = tensorValues + (normalization?.vectors ?? [])
+        || ((version == 6 ? encoding.isStandardized && !architecture.isChain : encoding == .identity)
+          && architecture.isWithinLimits
+          && metadata.allSatisfy { $0.isStorable } && metadataBytes.count <= F.maxMetadataSize && sampleRate.isFinite
+          && sampleRate >= 0),
+      "a chain (format version 5) has the identity encoding, a forecasting model (6) a standardised one, sizes that "
+        + "meet and storable metadata")
+    if let linearTerm {
+      precondition(
+        linearTerm.bias.count == architecture.outputSize
+          && linearTerm.weight.count == architecture.outputSize * linearTerm.order * architecture.inputSize,
+        "the linear term has [O][p·I] weights and O biases")
+    }
+    if let intervals {
+      precondition(
+        intervals.horizons <= ForecastIntervals.maxHorizons
+          && intervals.probabilities.count <= ForecastIntervals.maxQuantiles
+          && intervals.quantiles.count == intervals.horizons * architecture.outputSize * intervals.probabilities.count,
+        "the interval table has [H][O][Q] quantiles")
+    }
+    let allValues = tensorValues + (normalization?.vectors ?? []) + forecastValues
     let metadataBlock = version >= 5 ? metadataBytes : []  // (dropped with the sample rate below version 5)
     let directoryStart = F.directoryStart(
       version: version, chainLength: architecture.chainLength, metadataLength: metadataBlock.count)
@@ -109,6 +126,11 @@ extension ModelFile {
       putEntry(F.denseLayerType, a.hiddenSize, a.fcRows, a.readoutActivation.rawValue)
       for d in a.outputLayers { putEntry(F.denseLayerType, d.inputs, d.outputs, d.activation.rawValue) }
       for (i, b) in metadataBlock.enumerated() { out[entry + i] = b }
+    }
+    if version >= 6 {
+      put32(UInt32(linearTerm?.order ?? 0), F.offLinearOrder)
+      put32(UInt32(intervals?.horizons ?? 0), F.offIntervalHorizons)
+      put32(UInt32(intervals?.probabilities.count ?? 0), F.offIntervalQuantiles)
     }
     let family = Array(provenance.family.utf8.prefix(F.familyNameCapacity - 1))
     for (i, b) in family.enumerated() { out[F.offFamily + i] = b }

@@ -17,6 +17,9 @@
 // (dense{j}.weight [out][in], dense{j}.bias [out], ids 128 + 2j and 129 + 2j, j the layer's position in the chain),
 // each recurrent layer's four tensors followed, with learned initial states, by KIND.h0_l{k} [H] (id 12 + 16k) and,
 // for an LSTM, KIND.c0_l{k} [H] (id 13 + 16k), then fc, then each dense layer after it.
+// A forecasting model (format version 6, standardised encodings) adds, after the normalisation vectors, a linear
+// term of order p (linear.weight [O][p·I], id 14; linear.bias [O], id 15) and/or an interval table of H horizons and
+// Q quantiles (interval.probabilities [Q], id 96; interval.quantiles [H][O·Q], id 97). Not trainable.
 
 /// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
 public enum TensorRole: UInt32, Sendable, CaseIterable {
@@ -37,12 +40,22 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   case initialHidden = 12
   /// An LSTM layer's learned initial cell state c0 (format version 5).
   case initialCell = 13
+  /// A forecasting model's linear autoregressive term (`LinearTerm`; format version 6). Not trainable.
+  case linearWeight = 14
+  case linearBias = 15
+  /// A forecasting model's interval table (`ForecastIntervals`; format version 6). Not trainable.
+  case intervalProbabilities = 96
+  case intervalQuantiles = 97
   /// A dense layer's weight [out][in] and bias [out] (format version 5; `layer` is its position in the chain).
   case denseWeight = 128
   case denseBias = 129
 
-  /// True for the readout's tensors and the normalisation vectors, which belong to no layer.
-  public var isReadout: Bool { (5...11).contains(rawValue) }
+  /// True for the readout's tensors, the normalisation vectors and the forecasting tensors, which belong to no layer.
+  public var isReadout: Bool { (5...11).contains(rawValue) || isForecast }
+  /// True for the forecasting model's linear term and interval table (format version 6).
+  public var isForecast: Bool {
+    self == .linearWeight || self == .linearBias || self == .intervalProbabilities || self == .intervalQuantiles
+  }
   /// True for a recurrent layer's tensors (the file id adds 16 per layer).
   public var isRecurrent: Bool { (1...4).contains(rawValue) || self == .initialHidden || self == .initialCell }
   /// True for the normalisation vectors.
@@ -51,7 +64,7 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   /// `cols == 1`.
   public var isVector: Bool {
     self == .biasIH || self == .biasHH || self == .fcBias || self == .denseBias || self == .initialHidden
-      || self == .initialCell || isNormalization
+      || self == .initialCell || isNormalization || self == .linearBias || self == .intervalProbabilities
   }
 }
 
@@ -96,6 +109,10 @@ public struct TensorSpec: Sendable, Equatable {
     case .initialCell: "\(prefix).c0_l\(layer)"
     case .denseWeight: "dense\(layer).weight"
     case .denseBias: "dense\(layer).bias"
+    case .linearWeight: "linear.weight"
+    case .linearBias: "linear.bias"
+    case .intervalProbabilities: "interval.probabilities"
+    case .intervalQuantiles: "interval.quantiles"
     }
   }
 
@@ -143,6 +160,22 @@ extension Architecture {
     ]
   }
 
+  /// A forecasting model's tensors (format version 6), which follow the normalisation vectors: the linear term of
+  /// `linearOrder` lags (none when 0), then the interval table of `horizons` rows of `quantiles` per output (none when
+  /// `horizons` is 0).
+  public func forecastTensors(linearOrder: Int, horizons: Int, quantiles: Int) -> [TensorSpec] {
+    var table: [TensorSpec] = []
+    if linearOrder > 0 {
+      table.append(TensorSpec(role: .linearWeight, layer: 0, rows: outputSize, cols: linearOrder * inputSize))
+      table.append(TensorSpec(role: .linearBias, layer: 0, rows: outputSize, cols: 1))
+    }
+    if horizons > 0 {
+      table.append(TensorSpec(role: .intervalProbabilities, layer: 0, rows: quantiles, cols: 1))
+      table.append(TensorSpec(role: .intervalQuantiles, layer: 0, rows: horizons, cols: outputSize * quantiles))
+    }
+    return table
+  }
+
   /// Number of trainable tensors (the count of `tensors`).
   public var tensorCount: Int {
     let perLayer = 4 + (learnedInitialState ? (kind == .lstm ? 2 : 1) : 0)
@@ -152,7 +185,8 @@ extension Architecture {
   /// Position of a tensor in `tensors` (`layer` is ignored for the readout; a dense layer's is its chain position).
   public func index(of role: TensorRole, layer: Int = 0) -> Int {
     precondition(
-      !role.isNormalization, "normalisation vectors are not in the trainable table (ModelFile.normalization)")
+      !role.isNormalization && !role.isForecast,
+      "normalisation and forecasting tensors are not in the trainable table (ModelFile.normalization, .linearTerm)")
     precondition(role != .experts || isMixture, "only a mixture readout has experts")
     guard isChain else {
       switch role {

@@ -6,6 +6,10 @@
 // Encodings (u_t = v_t for standardize; u_t = v_t − v_{t−1}, u_0 = 0 for standardize-differences):
 //   cell input  x_t[i] = (u_t[input i] − inputShift[i]) / inputScale[i]                 Float arithmetic, as the runtime
 //   target      y_t[o] = (u_{t+1}[target o] − outputShift[o]) / outputScale[o]          predicts step t + 1
+// With a linear term (format version 6, `LinearPart`), the target is what the term leaves:
+//   target      y_t[o] = (v_{t+1}[target o] − base_t[o] − outputShift[o]) / outputScale[o]
+// base_t the term's prediction of step t + 1 (`LinearPart.bases`), the shift and scale the residuals' mean and
+// standard deviation over the training parts.
 // A training window is W consecutive steps s ..< s + W of one training part from a zero state, with the loss on every
 // step; s runs over 0 ... L − 1 − W, so every prediction the runtime makes inside the training part (from the last
 // min(t + 1, W) steps) is one of the outputs trained on.
@@ -38,7 +42,9 @@ public struct FitData: Sendable {
   public let trainingParts: [DataSequence]
   /// Each sequence in full (training part, then validation steps), scored from the end of its training part.
   public let validation: [ScoredSegment]
-  public let normalization: Normalization
+  public private(set) var normalization: Normalization
+  /// The linear part the network's targets are residuals of (nil: none; `useLinearTerm`).
+  public private(set) var linearTerm: LinearTerm? = nil
 
   /// Splits `table`: the last `validationFraction` of each sequence is held out (at least one step when the
   /// fraction is positive), or, with `validationTable`, sequence k of that file continues sequence k of `table`.
@@ -153,6 +159,33 @@ public struct FitData: Sendable {
       inputShift: i.map(\.0), inputScale: i.map(\.1), outputShift: o.map(\.0), outputScale: o.map(\.1))
   }
 
+  /// Makes the targets the residuals of `term` (see the file comment): the output shift and scale become the
+  /// residuals' mean and standard deviation (GSL, n − 1) over the training parts.
+  public mutating func useLinearTerm(_ term: LinearTerm) {
+    precondition(term.bias.count == outputSize && term.weight.count == outputSize * term.order * inputSize)
+    linearTerm = term
+    var residuals = [[Double]](repeating: [], count: outputSize)
+    for part in trainingParts {
+      let bases = LinearPart.bases(term, part, inputColumns: inputColumns)
+      for t in 0..<(part.steps - 1) {
+        for (o, c) in targetColumns.enumerated() {
+          residuals[o].append(Double(part[t + 1, c] - bases[t * outputSize + o]))
+        }
+      }
+    }
+    GSL.start()
+    var shift: [Float] = []
+    var scale: [Float] = []
+    for r in residuals {
+      let mean = r.isEmpty ? 0 : r.withUnsafeBufferPointer { gsl_stats_mean($0.baseAddress, 1, $0.count) }
+      let sd = r.count < 2 ? 0 : r.withUnsafeBufferPointer { gsl_stats_sd($0.baseAddress, 1, $0.count) }
+      shift.append(Float(mean))
+      scale.append(Float(sd).isFinite && Float(sd) > 1e-30 ? Float(sd) : 1)
+    }
+    normalization.outputShift = shift
+    normalization.outputScale = scale
+  }
+
   /// The validation steps to score, with the training parts for the AR baseline.
   public var forecastTask: ForecastTask {
     ForecastTask(
@@ -176,11 +209,13 @@ public struct FitData: Sendable {
       // The whole part encoded once: x [L][I], y [L − 1][O].
       var x = [Float](repeating: 0, count: part.steps * I)
       var y = [Float](repeating: 0, count: (part.steps - 1) * O)
+      let bases = linearTerm.map { LinearPart.bases($0, part, inputColumns: inputColumns) }
       for t in 0..<part.steps {
         for (i, c) in inputColumns.enumerated() { x[t * I + i] = (u(part, t, c) - n.inputShift[i]) / n.inputScale[i] }
         guard t + 1 < part.steps else { continue }
         for (o, c) in targetColumns.enumerated() {
-          y[t * O + o] = (u(part, t + 1, c) - n.outputShift[o]) / n.outputScale[o]
+          let target = bases.map { part[t + 1, c] - $0[t * O + o] } ?? u(part, t + 1, c)
+          y[t * O + o] = (target - n.outputShift[o]) / n.outputScale[o]
         }
       }
       for s in 0...(part.steps - 1 - window) {

@@ -62,8 +62,10 @@ public struct ForecastTask: Sendable {
       } else {
         let windowed = model.file.encoding.isWindowed
         for t in origins {
-          // A windowed prediction reads at most the last k + 1 steps; any other encoding needs the whole history.
-          let start = windowed ? max(0, t - model.file.contextLength) : 0
+          // A windowed prediction reads at most the last k + 1 steps (or p, a linear term's order); any other
+          // encoding needs the whole history.
+          let needed = max(model.file.contextLength, (model.file.linearTerm?.order ?? 0) - 1)
+          let start = windowed ? max(0, t - needed) : 0
           var seed: [Float] = []
           for u in start...t { for c in inputColumns { seed.append(s[u, c]) } }
           predictor.begin(steps: seed, count: t - start + 1)
@@ -199,7 +201,9 @@ extension ForecastTask {
     model: RecurrentModel, autoregressive: [AutoregressiveModel], horizons: [Int], variance: Double?
   ) -> [(horizon: Int, rows: [ForecastRow])] {
     let a = model.architecture
-    let label = "\(a.kind.name)\(a.layers > 1 ? " \(a.layers)x" : "") h\(a.hiddenSize)"
+    let label =
+      "\(a.kind.name)\(a.layers > 1 ? " \(a.layers)x" : "") h\(a.hiddenSize)"
+      + (model.file.linearTerm.map { " + linear AR(\($0.order))" } ?? "")
     return horizons.map { h in
       let truth = truths(horizon: h)
       return (
