@@ -413,7 +413,7 @@ def read(data):
         if linear_order:
             listed += [(14, "linear.weight", outp, linear_order * inp), (15, "linear.bias", outp, 1)]
         if horizons:
-            listed += [(96, "interval.probabilities", quantiles, 1), (97, "interval.quantiles", horizons, outp * quantiles)]
+            listed += [(160, "interval.probabilities", quantiles, 1), (161, "interval.quantiles", horizons, outp * quantiles)]
     elif version == 5:
         listed = chain_table(kind, hidden, chain)
     else:

@@ -67,6 +67,9 @@ public final class SequencePredictor {
     let (I, O) = (model.inputSize, model.outputSize)
     linearTerm = model.file.linearTerm
     let p = linearTerm?.order ?? 0
+    precondition(
+      linearTerm.map { $0.bias.count == O && $0.weight.count == O * p * I } ?? true,
+      "a linear term has [O][p·I] weights and O biases (the reader checks files; this is for models built in code)")
     historyCapacity = max(contextLength + 1, p)
     history = .allocate(capacity: historyCapacity * I)
     history.initialize(repeating: 0, count: historyCapacity * I)

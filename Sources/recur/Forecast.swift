@@ -38,17 +38,21 @@ struct Forecast: ParsableCommand {
     if let level { _ = try Self.levels(level) }
   }
 
-  /// `--level`: percentages strictly between 0 and 100, as fractions.
+  /// `--level`: percentages strictly between 0 and 100.
   static func levels(_ text: String) throws(ValidationError) -> [Float] {
     var out: [Float] = []
     for field in text.split(separator: ",", omittingEmptySubsequences: false) {
       guard let percent = Float(field), percent > 0, percent < 100 else {
         throw ValidationError("--level '\(field)' is not a percentage between 0 and 100 (e.g. --level 80,95)")
       }
-      out.append(percent / 100)
+      out.append(percent)
     }
     return out
   }
+
+  /// The error probabilities of a central interval of `percent`, each rounded once from (100 ∓ P) / 200, so 50, 80,
+  /// 90, 95, 98 and 99 land exactly on the stored probabilities.
+  static func ends(_ percent: Float) -> (low: Float, high: Float) { ((100 - percent) / 200, (100 + percent) / 200) }
 
   func run() throws {
     let output = OutputWriter(fd: 1)
@@ -69,14 +73,14 @@ struct Forecast: ParsableCommand {
               + "--interval-horizons 0): drop --level")
         }
       } else {
-        levels = file.intervals == nil ? [] : [0.8, 0.95]
+        levels = file.intervals == nil ? [] : [80, 95]
       }
       if let intervals = file.intervals {
         let (low, high) = (intervals.probabilities.first!, intervals.probabilities.last!)
-        for l in levels where (1 - l) / 2 < low || (1 + l) / 2 > high {
+        for l in levels where Self.ends(l).low < low || Self.ends(l).high > high {
           throw CLIError(
-            "--level \(l * 100) needs the error quantiles at \((1 - l) / 2) and \((1 + l) / 2); the model stores "
-              + "\(low) to \(high)")
+            "--level \(Self.percentText(l)) needs the error quantiles at \(Self.ends(l).low) and \(Self.ends(l).high); "
+              + "the model stores \(low) to \(high)")
         }
       }
       try Self.forecast(model: model, steps: steps, levels: levels, input: InputScanner(fd: 0), output: output)
@@ -98,6 +102,7 @@ struct Forecast: ParsableCommand {
     var (start, count) = (0, 0)
     var step = [Float](repeating: 0, count: n)  // [I] the time step being read
     var filled = 0
+    var newHistory = false  // a blank line was read: the next number starts a new history
     func push() {
       let slot = count < kept ? (start + count) % kept : start
       if count < kept { count += 1 } else { start = (start + 1) % kept }
@@ -108,6 +113,7 @@ struct Forecast: ParsableCommand {
       do { event = try input.next() } catch { throw CLIError(error.description) }
       switch event {
       case .number(let v):
+        if newHistory { (start, count, newHistory) = (0, 0, false) }
         guard filled < n else { throw Stream.tooManyValues(input, inputs: n) }
         step[filled] = v
         filled += 1
@@ -117,7 +123,7 @@ struct Forecast: ParsableCommand {
         }
       case .endOfLine(let blank):
         if blank {
-          (start, count) = (0, 0)
+          newHistory = true  // (a trailing blank line keeps the last history)
         } else if n > 1 {
           guard filled == n else { throw Stream.wrongCount(input, inputs: n, found: filled) }
           push()
@@ -132,8 +138,6 @@ struct Forecast: ParsableCommand {
     for k in 0..<count { history += ring[(((start + k) % kept) * n)..<(((start + k) % kept) * n + n)] }
     let predictor = SequencePredictor(model: model)
     predictor.begin(steps: history, count: count)
-    var forecasts = [Float](repeating: 0, count: steps * n)  // [steps][O]
-    predictor.generate(steps: steps, into: &forecasts)
 
     var header = "step"
     for o in 0..<n {
@@ -147,28 +151,36 @@ struct Forecast: ParsableCommand {
     output.text(header)
     output.byte(UInt8(ascii: "\n"))
     let horizons = model.file.intervals?.horizons ?? 0
-    for h in 1...steps {
-      output.text(String(h))
-      for o in 0..<n {
-        let f = forecasts[(h - 1) * n + o]
-        guard f.isFinite else {
-          output.byte(UInt8(ascii: "\n"))
-          throw CLIError("the forecast of step \(h) is not finite (overflow)")
+    // Generated and printed in blocks: a million steps of 256 columns never sit in memory at once.
+    let block = 4096
+    var forecasts = [Float](repeating: 0, count: min(steps, block) * n)  // [block][O]
+    var h = 0
+    while h < steps {
+      let count = min(block, steps - h)
+      predictor.generate(steps: count, into: &forecasts)
+      for k in 0..<count {
+        h += 1
+        for o in 0..<n where !forecasts[k * n + o].isFinite {
+          throw CLIError("the forecast of step \(h) is not finite (overflow); the steps before it are written")
         }
-        output.byte(UInt8(ascii: " "))
-        output.float(f)
-        for l in levels {
-          for p in [(1 - l) / 2, (1 + l) / 2] {
-            output.byte(UInt8(ascii: " "))
-            if h <= horizons, let q = model.file.intervals?.quantile(p, horizon: h, output: o, outputs: n) {
-              output.float(f + q)
-            } else {
-              output.text("nan")
+        output.text(String(h))
+        for o in 0..<n {
+          let f = forecasts[k * n + o]
+          output.byte(UInt8(ascii: " "))
+          output.float(f)
+          for l in levels {
+            for p in [Self.ends(l).low, Self.ends(l).high] {
+              output.byte(UInt8(ascii: " "))
+              if h <= horizons, let q = model.file.intervals?.quantile(p, horizon: h, output: o, outputs: n) {
+                output.float(f + q)
+              } else {
+                output.text("nan")
+              }
             }
           }
         }
+        output.byte(UInt8(ascii: "\n"))
       }
-      output.byte(UInt8(ascii: "\n"))
     }
     if !levels.isEmpty && steps > horizons {
       output.flush()
@@ -178,9 +190,6 @@ struct Forecast: ParsableCommand {
     }
   }
 
-  /// 80 for 0.8, 97.5 for 0.975.
-  static func percentText(_ l: Float) -> String {
-    let p = (l * 1000).rounded() / 10
-    return p == p.rounded() ? String(Int(p)) : String(p)
-  }
+  /// 80 for 80, 97.5 for 97.5.
+  static func percentText(_ p: Float) -> String { p == p.rounded() ? String(Int(p)) : String(p) }
 }

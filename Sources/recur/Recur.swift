@@ -20,7 +20,7 @@ func exitProcess(_ status: Int32) -> Never { exit(status) }
 struct Recur: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "recur",
-    abstract: "Run small recurrent sequence models: stream, generate, process audio, inspect, bench.",
+    abstract: "Run small recurrent sequence models: stream, generate, forecast, process audio, inspect, bench.",
     discussion: """
       Built-in models (--model NAME): \(ModelSource.builtinNames.joined(separator: ", ")). Any other --model value \
       is read as a .recur file.
@@ -30,6 +30,7 @@ struct Recur: ParsableCommand {
         recur generate --model fib --steps 20 1 1 2 3 5 8
         printf '1 3 5 7 9\\n2 4 6 8\\n' | recur generate  # one per stdin line
         seq 1 2 99 | recur stream                  # the next value after each
+        recur forecast --model fit.recur < hist    # steps ahead, intervals
         recur process --model amp.recur in.wav -o out.wav      # audio, amp model
         recur inspect --model fib --json           # sizes, provenance, weights
         recur bench --model odd                    # latency and throughput here

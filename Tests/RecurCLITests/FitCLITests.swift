@@ -172,9 +172,20 @@ import Testing
     #expect(lines[6].suffix(4) == ["nan", "nan", "nan", "nan"] && lines[7].suffix(4) == ["nan", "nan", "nan", "nan"])
     #expect(
       result.stderr == "note: the model stores intervals for 5 steps ahead; steps 6...7 print nan for their ends\n")
+    // Past one block of 4096 steps the forecasts continue exactly as generate's.
+    let long = try CLI.run(["forecast", "--model", model, "--steps", "5000", "--level", "80"], stdin: "3\n4\n5\n")
+    let longGenerated = try CLI.run(["generate", "--model", model, "--steps", "5000", "3", "4", "5"])
+    let longLines = long.stdout.split(separator: "\n")
+    #expect(long.status == 0 && longLines.count == 5001, "\(long.stderr)")
+    #expect(
+      longLines.dropFirst().map { $0.split(separator: " ")[1] }
+        == longGenerated.stdout.split(whereSeparator: \.isWhitespace))
     // --level picks the columns; 50 is stored exactly (0.25, 0.75).
     let fifty = try CLI.run(["forecast", "--model", model, "--steps", "1", "--level", "50"], stdin: "3\n4\n")
     #expect(fifty.stdout.hasPrefix("step forecast lower50 upper50\n1 "), "\(fifty.stdout)")
+    // 99 is stored exactly (0.005, 0.995); a trailing blank line keeps the history it ends.
+    let ninetyNine = try CLI.run(["forecast", "--model", model, "--steps", "1", "--level", "99"], stdin: "3\n4\n\n")
+    #expect(ninetyNine.status == 0 && ninetyNine.stdout.hasPrefix("step forecast lower99 upper99\n1 "), "\(ninetyNine)")
     // Errors: one line each; options exit 2, the rest 1.
     let cases: [([String], String, Int32, String)] = [
       (["--level", "0"], "1\n", 2, "error: --level '0' is not a percentage between 0 and 100 (e.g. --level 80,95)"),

@@ -41,7 +41,7 @@ func forecastingModel(columns: Int = 2, order: Int = 3, context: Int = 4, seed: 
       decoded.fileTable.suffix(4).map { $0.name(.gru) } == [
         "linear.weight", "linear.bias", "interval.probabilities", "interval.quantiles",
       ])
-    #expect(decoded.fileTable.suffix(4).map(\.id) == [14, 15, 96, 97])
+    #expect(decoded.fileTable.suffix(4).map(\.id) == [14, 15, 160, 161])
     // Either part alone is version 6 too; neither is version 3, as before.
     var linearOnly = Self.file
     linearOnly.intervals = nil
@@ -84,16 +84,41 @@ func forecastingModel(columns: Int = 2, order: Int = 3, context: Int = 4, seed: 
       }
       fatalError("no tensor \(id)")
     }
-    let probabilities = tensorOffset(96)
+    let probabilities = tensorOffset(160)
     for (k, bad) in [(0, Float(0)), (1, Float(0.1)), (2, Float(1))] {
       let e = decodeError(patched(bytes, at: probabilities + 4 * k, UInt64(bad.bitPattern), width: 4))
       #expect(e?.kind == .badForecast && e?.offset == probabilities + 4 * k, "probability \(k) = \(bad)")
     }
-    let quantiles = tensorOffset(97)
+    let quantiles = tensorOffset(161)
     let falling = decodeError(patched(bytes, at: quantiles + 4, UInt64(Float(-100).bitPattern), width: 4))
     #expect(falling?.kind == .badForecast && falling?.offset == quantiles + 4)
     // The first quantile of the next row may be anything (rows are independent).
     #expect(decodeError(patched(bytes, at: quantiles + 12, UInt64(Float(-100).bitPattern), width: 4)) == nil)
+  }
+
+  @Test("tensor ids are unique for 1 to 8 layers of every kind with every version-6 tensor (an 8-layer file loads)")
+  func tensorIdsAreUnique() throws {
+    for kind in CellKind.allCases {
+      for layers in 1...Architecture.maxLayers {
+        var file = forecastingModel()
+        file.architecture = Architecture(kind: kind, layers: layers, inputSize: 2, hiddenSize: 2, outputSize: 2)
+        let table = file.fileTable
+        #expect(Set(table.map(\.id)).count == table.count, "\(kind.name) × \(layers)")
+      }
+    }
+    let deep = Architecture(kind: .lstm, layers: 8, inputSize: 2, hiddenSize: 2, outputSize: 2)
+    var file = randomModel(deep, seed: 3, encoding: .standardizeDifferences)
+    (file.linearTerm, file.intervals) = (Self.file.linearTerm, Self.file.intervals)
+    #expect(try ModelFile(bytes: file.encoded()).intervals == Self.file.intervals)
+  }
+
+  @Test("version 6 carries no metadata and no sample rate: both refused at their offsets")
+  func noMetadataInVersion6() {
+    let bytes = Self.file.encoded()
+    let rate = decodeError(patched(bytes, at: 176, UInt64(Float(48000).bitPattern), width: 4))
+    #expect(rate?.kind == .badMetadata && rate?.offset == 176, "\(String(describing: rate))")
+    let metadata = decodeError(patched(bytes, at: 180, 4, width: 4))
+    #expect(metadata != nil)
   }
 
   @Test func quantilesAreLinearBetweenStoredProbabilities() throws {

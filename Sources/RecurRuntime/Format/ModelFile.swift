@@ -299,7 +299,7 @@ public struct Normalization: Sendable, Equatable {
 /// summed in Float in exactly that order (bias, then lag 1's columns, then lag 2's, ...), where a lag before the
 /// sequence's first step reads that first step. The network then predicts the residual: the model's prediction of
 /// step t + 1 is `base + outputShift + outputScale · y` (the base takes the place of standardize-differences' last
-/// value and of standardize's zero), so a network whose readout is zero is exactly the linear model.
+/// value and of standardize's zero), so a network whose readout is zero predicts the linear term plus outputShift.
 public struct LinearTerm: Sendable, Equatable {
   /// p, the steps each prediction reads (1...maxOrder).
   public var order: Int
@@ -309,7 +309,9 @@ public struct LinearTerm: Sendable, Equatable {
   public static let maxOrder = 256
 
   public init(order: Int, weight: [Float], bias: [Float]) {
-    precondition(order >= 1 && order <= Self.maxOrder && !bias.isEmpty && weight.count % (order * bias.count) == 0)
+    precondition(
+      order >= 1 && order <= Self.maxOrder && !bias.isEmpty && !weight.isEmpty
+        && weight.count % (order * bias.count) == 0)
     (self.order, self.weight, self.bias) = (order, weight, bias)
   }
 
@@ -352,7 +354,7 @@ public struct ForecastIntervals: Sendable, Equatable {
     let (p0, p1) = (probabilities[k], probabilities[k + 1])
     let (q0, q1) = (quantiles[row + k], quantiles[row + k + 1])
     let w = (p - p0) / (p1 - p0)
-    return q0 + w * (q1 - q0)
+    return (1 - w) * q0 + w * q1  // not q0 + w·(q1 − q0): finite for any finite pair
   }
 }
 

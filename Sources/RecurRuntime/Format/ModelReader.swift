@@ -179,6 +179,11 @@ extension ModelFile {
           "input skip \(skip) exceeds min(input size \(inputSize), output size \(outputSize))")
       }
       architecture.inputSkip = Int(skip)
+      if version == 6 && (metadataLength != 0 || f32(F.offSampleRate) != 0) {
+        throw ModelFileError(
+          .badMetadata, at: metadataLength != 0 ? F.offMetadataLength : F.offSampleRate,
+          "a forecasting model (format version 6) records no metadata and no sample rate")
+      }
       if version == 6 && architecture.isChain {
         throw ModelFileError(
           .badChain, at: F.offChainLength,

@@ -18,7 +18,7 @@ extension ModelFile {
 
   /// The format version `encoded()` writes.
   /// Metadata and a sample rate travel in version 5 only, which has the identity encoding: other models' writers
-  /// leave them out.
+  /// (version 6 included) leave them out.
   public var formatVersion: UInt32 {
     if linearTerm != nil || intervals != nil { return 6 }
     let described = !metadata.isEmpty || sampleRate != 0
@@ -66,7 +66,8 @@ extension ModelFile {
         "the interval table has [H][O][Q] quantiles")
     }
     let allValues = tensorValues + (normalization?.vectors ?? []) + forecastValues
-    let metadataBlock = version >= 5 ? metadataBytes : []  // (dropped with the sample rate below version 5)
+    precondition(Set(table.map(\.id)).count == table.count, "tensor ids are unique")
+    let metadataBlock = version == 5 ? metadataBytes : []  // (dropped with the sample rate outside version 5)
     let directoryStart = F.directoryStart(
       version: version, chainLength: architecture.chainLength, metadataLength: metadataBlock.count)
     let (offsets, length) = Self.canonicalLayout(table, directoryStart: directoryStart)
@@ -107,7 +108,7 @@ extension ModelFile {
       let a = architecture
       put32(UInt32(a.chainLength), F.offChainLength)
       put32(UInt32(a.inputSkip), F.offInputSkip)
-      putF(sampleRate, F.offSampleRate)
+      putF(version == 5 ? sampleRate : 0, F.offSampleRate)
       put32(UInt32(metadataBlock.count), F.offMetadataLength)
       var entry = F.headerSize
       func putEntry(_ type: UInt32, _ inputs: Int, _ outputs: Int, _ flags: UInt32) {

@@ -19,7 +19,8 @@
 // for an LSTM, KIND.c0_l{k} [H] (id 13 + 16k), then fc, then each dense layer after it.
 // A forecasting model (format version 6, standardised encodings) adds, after the normalisation vectors, a linear
 // term of order p (linear.weight [O][p·I], id 14; linear.bias [O], id 15) and/or an interval table of H horizons and
-// Q quantiles (interval.probabilities [Q], id 96; interval.quantiles [H][O·Q], id 97). Not trainable.
+// Q quantiles (interval.probabilities [Q], id 160; interval.quantiles [H][O·Q], id 161: above every recurrent id
+// r + 16k of 8 layers and every dense id 128...159). Not trainable.
 
 /// What a tensor is, independent of its layer. Raw values are the file id of the layer-0 tensor.
 public enum TensorRole: UInt32, Sendable, CaseIterable {
@@ -44,8 +45,8 @@ public enum TensorRole: UInt32, Sendable, CaseIterable {
   case linearWeight = 14
   case linearBias = 15
   /// A forecasting model's interval table (`ForecastIntervals`; format version 6). Not trainable.
-  case intervalProbabilities = 96
-  case intervalQuantiles = 97
+  case intervalProbabilities = 160
+  case intervalQuantiles = 161
   /// A dense layer's weight [out][in] and bias [out] (format version 5; `layer` is its position in the chain).
   case denseWeight = 128
   case denseBias = 129
@@ -85,7 +86,7 @@ public struct TensorSpec: Sendable, Equatable {
   public var id: UInt32 {
     if role.isRecurrent { return role.rawValue + 16 * UInt32(layer) }
     if role == .denseWeight || role == .denseBias { return role.rawValue + 2 * UInt32(layer) }
-    return role.rawValue
+    return role.rawValue  // the readout's, the normalisation's and the forecasting tensors' (unique: TensorTableTests)
   }
 
   /// The state_dict key for a model whose recurrent module is `kind.name` and whose readout is `fc`.

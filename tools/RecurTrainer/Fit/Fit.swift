@@ -33,7 +33,8 @@ public struct FitOptions: Sendable, Equatable {
   public var horizon = 1
   /// Largest AR order tried for the baseline.
   public var maxOrder = 12
-  /// The linear part's order: nil chooses from `LinearPart.candidateOrders` on the validation steps, 0 leaves it out.
+  /// The linear part's order: nil chooses from `LinearPart.candidateOrders` by AICc on the training part, 0 leaves
+  /// it out.
   public var linearOrder: Int? = nil
   /// Initialisations trained (seeds `seed`, `seed + 1`, ...); the best validation epoch of all of them is kept.
   public var seeds = 3
@@ -278,6 +279,10 @@ public enum Fitter {
         model: model, task: task, horizons: options.intervalHorizons, probabilities: ForecastIntervalFit.probabilities)
     }
     bytes = file.encoded()
+    // The file written must load (the reader's every check, the 64 MiB limit included) before the CLI writes it.
+    do { _ = try ModelFile(bytes: bytes) } catch {
+      throw .io("the final model does not load (\(error)); nothing written")
+    }
     let bestRun = runs.first { $0.seed == best.seed } ?? runs[0]
     return FitRun(
       bytes: bytes, bestSeed: best.seed, bestEpoch: best.epoch, epochsRun: bestRun.losses.count,

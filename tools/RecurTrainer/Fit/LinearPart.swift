@@ -18,6 +18,8 @@ public enum LinearPart {
   /// The orders tried: short memories, the quarterly and monthly seasons (4, 12) and one step past them (5, 13: the
   /// seasonal difference's partner), two monthly seasons (24, 25).
   public static let candidateOrders = [1, 2, 3, 4, 5, 6, 8, 12, 13, 24, 25]
+  /// The most lags × input columns a linear part holds (the AR baseline's `maxAutoregressiveRegressors`).
+  public static let maxRegressors = ForecastTask.maxAutoregressiveRegressors
 
   /// One order tried: its AICc (summed over target columns, common sample) and, for the record, its validation ARV
   /// (one step ahead, the runtime's arithmetic).
@@ -40,11 +42,21 @@ public enum LinearPart {
       (0..<p.steps).map { t in data.inputColumns.map { Double(p[t, $0]) } }
     }
     let equations = { (p: Int) in data.trainingParts.reduce(0) { $0 + max(0, $1.steps - p) } }
-    let feasible = orders.filter { $0 >= 1 && $0 <= LinearTerm.maxOrder && equations($0) >= 4 * ($0 * I + 1) }
+    // At most `maxRegressors` lags × columns, as the AR baseline (a wide least squares costs minutes, and every
+    // weight is a multiply-add of every prediction).
+    let narrow = orders.filter { $0 >= 1 && $0 <= LinearTerm.maxOrder && $0 * I <= Self.maxRegressors }
+    guard !narrow.isEmpty else {
+      throw .invalidOption(
+        "--linear \(orders.map(String.init).joined(separator: ",")) over \(I) input columns is more than "
+          + "\(Self.maxRegressors) lags × columns; use a lower --linear, fewer --inputs or --linear 0")
+    }
+    let feasible = narrow.filter { equations($0) >= 4 * ($0 * I + 1) }
     guard !feasible.isEmpty else {
       throw .invalidData(
-        "the training part is too short for a linear term (\(equations(1)) steps; AR(1) over \(I) column"
-          + "\(I == 1 ? "" : "s") needs \(4 * (I + 1))): use --linear 0 or more data")
+        "the training part is too short for a linear term of order "
+          + narrow.map(String.init).joined(separator: ", ") + " (\(equations(narrow.min()!)) equations; AR("
+          + "\(narrow.min()!)) over \(I) column\(I == 1 ? "" : "s") needs \(4 * (narrow.min()! * I + 1))): use a lower "
+          + "--linear, --linear 0 or more data")
     }
     let task = data.forecastTask
     let truths = task.truths(horizon: 1)

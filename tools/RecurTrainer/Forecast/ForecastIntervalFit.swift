@@ -16,27 +16,63 @@ public enum ForecastIntervalFit {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 0.975, 0.99, 0.995,
   ]
 
-  /// The interval table for horizons 1...min(`horizons`, the longest validation segment's scored steps); nil when
-  /// the validation steps give no error at horizon 1.
+  /// Fewer validation errors than this at a horizon end the table there: the quantiles of 3 errors are no interval.
+  public static let minimumErrors = 20
+  /// Budgets: cell steps of the forecasts, and errors held. Past either, every k-th origin is used.
+  static let cellStepBudget = 1 << 27
+  static let errorBudget = 1 << 24
+
+  /// The interval table for horizons 1...H, H at most `horizons`, ending before the first horizon with fewer than
+  /// `minimumErrors` errors per column or a non-finite one (an overflowing forecast); nil when horizon 1 has none.
+  /// One free-running forecast of every horizon from each origin (the runtime's `begin(steps:)` and `generate`, as
+  /// `ForecastTask.modelForecasts` does horizon by horizon): origins × horizons × window cell steps (each windowed
+  /// prediction reruns its window), so on long validation parts every k-th origin is used to stay within
+  /// `cellStepBudget` and `errorBudget`.
   static func fit(
     model: RecurrentModel, task: ForecastTask, horizons: Int, probabilities: [Float]
   ) -> ForecastIntervals? {
     GSL.start()
+    let O = model.outputSize
+    let predictor = SequencePredictor(model: model)
+    let needed = max(model.file.contextLength, (model.file.linearTerm?.order ?? 0) - 1)
+    var errors = [[[Double]]](repeating: [[Double]](repeating: [], count: O), count: horizons)  // [h][o][origin]
+    var seed: [Float] = []
+    var forecast = [Float](repeating: 0, count: horizons * O)  // [h][O]
+    let origins = task.segments.reduce(0) { $0 + task.origins($1, horizon: 1).count }
+    let work = origins.multipliedReportingOverflow(by: horizons * max(model.file.contextLength, 1))
+    let held = origins.multipliedReportingOverflow(by: horizons * O)
+    let stride = max(
+      1, work.overflow ? Int.max / cellStepBudget : (work.partialValue + cellStepBudget - 1) / cellStepBudget,
+      held.overflow ? Int.max / errorBudget : (held.partialValue + errorBudget - 1) / errorBudget)
+    for seg in task.segments {
+      let s = seg.sequence
+      for t in task.origins(seg, horizon: 1) where (t - task.origins(seg, horizon: 1).lowerBound) % stride == 0 {
+        let reach = min(horizons, s.steps - 1 - t)  // horizons whose truth is known
+        let start = max(0, t - needed)
+        seed.removeAll(keepingCapacity: true)
+        for u in start...t { for c in task.inputColumns { seed.append(s[u, c]) } }
+        predictor.begin(steps: seed, count: t - start + 1)
+        predictor.generate(steps: reach, into: &forecast)
+        for h in 1...reach {
+          for (o, c) in task.targetColumns.enumerated() {
+            errors[h - 1][o].append(Double(s[t + h, c]) - Double(forecast[(h - 1) * O + o]))
+          }
+        }
+      }
+    }
     var quantiles: [Float] = []  // [H][O][Q]
     var covered = 0
-    for h in 1...horizons {
-      let truths = task.truths(horizon: h)
-      guard let first = truths.first, !first.isEmpty else { break }
-      let forecasts = task.modelForecasts(model, horizon: h)
-      for (truth, forecast) in zip(truths, forecasts) {
-        var errors = zip(truth, forecast).map { $0 - $1 }.sorted()
-        errors.withUnsafeMutableBufferPointer { e in
+    for h in 0..<horizons {
+      guard errors[h].allSatisfy({ $0.count >= minimumErrors && $0.allSatisfy(\.isFinite) }) else { break }
+      for o in 0..<O {
+        var e = errors[h][o].sorted()
+        e.withUnsafeMutableBufferPointer { e in
           for p in probabilities {
             quantiles.append(Float(gsl_stats_quantile_from_sorted_data(e.baseAddress, 1, e.count, Double(p))))
           }
         }
       }
-      covered = h
+      covered = h + 1
     }
     guard covered > 0 else { return nil }
     return ForecastIntervals(probabilities: probabilities, quantiles: quantiles, horizons: covered)
@@ -54,9 +90,11 @@ public enum ForecastIntervalFit {
     let (truths, forecasts) = (task.truths(horizon: horizon), task.modelForecasts(model, horizon: horizon))
     var (covered, scored) = (0, 0)
     for o in 0..<O {
+      // The ends as `recur forecast` computes them: (100 ∓ P) / 200, rounded once.
+      let percent = (level * 100).rounded()
       guard
-        let low = intervals.quantile((1 - level) / 2, horizon: horizon, output: o, outputs: O),
-        let high = intervals.quantile((1 + level) / 2, horizon: horizon, output: o, outputs: O)
+        let low = intervals.quantile((100 - percent) / 200, horizon: horizon, output: o, outputs: O),
+        let high = intervals.quantile((100 + percent) / 200, horizon: horizon, output: o, outputs: O)
       else { return nil }
       for (truth, forecast) in zip(truths[o], forecasts[o]) {
         // In Float, as `recur forecast` prints the ends.
