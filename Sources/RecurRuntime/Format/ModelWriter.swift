@@ -66,7 +66,8 @@ extension ModelFile {
         "the interval table has [H][O][Q] quantiles")
     }
     let allValues = tensorValues + (normalization?.vectors ?? []) + forecastValues
-    precondition(Set(table.map(\.id)).count == table.count, "tensor ids are unique")
+    precondition(
+      table.indices.allSatisfy { i in !table[..<i].contains { $0.id == table[i].id } }, "tensor ids are unique")
     let metadataBlock = version == 5 ? metadataBytes : []  // (dropped with the sample rate outside version 5)
     let directoryStart = F.directoryStart(
       version: version, chainLength: architecture.chainLength, metadataLength: metadataBlock.count)
