@@ -207,6 +207,26 @@ import Testing
     #expect(scored.status == 0 && scored.stdout.contains("Interval 80%, horizon 1: "), "\(scored.stdout)")
   }
 
+  @Test("inspect shows a forecasting model's linear part and intervals, in text and JSON")
+  func inspectForecastingModel() throws {
+    let model = Self.fixtures.appendingPathComponent("fit/sunspots-h8-seed3.recur").path
+    let file = try ModelFile(bytes: Array(Data(contentsOf: URL(fileURLWithPath: model))))
+    let term = try #require(file.linearTerm)
+    let text = try CLI.run(["inspect", "--model", model])
+    #expect(text.status == 0 && text.stdout.contains("format            Recur model file v6"))
+    #expect(text.stdout.contains("linear part       AR(\(term.order)) over the last \(term.order) steps"))
+    #expect(
+      text.stdout.contains("intervals         12 horizons, error quantiles at 17 probabilities from 0.005 to 0.995"))
+    let json = try CLI.run(["inspect", "--model", model, "--json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect(object["format_version"] as? Int == 6 && object["linear_order"] as? Int == term.order)
+    #expect(object["interval_horizons"] as? Int == 12)
+    let tensors = try #require(object["tensors"] as? [String: Any])
+    let weight = try #require(tensors["linear.weight"] as? [[Double]])
+    #expect(weight.count == 1 && weight[0].map { Float($0) } == term.weight)
+    #expect((tensors["interval.quantiles"] as? [[Double]])?.count == 12)
+  }
+
   /// The golden fit: `tools/make-fixtures` writes it with the same command. A trainer or runtime change that moves
   /// it must regenerate it on purpose (and say why).
   @Test("golden fit: the sunspot file, hidden 8, seed 3, reproduces Fixtures/fit byte for byte")
