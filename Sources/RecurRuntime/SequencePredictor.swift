@@ -44,7 +44,8 @@ public final class SequencePredictor {
 
   // window-differences and the standardised encodings
   private let contextLength: Int
-  private let historyCapacity: Int  // k + 1, or p when a linear term reads more steps (standardised encodings)
+  /// The time steps a prediction reads at most: k + 1, or p when a linear term reads more (standardised encodings).
+  public let historyCapacity: Int
   private let history: UnsafeMutablePointer<Float>  // [historyCapacity][I] ring buffer of the latest time steps
   private let window: UnsafeMutablePointer<Float>  // [k][I] the cell's inputs, oldest first (window-differences: I = 1)
   private var historyStart = 0
@@ -207,6 +208,14 @@ public final class SequencePredictor {
     }
     for t in 0..<(count - 1) { cell.advance(seed + t * n) }
     pendingStep.update(from: seed + (count - 1) * n, count: n)
+  }
+
+  /// Appends `count` time steps (`inputSize` values each, row-major) to the current history without predicting
+  /// (standardised encodings): a history of any length, read step by step, then `generate(steps:into:)`. After
+  /// `reset()` it starts a new one, exactly as `begin(steps:count:)` does.
+  public func record(steps: UnsafePointer<Float>, count: Int) {
+    precondition(model.file.encoding.isStandardized, "record(steps:) is for the standardised encodings")
+    for t in 0..<count { pushStep(steps + t * model.inputSize) }
   }
 
   /// Writes the next `steps` time steps (`outputSize` values each) of the continuation begun with `begin(steps:)`.

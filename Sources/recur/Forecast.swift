@@ -95,49 +95,39 @@ struct Forecast: ParsableCommand {
     model: RecurrentModel, steps: Int, levels: [Float], input: InputScanner, output: OutputWriter
   ) throws(CLIError) {
     let n = model.inputSize
-    // The last `kept` steps are all a prediction reads: the context, one more for its first difference, or the
-    // linear term's order.
-    let kept = max(model.file.contextLength + 1, model.file.linearTerm?.order ?? 0)
-    var ring = [Float](repeating: 0, count: kept * n)  // [kept][I] the history's latest steps, oldest at `start`
-    var (start, count) = (0, 0)
+    let predictor = SequencePredictor(model: model)  // keeps the last steps a prediction reads, whatever the length
     var step = [Float](repeating: 0, count: n)  // [I] the time step being read
-    var filled = 0
+    var (filled, count) = (0, 0)
     var newHistory = false  // a blank line was read: the next number starts a new history
-    func push() {
-      let slot = count < kept ? (start + count) % kept : start
-      if count < kept { count += 1 } else { start = (start + 1) % kept }
-      for i in 0..<n { ring[slot * n + i] = step[i] }
-    }
     readLoop: while true {
       let event: ScanEvent
       do { event = try input.next() } catch { throw CLIError(error.description) }
       switch event {
       case .number(let v):
-        if newHistory { (start, count, newHistory) = (0, 0, false) }
+        if newHistory {
+          predictor.reset()
+          (count, newHistory) = (0, false)
+        }
         guard filled < n else { throw Stream.tooManyValues(input, inputs: n) }
         step[filled] = v
         filled += 1
         if n == 1 {
-          push()
-          filled = 0
+          predictor.record(steps: step, count: 1)
+          (count, filled) = (count + 1, 0)
         }
       case .endOfLine(let blank):
         if blank {
           newHistory = true  // (a trailing blank line keeps the last history)
         } else if n > 1 {
           guard filled == n else { throw Stream.wrongCount(input, inputs: n, found: filled) }
-          push()
-          filled = 0
+          predictor.record(steps: step, count: 1)
+          (count, filled) = (count + 1, 0)
         }
       case .endOfInput:
         break readLoop
       }
     }
     guard count > 0 else { throw CLIError("no history on stdin: give at least one time step") }
-    var history = [Float]()  // [count][I], oldest first
-    for k in 0..<count { history += ring[(((start + k) % kept) * n)..<(((start + k) % kept) * n + n)] }
-    let predictor = SequencePredictor(model: model)
-    predictor.begin(steps: history, count: count)
 
     var header = "step"
     for o in 0..<n {

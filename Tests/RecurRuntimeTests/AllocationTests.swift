@@ -170,6 +170,7 @@ struct AllocationTests {
           sink += y[0]
         }
         predictor.begin(steps: seed, count: 4 / inputs)
+        predictor.record(steps: seed, count: 4 / inputs)  // `recur forecast`'s way of reading a history
         predictor.generate(steps: 50, into: y)
         if inputs == 1 { sink += predictor.observe(2) }
         sink += y[0]

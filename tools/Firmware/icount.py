@@ -14,23 +14,29 @@ import re
 import sys
 
 
+PC_FIELD = re.compile(rb"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+
+
+def executed_pcs(log):
+    """The guest address of every instruction QEMU's execution log records, in order (also tools/Firmware/profile.py)."""
+    with open(log, "rb") as f:
+        for line in f:
+            m = PC_FIELD.match(line)
+            if m:
+                yield int(m.group(1), 16)
+
+
 def main():
     log, console, begin, end = sys.argv[1], sys.argv[2], int(sys.argv[3], 16), int(sys.argv[4], 16)
     counts, counting, n = [], False, 0
-    pc_field = re.compile(rb"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
-    with open(log, "rb") as f:
-        for line in f:
-            m = pc_field.match(line)
-            if not m:
-                continue
-            pc = int(m.group(1), 16)
-            if pc == begin:
-                counting, n = True, -1  # the marker's own `bx lr` is not part of the loop
-            elif pc == end and counting:
-                counts.append(n)
-                counting = False
-            if counting:
-                n += 1
+    for pc in executed_pcs(log):
+        if pc == begin:
+            counting, n = True, -1  # the marker's own `bx lr` is not part of the loop
+        elif pc == end and counting:
+            counts.append(n)
+            counting = False
+        if counting:
+            n += 1
     # Read after the log: the log may be a pipe that QEMU is still writing, and its end means QEMU has exited.
     with open(console, errors="replace") as f:
         loops = re.findall(r"^@@icount (\w+) steps=(\d+)$", f.read(), re.M)

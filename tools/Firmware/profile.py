@@ -13,10 +13,11 @@ import argparse
 import bisect
 import collections
 import os
-import re
 import subprocess
 import sys
 import tempfile
+
+from icount import executed_pcs  # the same reading of QEMU's log as the budget tables
 
 
 def symbols(elf):
@@ -42,7 +43,6 @@ def main():
     marks = {name: address for address, name in table if name in ("fw_mark_begin", "fw_mark_end")}
     if len(marks) != 2:
         sys.exit("profile.py: the image has no fw_mark_begin/fw_mark_end (not a tools/firmware image?)")
-    pc_field = re.compile(rb"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
     counts = collections.Counter()
     with tempfile.TemporaryDirectory() as scratch:
         log = os.path.join(scratch, "exec.log")
@@ -51,20 +51,15 @@ def main():
                         "enable=on,target=native,arg=firmware,arg=icount", "-singlestep", "-d", "exec,nochain",
                         "-D", log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300, check=True)
         state = "before"
-        with open(log, "rb") as f:
-            for line in f:
-                match = pc_field.match(line)
-                if not match:
-                    continue
-                pc = int(match.group(1), 16)
-                if state == "before" and pc == marks["fw_mark_begin"]:
-                    state = "in"
-                    continue
-                if state == "in" and pc == marks["fw_mark_end"]:
-                    break
-                if state == "in":
-                    i = bisect.bisect_right(starts, pc) - 1
-                    counts[table[i][1] if i >= 0 else "?"] += 1
+        for pc in executed_pcs(log):
+            if state == "before" and pc == marks["fw_mark_begin"]:
+                state = "in"
+                continue
+            if state == "in" and pc == marks["fw_mark_end"]:
+                break
+            if state == "in":
+                i = bisect.bisect_right(starts, pc) - 1
+                counts[table[i][1] if i >= 0 else "?"] += 1
     steps = 16  # Firmware.icountSteps (tools/Firmware/main.swift)
     total = sum(counts.values())
     top = counts.most_common(args.top)

@@ -34,7 +34,7 @@ public enum ForecastIntervalFit {
     GSL.start()
     let O = model.outputSize
     let predictor = SequencePredictor(model: model)
-    let needed = max(model.file.contextLength, (model.file.linearTerm?.order ?? 0) - 1)
+    let needed = predictor.historyCapacity - 1  // steps before the origin that a prediction reads
     var errors = [[[Double]]](repeating: [[Double]](repeating: [], count: O), count: horizons)  // [h][o][origin]
     var seed: [Float] = []
     var forecast = [Float](repeating: 0, count: horizons * O)  // [h][O]
@@ -46,7 +46,8 @@ public enum ForecastIntervalFit {
       held.overflow ? Int.max / errorBudget : (held.partialValue + errorBudget - 1) / errorBudget)
     for seg in task.segments {
       let s = seg.sequence
-      for t in task.origins(seg, horizon: 1) where (t - task.origins(seg, horizon: 1).lowerBound) % stride == 0 {
+      let range = task.origins(seg, horizon: 1)
+      for t in Swift.stride(from: range.lowerBound, to: range.upperBound, by: stride) {
         let reach = min(horizons, s.steps - 1 - t)  // horizons whose truth is known
         let start = max(0, t - needed)
         seed.removeAll(keepingCapacity: true)

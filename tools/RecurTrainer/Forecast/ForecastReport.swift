@@ -62,10 +62,9 @@ public struct ForecastTask: Sendable {
       } else {
         let windowed = model.file.encoding.isWindowed
         for t in origins {
-          // A windowed prediction reads at most the last k + 1 steps (or p, a linear term's order); any other
-          // encoding needs the whole history.
-          let needed = max(model.file.contextLength, (model.file.linearTerm?.order ?? 0) - 1)
-          let start = windowed ? max(0, t - needed) : 0
+          // A windowed prediction reads at most the last `historyCapacity` steps; any other encoding needs the
+          // whole history.
+          let start = windowed ? max(0, t - (predictor.historyCapacity - 1)) : 0
           var seed: [Float] = []
           for u in start...t { for c in inputColumns { seed.append(s[u, c]) } }
           predictor.begin(steps: seed, count: t - start + 1)
