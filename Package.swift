@@ -32,7 +32,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
   ],
   targets: [
-    // The runtime: Swift standard library only (no Foundation, no Glibc, no GSL).
+    // The runtime: Swift standard library only (no Foundation, no Glibc, no GSL). Its C API for firmware,
+    // Sources/RecurC (recur.h), is not a SwiftPM target: tools/build-librecur compiles it with these sources as
+    // Embedded Swift into librecur.a (docs/bare-metal.md).
     // BuiltinModule: only for `llvm.fmuladd` (see Sources/RecurRuntime/Kernels/Vector.swift).
     .target(name: "RecurRuntime", swiftSettings: [.enableExperimentalFeature("BuiltinModule")]),
     // The one number scanner (stdin, golden files, training data): the CLI and the trainer read numbers alike.

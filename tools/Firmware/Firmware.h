@@ -1,5 +1,5 @@
-// The C side of the firmware as Swift sees it (imported with -import-objc-header): board services from startup.c
-// and malloc.c, and the model and golden cases that tools/embed-firmware-model generates for each image.
+// The firmware's board side, for main.c: services from startup.c and malloc.c, and the model and golden cases that
+// tools/embed-firmware-model generates for each image. (The runtime itself is behind Sources/RecurC/recur.h.)
 #ifndef RECUR_FIRMWARE_H
 #define RECUR_FIRMWARE_H
 #include <stdint.h>

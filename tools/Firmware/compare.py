@@ -2,12 +2,20 @@
 """Compares the firmware's console output with golden directories, the rule of `recur golden check`.
 
 Usage: compare.py CONSOLE.txt GOLDEN_DIR [TOLERANCE]
-The console holds `@@case NAME` ... `@@end allocations=K` blocks (tools/Firmware/main.swift); each block must equal
-GOLDEN_DIR/NAME.out value by value: |actual - expected| <= tolerance * max(|expected|, 1) (default: the
+The console holds `@@case NAME` ... `@@end allocations=K` blocks (tools/Firmware/main.c: each value the hex of its
+float32 bits, e.g. 0x3f800000); each block must equal GOLDEN_DIR/NAME.out value by value: |actual - expected| <= tolerance * max(|expected|, 1) (default: the
 manifest's tolerance), the same line count and values per line, and K = 0. Prints one summary line per case and
 exits 0 only when every case of the manifest matched.
 """
+import struct
 import sys
+
+
+def value(token):
+    """A console value (0x + 8 hex digits: float32 bits) or a golden one (decimal text)."""
+    if token.startswith("0x"):
+        return struct.unpack("<f", struct.pack("<I", int(token, 16)))[0]
+    return float(token)
 
 
 def blocks(console):
@@ -49,11 +57,12 @@ def compare(actual, expected, tolerance):
             continue
         for k, (x, y) in enumerate(zip(ev, av), 1):
             compared += 1
-            deviation = abs(float(x) - float(y)) / max(abs(float(x)), 1.0)
-            largest = max(largest, deviation)
-            if deviation > tolerance:
+            e, a = value(x), value(y)  # goldens hold finite numbers only
+            deviation = abs(e - a) / max(abs(e), 1.0)  # NaN when the device printed one: within no tolerance
+            largest = max(largest, deviation) if deviation == deviation else largest
+            if not deviation <= tolerance:
                 moved += 1
-                problems.append(f"line {number}, value {k}: expected {x}, actual {y}")
+                problems.append(f"line {number}, value {k}: expected {x}, actual {value(y)!r} ({y})")
     return compared, moved, largest, problems
 
 

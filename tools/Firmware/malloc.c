@@ -1,6 +1,6 @@
-// The firmware's allocation counter: every malloc-family call of the Swift code (the runtime allocates through
-// posix_memalign and free) is linked to these wrappers (`-Wl,--wrap=malloc,...`), which count the calls and track
-// the live and peak heap bytes before forwarding to picolibc's allocator. `main.swift` reads the count around the
+// The firmware's allocation counter: every malloc-family call of the image (librecur.a's heap calls arrive through
+// Sources/RecurC/recur_memory.c's posix_memalign and free) is linked to these wrappers (`-Wl,--wrap=malloc,...`), which count the calls and track
+// the live and peak heap bytes before forwarding to picolibc's allocator. `main.c` reads the count around the
 // step loops to show they allocate nothing, and reports the peak as the heap high-water mark. `memalign` is not
 // wrapped: picolibc's posix_memalign calls it, so wrapping both counted every Swift allocation twice.
 

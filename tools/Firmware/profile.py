@@ -60,7 +60,7 @@ def main():
             if state == "in":
                 i = bisect.bisect_right(starts, pc) - 1
                 counts[table[i][1] if i >= 0 else "?"] += 1
-    steps = 16  # Firmware.icountSteps (tools/Firmware/main.swift)
+    steps = 16  # ICOUNT_STEPS (tools/Firmware/main.c)
     total = sum(counts.values())
     top = counts.most_common(args.top)
     names = subprocess.run(["swift", "demangle", "--simplified"], input="\n".join(n for n, _ in top),
