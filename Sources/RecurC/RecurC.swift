@@ -64,6 +64,7 @@ private func refusal(_ kind: ModelFileError.Kind) -> Int32 {
   case .badMetadata: 14
   case .badChain: 15
   case .badForecast: 16
+  case .misaligned: 17
   }
 }
 
@@ -96,24 +97,43 @@ private func report(
 
 // MARK: Models
 
+// The two loads are two C symbols with one signature (recur.h); both are `load` below.
 @_cdecl("recur_model_load")
 public func recurModelLoad(
   _ bytes: UnsafeRawPointer?, _ count: Int, _ handle: UnsafeMutablePointer<OpaquePointer?>?,
   _ failure: UnsafeMutablePointer<recur_error>?
 ) -> recur_status {
+  load(bytes, count, handle, failure, inPlace: false, "recur_model_load")
+}
+
+@_cdecl("recur_model_load_in_place")
+public func recurModelLoadInPlace(
+  _ bytes: UnsafeRawPointer?, _ count: Int, _ handle: UnsafeMutablePointer<OpaquePointer?>?,
+  _ failure: UnsafeMutablePointer<recur_error>?
+) -> recur_status {
+  load(bytes, count, handle, failure, inPlace: true, "recur_model_load_in_place")
+}
+
+private func load(
+  _ bytes: UnsafeRawPointer?, _ count: Int, _ handle: UnsafeMutablePointer<OpaquePointer?>?,
+  _ failure: UnsafeMutablePointer<recur_error>?, inPlace: Bool, _ name: StaticString
+) -> recur_status {
   guard let handle else {
-    report(failure, refusal: 0, offset: -1, "recur_model_load: the model pointer is NULL")
+    report(failure, refusal: 0, offset: -1, "\(name): the model pointer is NULL")
     return RECUR_ERROR_ARGUMENT
   }
   handle.pointee = nil
   guard let bytes else {
-    report(failure, refusal: 0, offset: -1, "recur_model_load: the bytes are NULL")
+    report(failure, refusal: 0, offset: -1, "\(name): the bytes are NULL")
     return RECUR_ERROR_ARGUMENT
   }
   let loaded: RecurrentModel
   do {
-    loaded = try RecurrentModel(
-      bytes: UnsafeRawBufferPointer(start: bytes, count: count), retainingTensors: false, cpu: .microcontroller)
+    let range = UnsafeRawBufferPointer(start: bytes, count: count)
+    loaded =
+      inPlace
+      ? try RecurrentModel(inPlace: range, cpu: .microcontroller)
+      : try RecurrentModel(bytes: range, retainingTensors: false, cpu: .microcontroller)
   } catch {
     report(failure, refusal: refusal(error.kind), offset: Int32(clamping: error.offset), error.description)
     return RECUR_ERROR_MODEL

@@ -54,6 +54,7 @@ typedef enum recur_refusal {
   RECUR_REFUSED_BAD_METADATA = 14,
   RECUR_REFUSED_BAD_CHAIN = 15,
   RECUR_REFUSED_BAD_FORECAST = 16,
+  RECUR_REFUSED_MISALIGNED = 17,  // recur_model_load_in_place: the bytes do not start at a multiple of 4
 } recur_refusal;
 
 #define RECUR_MESSAGE_CAPACITY 200
@@ -75,6 +76,13 @@ typedef struct recur_stream recur_stream;  // opaque: one stream's state, inside
 // loaded model; the bytes need not outlive the call. On RECUR_ERROR_MODEL, *model is NULL and *error (when not NULL)
 // says why. `error` may be NULL.
 recur_status recur_model_load(const void *bytes, size_t count, recur_model **model, recur_error *error);
+
+// recur_model_load with the recurrent layers' weights read where they are (in flash): nothing of them is copied to
+// RAM (the readout rows, a chain's dense layers, a mixture's coefficients and learned initial states are: small).
+// The same checks. The bytes must start at a multiple of 4 (RECUR_REFUSED_MISALIGNED otherwise) and must stay valid
+// and unchanged until the model and all its streams are destroyed. Free-running generation then never uses folded
+// feedback weights, so recur_stream_generate rounds as a loop of steps does (a last-bit difference, no other).
+recur_status recur_model_load_in_place(const void *bytes, size_t count, recur_model **model, recur_error *error);
 
 // Frees a model. Its streams keep it alive until they are destroyed too. NULL is ignored.
 void recur_model_destroy(recur_model *model);

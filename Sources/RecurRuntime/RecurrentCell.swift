@@ -98,6 +98,7 @@ public final class RecurrentCell {
       case .lstm(let layer):
         layer.step(
           V.self, input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: descending)
+      case .inPlace(let layer): layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
       }
       layerInput = UnsafePointer(next)
     }
@@ -191,7 +192,7 @@ public final class RecurrentCell {
   public func freeRun(firstInput: Float, into out: UnsafeMutableBufferPointer<Float>) {
     guard let base = out.baseAddress, out.count > 0 else { return }
     base[0] = step(firstInput)
-    guard model.plan.foldFeedback else {
+    guard model.foldsFeedback else {
       for i in 1..<max(out.count, 1) { base[i] = step(base[i - 1]) }
       return
     }
@@ -216,7 +217,7 @@ public final class RecurrentCell {
       let next = following(0)
       switch layer {
       case .rnn(let layer): layer.stepFeedback(V.self, h: h, out: next)
-      case .gru: preconditionFailure("GRU feedback is never folded")
+      case .gru, .inPlace: preconditionFailure("GRU and in-place feedback is never folded")
       case .lstm(let layer):
         layer.stepFeedback(V.self, h: h, out: next, c: c, descending: m.plan.descending && parity == 1)
       }

@@ -9,6 +9,8 @@ enum Layer {
   case rnn(RNNLayer)
   case gru(GRULayer)
   case lstm(LSTMLayer)
+  /// Any kind, its weights read where the model's bytes are (`RecurrentModel(inPlace:)`).
+  case inPlace(InPlaceLayer)
 }
 
 public final class RecurrentModel: @unchecked Sendable {
@@ -23,6 +25,10 @@ public final class RecurrentModel: @unchecked Sendable {
   public var readoutSize: Int { architecture.readoutSize }
   /// How the steps run on the CPU this model was loaded for (Kernels/KernelPlan.swift).
   public let plan: KernelPlan
+  /// True when the recurrent layers read their weights in the model's bytes (`init(inPlace:)`).
+  public let readsInPlace: Bool
+  /// Free-running generation through folded feedback weights: the plan's choice, never in place.
+  let foldsFeedback: Bool
   /// Floats per hidden state vector: H padded to the plan's width and to 8 (zero past H).
   public let paddedHidden: Int
 
@@ -83,18 +89,60 @@ public final class RecurrentModel: @unchecked Sendable {
     self.init(file, retainingTensors: retainingTensors, plan: KernelPlan(for: file.architecture, cpu: cpu))
   }
 
+  /// Parses and validates a model file (every check of `init(bytes:)`, every weight included), then reads the
+  /// recurrent layers' weights where they are: no copy of them is made (on a microcontroller they stay in flash:
+  /// recur.h's `recur_model_load_in_place`). What is copied is small: the readout rows, a chain's dense layers, a
+  /// mixture's coefficients and learned initial states (Cells/InPlaceLayer.swift). Unsafe in one way: `bytes` must
+  /// stay valid and unchanged for as long as the model or any cell of it exists. Its start must be 4-byte aligned
+  /// (every tensor then is: they sit at multiples of 64 in the file). Free-running generation never uses folded
+  /// feedback weights (they would be a computed copy), so it rounds as a plain step loop does.
+  public convenience init(inPlace bytes: UnsafeRawBufferPointer, cpu: CPUDescription = .microcontroller)
+    throws(ModelFileError)
+  {
+    guard let base = bytes.baseAddress, UInt(bitPattern: base) % 4 == 0 else {
+      throw ModelFileError(
+        .misaligned, at: 0,
+        "the model's bytes start at an address that is not a multiple of 4; reading weights in place needs 4-byte alignment"
+      )
+    }
+    let file = try ModelFile(bytes, keepingWeights: false)
+    self.init(file, plan: KernelPlan(for: file.architecture, cpu: cpu), inPlace: bytes)
+  }
+
   /// Loads an in-memory model with an explicit plan (tests compare plans; see KernelPlan.swift).
-  public init(_ file: ModelFile, retainingTensors: Bool = true, plan: KernelPlan) {
+  public convenience init(_ file: ModelFile, retainingTensors: Bool = true, plan: KernelPlan) {
+    var kept = file
+    if !retainingTensors { kept.tensorValues = [] }
+    self.init(kept, loadingFrom: file, plan: plan, inPlace: nil)
+  }
+
+  private convenience init(_ file: ModelFile, plan: KernelPlan, inPlace bytes: UnsafeRawBufferPointer) {
+    self.init(file, loadingFrom: file, plan: plan, inPlace: bytes)
+  }
+
+  /// `file` is kept; `source` provides the weights (its tensors, or with `inPlace`, the bytes at its offsets).
+  private init(_ file: ModelFile, loadingFrom source: ModelFile, plan: KernelPlan, inPlace: UnsafeRawBufferPointer?) {
     let a = file.architecture
     precondition(a.isWithinLimits, "model sizes out of range")
     precondition(
       !a.isMixture || (file.encoding == .windowDifferences && a.expertOrder <= file.contextLength),
       "a mixture readout reads window-differences inputs, at most the context length of them")
-    var kept = file
-    if !retainingTensors { kept.tensorValues = [] }
-    self.file = kept
+    self.file = file
     architecture = a
     self.plan = plan
+    readsInPlace = inPlace != nil
+    foldsFeedback = plan.foldFeedback && inPlace == nil
+    /// A trainable tensor where the kernels read it: in the bytes (in place), else nil.
+    func pointer(_ role: TensorRole, layer: Int = 0) -> UnsafePointer<Float>? {
+      guard let inPlace else { return nil }
+      let at = source.tensorOffsets[a.index(of: role, layer: layer)]
+      return (inPlace.baseAddress! + at).assumingMemoryBound(to: Float.self)
+    }
+    /// A trainable tensor's values: the file's, or (in place) read from the bytes.
+    func tensor(_ role: TensorRole, layer: Int = 0) -> [Float] {
+      guard let p = pointer(role, layer: layer) else { return source.tensor(role, layer: layer) }
+      return Array(UnsafeBufferPointer(start: p, count: a.tensors[a.index(of: role, layer: layer)].count))
+    }
     #if hasFeature(Embedded)
       // A microcontroller has no vector unit worth planning for, and the image keeps one width of the kernels.
       // The image keeps one width of the kernels and only the microcontroller plan's tiles (Affine.swift).
@@ -105,12 +153,20 @@ public final class RecurrentModel: @unchecked Sendable {
     let H = a.hiddenSize
     let padded = plan.paddedHidden(H)
     paddedHidden = padded
-    let fcWeight = file.tensor(.fcWeight)
-    let fcBias = file.tensor(.fcBias)
-    let fold = plan.foldFeedback ? (fcWeight: fcWeight, fcBias: fcBias[0]) : nil
+    let fcWeight = tensor(.fcWeight)
+    let fcBias = tensor(.fcBias)
+    let fold = foldsFeedback ? (fcWeight: fcWeight, fcBias: fcBias[0]) : nil
     layers = .allocate(capacity: a.layers)
-    for k in 0..<a.layers {
-      let w = Self.gateWeights(file, layer: k)
+    for k in 0..<a.layers where inPlace != nil {
+      let I = k == 0 ? a.cellInputSize : H
+      let layer = InPlaceLayer(
+        kind: a.kind, hidden: H, inputCount: I, inputWeights: pointer(.weightIH, layer: k)!,
+        recurrentWeights: pointer(.weightHH, layer: k)!, inputBias: pointer(.biasIH, layer: k)!,
+        hiddenBias: pointer(.biasHH, layer: k)!)
+      layers.initializeElement(at: k, to: .inPlace(layer))
+    }
+    for k in 0..<a.layers where inPlace == nil {
+      let w = Self.gateWeights(source, layer: k)
       let layer: Layer =
         switch a.kind {
         case .rnn: .rnn(RNNLayer(w, plan: plan, fold: fold, storage: storage))
@@ -128,7 +184,7 @@ public final class RecurrentModel: @unchecked Sendable {
     readoutBias.update(from: fcBias, count: R)
     let expertCount = a.experts * a.expertOrder
     expertWeights = storage.take(expertCount)
-    if a.isMixture { expertWeights.update(from: file.tensor(.experts), count: expertCount) }
+    if a.isMixture { expertWeights.update(from: tensor(.experts), count: expertCount) }
 
     isChain = a.isChain
     fcRows = a.fcRows
@@ -143,7 +199,7 @@ public final class RecurrentModel: @unchecked Sendable {
         out.initializeElement(
           at: i,
           to: DenseKernel(
-            d, weight: file.tensor(.denseWeight, layer: at), bias: file.tensor(.denseBias, layer: at),
+            d, weight: tensor(.denseWeight, layer: at), bias: tensor(.denseBias, layer: at),
             storage: kernels))
       }
       return out
@@ -162,10 +218,10 @@ public final class RecurrentModel: @unchecked Sendable {
     if a.learnedInitialState {
       let states = storage.take(a.layers * 2 * padded)
       for k in 0..<a.layers {
-        let h0 = file.tensor(.initialHidden, layer: k)
+        let h0 = tensor(.initialHidden, layer: k)
         for j in 0..<H { states[(2 * k) * padded + j] = h0[j] }
         if a.kind == .lstm {
-          let c0 = file.tensor(.initialCell, layer: k)
+          let c0 = tensor(.initialCell, layer: k)
           for j in 0..<H { states[(2 * k + 1) * padded + j] = c0[j] }
         }
       }

@@ -11,7 +11,9 @@
 //             rows do not fall; no statistic is infinite; the writer's bytes
 //             load back to the same model bit for bit and re-encode identically; and when the input has the
 //             writer's version and directory, it is the writer's bytes exactly (no byte is ignored by the reader);
-//             the runtime builds the model and steps it (a cell step and a stream prediction) without a fault.
+//             the runtime builds the model and steps it (a cell step and a stream prediction) without a fault;
+//   and read in place (`RecurrentModel(inPlace:)`, from a 64-byte-aligned copy): refused with the same error, or
+//   accepted and stepped the same way.
 
 import RecurRuntime
 
@@ -51,6 +53,11 @@ func u32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
 }
 
 func checkLoad(_ raw: UnsafeRawBufferPointer) {
+  // The same bytes at a 64-byte boundary, for the in-place load (as a firmware's flash array).
+  let aligned = UnsafeMutableRawBufferPointer.allocate(byteCount: max(raw.count, 1), alignment: 64)
+  defer { aligned.deallocate() }
+  if raw.count > 0 { aligned.copyMemory(from: raw) }
+  let inPlaceBytes = UnsafeRawBufferPointer(rebasing: aligned[0..<raw.count])
   let file: ModelFile
   do {
     file = try ModelFile(raw)
@@ -59,6 +66,14 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
       error.offset >= 0 && error.offset <= raw.count, "error offset \(error.offset) outside 0...\(raw.count): \(error)")
     require(!error.message.isEmpty, "empty error message")
     require(error.description == "byte \(error.offset): \(error.message)", "description \(error.description)")
+    do {
+      _ = try RecurrentModel(inPlace: inPlaceBytes)
+      require(false, "read in place, accepted what the reader refused: \(error)")
+    } catch let inPlace {
+      require(
+        inPlace.kind == error.kind && inPlace.description == error.description,
+        "read in place, refused as \(inPlace), not as \(error)")
+    }
     return
   }
   let a = file.architecture
@@ -139,6 +154,20 @@ func checkLoad(_ raw: UnsafeRawBufferPointer) {
       for i in 0..<a.inputSize { x[i] = Float(k + i) }
       predictor.observe(&x, into: &y)
     }
+  }
+
+  // The same model read in place (RecurrentModel(inPlace:)) loads and steps too.
+  do {
+    let inPlace = try RecurrentModel(inPlace: inPlaceBytes)
+    require(inPlace.readsInPlace && inPlace.architecture == a, "read in place: another model")
+    let inPlaceCell = RecurrentCell(model: inPlace)
+    for _ in 0..<2 { inPlaceCell.step(&x, into: &y) }
+    if file.contextLength <= 64 {
+      let predictor = SequencePredictor(model: inPlace)
+      for _ in 0..<3 { predictor.observe(&x, into: &y) }
+    }
+  } catch {
+    require(false, "read in place, refused what the reader accepted: \(error)")
   }
 }
 

@@ -1,7 +1,7 @@
 // The smallest useful firmware: what a pedal or sensor image that runs one model carries. It loads the embedded
-// model through recur.h, creates one stream in static memory and processes a block of samples (a 440 Hz sine at
-// 48 kHz), then exits with 0, or with 2 when the model is refused or the stream does not fit. It prints
-// nothing, so its code is librecur.a's share of an image (the runtime, its reader and the C API) plus a reset
+// model through recur.h (its weights read in place), creates one stream in static memory and processes a block of
+// samples (a 440 Hz sine at 48 kHz), then exits with 0, or with 2 when the model is refused or the stream does not
+// fit. It prints nothing, so its code is librecur.a's share of an image (the runtime, its reader and the C API) plus a reset
 // handler: tools/firmware measures it for the budget's "one model, deployed" row. (No golden check: main.c is the
 // test; this image only has to run to its end.)
 
@@ -17,7 +17,7 @@ static float output[BLOCK];         // [BLOCK] the model's outputs
 int main(int argc, char **argv) {
   (void)argc, (void)argv;
   recur_model *model;
-  if (recur_model_load(fw_model_bytes(), fw_model_size(), &model, 0) != RECUR_OK) return 2;
+  if (recur_model_load_in_place(fw_model_bytes(), fw_model_size(), &model, 0) != RECUR_OK) return 2;
   recur_stream *stream;
   if (recur_stream_create(model, streamMemory, sizeof streamMemory, &stream) != RECUR_OK) return 2;
   if (recur_model_input_size(model) != 1 || recur_model_output_size(model) != 1) return 2;

@@ -1,6 +1,8 @@
 // The firmware's `main`, written in C against recur.h (librecur.a: the runtime as Embedded Swift). It loads the
-// model embedded in flash through the runtime's own reader and validation (recur_model_load: afterwards only the
-// kernel layout stays in RAM), creates one stream in `streamMemory` (recur_stream_create: no heap), then either
+// model embedded in flash through the runtime's own reader and validation, its weights read in place
+// (recur_model_load_in_place: no weight matrix is copied to RAM), checks recur.h's contract and that the copying
+// load (recur_model_load) answers the same bit for bit, creates one stream in `streamMemory` (recur_stream_create:
+// no heap), then either
 //   - runs every golden case embedded in the image (stream, stream --raw, generate: the same calls as `recur stream`
 //     and `recur generate`) and prints the outputs between `@@case NAME` / `@@end` lines, each value as the hex of
 //     its float32 bits (exact, and no float formatting in the image), with the heap calls counted around every step
@@ -61,7 +63,8 @@ static int isIcountRun(void) {
 }
 
 // Steps measured by tools/firmware: ICOUNT_STEPS stream predictions (the first stream case's values, from a reset
-// state), then a generate of ICOUNT_STEPS values from the first seed; each between the two markers.
+// state), then a generate of ICOUNT_STEPS values from the first seed; each between the two markers; first for the
+// model read in place, then for the copying load's.
 #define ICOUNT_STEPS 16
 
 static void measure(const char *kind, recur_stream *stream, const float *values, int count, float *out) {
@@ -100,6 +103,19 @@ static void icount(recur_stream *stream, float *out) {
     recur_stream_generate(stream, seed, (size_t)seedCount, out, 0);  // begin: reset, then the seed
     measure("generate", stream, 0, 0, out);
   }
+  // The same with the copying load (weights in the kernels' layout in RAM), in the second half of streamMemory.
+  recur_model *copy;
+  recur_stream *copied;
+  size_t half = sizeof streamMemory / 2;
+  if (recur_model_load(fw_model_bytes(), fw_model_size(), &copy, 0) != RECUR_OK ||
+      recur_stream_create(copy, streamMemory + half, half, &copied) != RECUR_OK) {
+    fail("", "the copying load or its stream failed");
+  }
+  if (streamValues) measure("copied_stream", copied, streamValues, streamCount, out);
+  if (seed) {
+    recur_stream_generate(copied, seed, (size_t)seedCount, out, 0);
+    measure("copied_generate", copied, 0, 0, out);
+  }
   text("@@icount done\n");
   fw_flush();
 }
@@ -133,6 +149,52 @@ static void checkContract(recur_model *model, size_t streamBytes) {
   recur_stream_destroy(stream);
   recur_stream_destroy(0);
   recur_model_destroy(0);
+  // In place, the bytes must start at a multiple of 4.
+  if (recur_model_load_in_place(fw_model_bytes() + 1, fw_model_size() - 1, &none, &error) != RECUR_ERROR_MODEL ||
+      error.refusal != RECUR_REFUSED_MISALIGNED || error.offset != 0 || none) {
+    fail("contract: ", "recur_model_load_in_place of misaligned bytes must be refused (RECUR_REFUSED_MISALIGNED)");
+  }
+}
+
+// The weights read in place (flash) and laid out in RAM by recur_model_load give the same stream answers, bit for
+// bit, over the first stream case's values (the same sums in the same order: Cells/InPlaceLayer.swift).
+// Returns the heap bytes the copying load keeps (for the budget).
+static uint32_t checkInPlaceMatchesCopy(recur_model *inPlace) {
+  const fw_case *first = 0;
+  for (int c = 0; c < fw_case_count() && !first; c++) {
+    if (fw_case_at(c)->kind == FW_STREAM) first = fw_case_at(c);
+  }
+  uint32_t before = fw_heap_live();
+  recur_model *copy;
+  recur_error error;
+  if (recur_model_load(fw_model_bytes(), fw_model_size(), &copy, &error) != RECUR_OK) {
+    fail("recur_model_load refused what recur_model_load_in_place took: ", error.message);
+  }
+  uint32_t copyBytes = fw_heap_live() - before;
+  size_t half = sizeof streamMemory / 2;
+  recur_stream *a, *b;
+  if (recur_stream_size(copy) > half || recur_stream_size(inPlace) > half ||
+      recur_stream_create(inPlace, streamMemory, half, &a) != RECUR_OK ||
+      recur_stream_create(copy, streamMemory + half, half, &b) != RECUR_OK) {
+    fail("", "two streams do not fit in streamMemory");
+  }
+  for (int i = 0; first && i < first->counts[0]; i++) {
+    float x = first->values[i], ya, yb;
+    recur_stream_step(a, &x, &ya);
+    recur_stream_step(b, &x, &yb);
+    if (memcmp(&ya, &yb, sizeof ya) != 0) {
+      text("in place ");
+      hexFloat(ya);
+      text(", copied ");
+      hexFloat(yb);
+      field(" at step ", (uint32_t)i);
+      fail("\n", "the model read in place and the copied one differ");
+    }
+  }
+  recur_stream_destroy(a);
+  recur_stream_destroy(b);
+  recur_model_destroy(copy);
+  return copyBytes;
 }
 
 int main(int argc, char **argv) {
@@ -140,7 +202,7 @@ int main(int argc, char **argv) {
   uint32_t allocationsAtReset = fw_allocations();
   recur_model *model;
   recur_error error;
-  if (recur_model_load(fw_model_bytes(), fw_model_size(), &model, &error) != RECUR_OK) {
+  if (recur_model_load_in_place(fw_model_bytes(), fw_model_size(), &model, &error) != RECUR_OK) {
     text("error: model in flash refused: ");
     text(error.message);
     text("\n");
@@ -150,21 +212,23 @@ int main(int argc, char **argv) {
     fw_flush();
     fw_exit(2);
   }
-  uint32_t heapModel = fw_heap_live();  // the kernel layout: weights, biases and readout, padded
+  uint32_t heapModel = fw_heap_live();  // what loading keeps: the model's objects, readout rows, no recurrent weight
   if (recur_model_input_size(model) != 1 || recur_model_output_size(model) != 1) {
     fail("", "the firmware runs models with one input and one output");
   }
   size_t streamBytes = recur_stream_size(model);
   if (streamBytes > sizeof streamMemory - 3) fail("", "the stream needs more than STREAM_MEMORY_CAPACITY - 3 bytes");
-  checkContract(model, streamBytes);  // a stream made and destroyed in streamMemory before the real one
+  uint32_t heapPeakAtLoad = fw_heap_peak();
+  uint32_t stackPeakAtLoad = fw_stack_peak();
+  uint32_t loadAllocations = fw_allocations() - allocationsAtReset;
+  // Then the checks (in streamMemory, gone before the real stream is made; their heap use is not the budget's).
+  checkContract(model, streamBytes);
+  uint32_t heapCopyModel = checkInPlaceMatchesCopy(model);
   recur_stream *stream;
   recur_status status = recur_stream_create(model, streamMemory, sizeof streamMemory, &stream);
   if (status != RECUR_OK) fail("recur_stream_create: ", "the stream needs more than STREAM_MEMORY_CAPACITY bytes");
   uint32_t heapAfterLoad = fw_heap_live();
-  uint32_t heapPeakAtLoad = fw_heap_peak();
-  uint32_t stackPeakAtLoad = fw_stack_peak();
   fw_stack_repaint();  // from here on, `stack-peak` is the deepest use of the cases (steps and printing)
-  uint32_t loadAllocations = fw_allocations() - allocationsAtReset;
 
   // The outputs of one sequence or seed, written by the step loop and printed after it (test data: on the heap
   // after the load's figures were taken, as the Swift main did).
@@ -244,6 +308,7 @@ int main(int argc, char **argv) {
   field(" stack-peak=", fw_stack_peak());
   field(" step-allocations=", stepAllocations);
   field(" stream-bytes=", (uint32_t)streamBytes);
+  field(" heap-copy-model=", heapCopyModel);
   field(" heap-after-stream-destroy=", heapAfterStream);
   field(" heap-after-destroy=", fw_heap_live());
   text("\n");

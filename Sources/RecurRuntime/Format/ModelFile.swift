@@ -443,7 +443,11 @@ public struct ModelFile: Sendable {
   public var provenance = Provenance()
   public var validation = ValidationStats()
   /// One flat row-major array per entry of `architecture.tensors`, in that order (PyTorch's `parameters()` order).
+  /// Empty when read with `keepingWeights: false` or loaded with `retainingTensors: false`.
   public var tensorValues: [[Float]]
+  /// Where each entry of `architecture.tensors` lies in the file it was read from (byte offsets, 64-byte aligned;
+  /// empty for models built in code): what a model reading its weights in place points at.
+  public internal(set) var tensorOffsets: [Int] = []
   /// The standardised encodings' shifts and scales (nil for the other encodings; required for them).
   public var normalization: Normalization? = nil
   /// Version 5: the sample rate the model was trained at, in Hz (0: not recorded).
@@ -468,6 +472,14 @@ public struct ModelFile: Sendable {
     self.contextLength = contextLength
     self.encoding = encoding
     self.tensorValues = tensors
+  }
+
+  /// The reader's model without its weights' values (`init(_:keepingWeights: false)`).
+  init(architecture: Architecture, contextLength: Int, encoding: Encoding, tensors: Never?) {
+    self.architecture = architecture
+    self.contextLength = contextLength
+    self.encoding = encoding
+    self.tensorValues = []
   }
 
   /// The seed notebook's shape: one vanilla tanh layer, input 1, output 1.

@@ -76,6 +76,8 @@ public struct ModelFileError: Error, Sendable, CustomStringConvertible {
     case tooLarge, truncated, badMagic, unsupportedVersion, badHeader, trailingBytes
     case unsupportedCellKind, badSize, unsupportedEncoding, badTensorDirectory, badPadding
     case checksumMismatch, nonFiniteWeight, badMetadata, badChain, badForecast
+    /// Reading weights in place (`RecurrentModel(inPlace:)`) from bytes that do not start 4-byte aligned.
+    case misaligned
   }
   public let kind: Kind
   /// Byte offset in the file where the problem is.

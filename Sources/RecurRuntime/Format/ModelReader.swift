@@ -15,6 +15,13 @@ extension ModelFile {
   }
 
   public init(_ raw: UnsafeRawBufferPointer) throws(ModelFileError) {
+    try self.init(raw, keepingWeights: true)
+  }
+
+  /// Parses and validates a model file as `init(_:)` does, every weight included. With `keepingWeights: false` the
+  /// trainable tensors are checked (finite) but not copied: `tensorValues` stays empty and `tensorOffsets` says where
+  /// each one lies in `raw`, for a model that reads its weights in place (`RecurrentModel(inPlace:)`).
+  public init(_ raw: UnsafeRawBufferPointer, keepingWeights: Bool) throws(ModelFileError) {
     typealias F = ModelFormat
     let count = raw.count
     if count > F.maxFileSize {
@@ -363,8 +370,19 @@ extension ModelFile {
     // 6. Tensor values, in table order: finite float32 only; normalisation scales positive.
     var values: [[Float]] = []
     values.reserveCapacity(table.count)
+    var offsets: [Int] = []
+    offsets.reserveCapacity(trainable)
     for (position, spec) in table.enumerated() {
       let offset = Int(u64(entryOfTensor[position] + 16))
+      if position < trainable { offsets.append(offset) }
+      if !keepingWeights && position < trainable {
+        for k in 0..<spec.count where !f32(offset + 4 * k).isFinite {
+          throw ModelFileError(
+            .nonFiniteWeight, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is not finite")
+        }
+        values.append([])
+        continue
+      }
       var tensor = [Float](repeating: 0, count: spec.count)
       for k in 0..<spec.count {
         let v = f32(offset + 4 * k)
@@ -391,9 +409,14 @@ extension ModelFile {
       values.append(tensor)
     }
 
-    self.init(
-      architecture: architecture, contextLength: Int(context), encoding: encoding,
-      tensors: Array(values[..<trainable]))
+    if keepingWeights {
+      self.init(
+        architecture: architecture, contextLength: Int(context), encoding: encoding,
+        tensors: Array(values[..<trainable]))
+    } else {
+      self.init(architecture: architecture, contextLength: Int(context), encoding: encoding, tensors: nil)
+    }
+    tensorOffsets = offsets
     if encoding.isStandardized {
       normalization = Normalization(
         inputShift: values[trainable], inputScale: values[trainable + 1], outputShift: values[trainable + 2],
