@@ -14,28 +14,39 @@ public struct ReferenceRNN {
   public let file: ModelFile
   public var h: [Double]
   public var H: Int { file.hiddenSize }
+  // The file's tensors, widened once (looked up per weight, a debug build spent minutes in `file.tensor`).
+  private let weightIH, weightHH, biasIH, biasHH, fcWeight: [Double]
+  private let fcBias: Double
 
   public init(_ file: ModelFile) {
     self.file = file
     h = [Double](repeating: 0, count: file.hiddenSize)
+    let widened = { (role: TensorRole) in file.tensor(role).map(Double.init) }
+    (weightIH, weightHH, biasIH, biasHH) = (widened(.weightIH), widened(.weightHH), widened(.biasIH), widened(.biasHH))
+    (fcWeight, fcBias) = (widened(.fcWeight), Double(file.tensor(.fcBias)[0]))
   }
 
   public mutating func reset() { h = [Double](repeating: 0, count: H) }
 
   public mutating func step(_ x: Double) -> Double {
     var next = [Double](repeating: 0, count: H)
-    for i in 0..<H {
-      var z = Double(file.tensor(.weightIH)[i]) * x + Double(file.tensor(.biasIH)[i]) + Double(file.tensor(.biasHH)[i])
-      for j in 0..<H { z += Double(file.tensor(.weightHH)[i * H + j]) * h[j] }
-      next[i] = tanh(z)
+    let n = H
+    weightHH.withUnsafeBufferPointer { w in  // buffer pointers: a debug build's array accesses made this minutes
+      h.withUnsafeBufferPointer { hv in
+        for i in 0..<n {
+          var z = weightIH[i] * x + biasIH[i] + biasHH[i]
+          for j in 0..<n { z += w[i * n + j] * hv[j] }
+          next[i] = tanh(z)
+        }
+      }
     }
     h = next
     return output
   }
 
   public var output: Double {
-    var y = Double(file.tensor(.fcBias)[0])
-    for j in 0..<H { y += Double(file.tensor(.fcWeight)[j]) * h[j] }
+    var y = fcBias
+    for j in 0..<H { y += fcWeight[j] * h[j] }
     return y
   }
 
@@ -173,12 +184,20 @@ public struct ReferenceStack {
   /// Row `row` of weight_ih_l{k} · x + bias_ih + (row of weight_hh · h + bias_hh), split in the two halves GRU needs.
   public func affine(_ k: Int, row: Int, x: [Double]) -> (input: Double, hidden: Double) {
     let H = a.hiddenSize
-    let wih = file.tensor(.weightIH, layer: k)
-    let whh = file.tensor(.weightHH, layer: k)
+    let I = x.count
     var input = Double(file.tensor(.biasIH, layer: k)[row])
-    for j in 0..<x.count { input += Double(wih[row * x.count + j]) * x[j] }
     var hidden = Double(file.tensor(.biasHH, layer: k)[row])
-    for j in 0..<H { hidden += Double(whh[row * H + j]) * h[k][j] }
+    // Buffer pointers: a debug build's nested-array accesses made the larger tests take minutes.
+    file.tensor(.weightIH, layer: k).withUnsafeBufferPointer { wih in
+      x.withUnsafeBufferPointer { xv in
+        for j in 0..<I { input += Double(wih[row * I + j]) * xv[j] }
+      }
+    }
+    file.tensor(.weightHH, layer: k).withUnsafeBufferPointer { whh in
+      h[k].withUnsafeBufferPointer { hv in
+        for j in 0..<H { hidden += Double(whh[row * H + j]) * hv[j] }
+      }
+    }
     return (input, hidden)
   }
 
