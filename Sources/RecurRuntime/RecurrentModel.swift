@@ -157,22 +157,23 @@ public final class RecurrentModel: @unchecked Sendable {
     let fcBias = tensor(.fcBias)
     let fold = foldsFeedback ? (fcWeight: fcWeight, fcBias: fcBias[0]) : nil
     layers = .allocate(capacity: a.layers)
-    for k in 0..<a.layers where inPlace != nil {
-      let I = k == 0 ? a.cellInputSize : H
-      let layer = InPlaceLayer(
-        kind: a.kind, hidden: H, inputCount: I, inputWeights: pointer(.weightIH, layer: k)!,
-        recurrentWeights: pointer(.weightHH, layer: k)!, inputBias: pointer(.biasIH, layer: k)!,
-        hiddenBias: pointer(.biasHH, layer: k)!)
-      layers.initializeElement(at: k, to: .inPlace(layer))
-    }
-    for k in 0..<a.layers where inPlace == nil {
-      let w = Self.gateWeights(source, layer: k)
-      let layer: Layer =
-        switch a.kind {
-        case .rnn: .rnn(RNNLayer(w, plan: plan, fold: fold, storage: storage))
-        case .gru: .gru(GRULayer(w, plan: plan, storage: storage))
-        case .lstm: .lstm(LSTMLayer(w, plan: plan, fold: fold, storage: storage))
-        }
+    for k in 0..<a.layers {
+      let layer: Layer
+      if let wih = pointer(.weightIH, layer: k) {  // in place: the file's own rows
+        layer = .inPlace(
+          InPlaceLayer(
+            kind: a.kind, hidden: H, inputCount: k == 0 ? a.cellInputSize : H, inputWeights: wih,
+            recurrentWeights: pointer(.weightHH, layer: k)!, inputBias: pointer(.biasIH, layer: k)!,
+            hiddenBias: pointer(.biasHH, layer: k)!))
+      } else {
+        let w = Self.gateWeights(source, layer: k)
+        layer =
+          switch a.kind {
+          case .rnn: .rnn(RNNLayer(w, plan: plan, fold: fold, storage: storage))
+          case .gru: .gru(GRULayer(w, plan: plan, storage: storage))
+          case .lstm: .lstm(LSTMLayer(w, plan: plan, fold: fold, storage: storage))
+          }
+      }
       layers.initializeElement(at: k, to: layer)
     }
     let R = a.fcRows

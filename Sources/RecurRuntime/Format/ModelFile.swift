@@ -475,7 +475,7 @@ public struct ModelFile: Sendable {
   }
 
   /// The reader's model without its weights' values (`init(_:keepingWeights: false)`).
-  init(architecture: Architecture, contextLength: Int, encoding: Encoding, tensors: Never?) {
+  init(weightless architecture: Architecture, contextLength: Int, encoding: Encoding) {
     self.architecture = architecture
     self.contextLength = contextLength
     self.encoding = encoding

@@ -375,15 +375,9 @@ extension ModelFile {
     for (position, spec) in table.enumerated() {
       let offset = Int(u64(entryOfTensor[position] + 16))
       if position < trainable { offsets.append(offset) }
-      if !keepingWeights && position < trainable {
-        for k in 0..<spec.count where !f32(offset + 4 * k).isFinite {
-          throw ModelFileError(
-            .nonFiniteWeight, at: offset + 4 * k, "tensor \(spec.name(kind)) element \(k) is not finite")
-        }
-        values.append([])
-        continue
-      }
-      var tensor = [Float](repeating: 0, count: spec.count)
+      // Read in place, the trainable tensors are checked and not kept (the rest are small and always kept).
+      let keep = keepingWeights || position >= trainable
+      var tensor = [Float](repeating: 0, count: keep ? spec.count : 0)
       for k in 0..<spec.count {
         let v = f32(offset + 4 * k)
         guard v.isFinite else {
@@ -404,7 +398,7 @@ extension ModelFile {
             .badForecast, at: offset + 4 * k,
             "tensor interval.quantiles element \(k) is \(v), below the quantile before it (\(tensor[k - 1]))")
         }
-        tensor[k] = v
+        if keep { tensor[k] = v }
       }
       values.append(tensor)
     }
@@ -414,7 +408,7 @@ extension ModelFile {
         architecture: architecture, contextLength: Int(context), encoding: encoding,
         tensors: Array(values[..<trainable]))
     } else {
-      self.init(architecture: architecture, contextLength: Int(context), encoding: encoding, tensors: nil)
+      self.init(weightless: architecture, contextLength: Int(context), encoding: encoding)
     }
     tensorOffsets = offsets
     if encoding.isStandardized {
