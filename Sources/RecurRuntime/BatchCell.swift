@@ -377,13 +377,7 @@ public final class BatchCell {
     c: UnsafePointer<StreamLanes>, out: UnsafeMutablePointer<StreamLanes>
   ) {
     let rows = layer.kind.gates * layer.slot
-    if layer.kind == .rnn, let w = layer.inputColumn {  // a one-input vanilla layer starts from fma(w_ih, x, bias)
-      for r in 0..<rows {
-        sums[r] = multiplyAdd(StreamLanes(repeating: w[r]), input[0], StreamLanes(repeating: layer.inputBias[r]))
-      }
-    } else {
-      for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.inputBias[r]) }
-    }
+    for r in 0..<rows { sums[r] = StreamLanes(repeating: layer.inputBias[r]) }
     if let m = layer.input { batchAffine(m, v: input, out: sums, spare: spare) }  // t = inputBias + W_ih x
     switch layer.kind {
     case .rnn: stepRNN(layer, input: input, h: h, out: out)
@@ -400,13 +394,14 @@ public final class BatchCell {
     for r in 0..<count { sums[r] = multiplyAdd(StreamLanes(repeating: w[r]), xv, sums[r]) }
   }
 
-  /// h' = tanh(s) (with one input, the x term already started the sums: `stepLayer`).
+  /// h' = tanh(s) (with one input, the x term after the recurrent sums).
   @inline(never)
   func stepRNN(
     _ layer: BatchLayer, input: UnsafePointer<StreamLanes>, h: UnsafePointer<StreamLanes>,
     out: UnsafeMutablePointer<StreamLanes>
   ) {
     batchAffine(layer.recurrent, v: h, out: sums, spare: spare)
+    addInputTerms(layer, input: input, rows: layer.hidden)
     for i in 0..<layer.hidden { out[i] = rationalTanh(sums[i]) }
   }
 

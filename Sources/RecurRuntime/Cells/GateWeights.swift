@@ -7,9 +7,11 @@
 //   several inputs:  t[r] = inputBias[r] + Σ_j inputWeights[r][j] · x[j]            (the plan's chains over j)
 //                    s[r] = t[r] + Σ_j recurrentWeights[r][j] · h[j]               (chains over j; chain 0 from t[r])
 //   one input:       s[r] = inputBias[r] + Σ_j recurrentWeights[r][j] · h[j], then s[r] = fma(inputWeights[r], x, s[r])
-// except a vanilla cell with one input, whose sum starts from fma(inputWeights[r], x, inputBias[r]) (the x term first,
-// the order the notebook models' exact goldens were recorded with), and a GRU's n rows, where the recurrent sum starts from hiddenBias[i] and the input term t[r] (or
-// fma(inputWeights[r], x, inputBias[r])) stays apart, as r ⊙ (W_hn h + b_hn) requires.
+// (the x term last, off the chains: the step's critical path runs through x when the output is fed back), except a
+// GRU's n rows, where the recurrent sum starts from hiddenBias[i] and the input term t[r] (or
+// fma(inputWeights[r], x, inputBias[r])) stays apart, as r ⊙ (W_hn h + b_hn) requires. (Before 2026-12-08 a vanilla
+// cell with one input started its sum from fma(inputWeights[r], x, inputBias[r]); the goldens recorded then still
+// hold within their tolerance: docs/performance.md.)
 
 struct GateWeights {
   let gates: Int

@@ -59,9 +59,10 @@ struct InPlaceLayer {
       }
       let out = UnsafeMutableRawPointer(next + q).assumingMemoryBound(to: SIMD4<Float>.self)
       switch kind {
-      case .rnn:  // one input: the x term starts the chain (RNN.swift)
-        let start = one ? multiplyAdd(lanes(inputWeights, q, n), xv, bias(0, q, n)) : terms[v]
-        out.pointee = rationalTanh(rowSums(recurrentWeights + q &* H, stride: H, rows: n, h, count: H, from: start))
+      case .rnn:  // one input: the x term after the sums (RNN.swift)
+        let s = rowSums(
+          recurrentWeights + q &* H, stride: H, rows: n, h, count: H, from: one ? bias(0, q, n) : terms[v])
+        out.pointee = rationalTanh(one ? multiplyAdd(lanes(inputWeights, q, n), xv, s) : s)
       case .gru:  // n: W_hn h + b_hn, and W_in x + b_in apart (GRU.swift)
         let sr = gated(0, q, n, one ? nil : terms[v], xv, h)
         let sz = gated(1, q, n, one ? nil : terms[nv &+ v], xv, h)

@@ -97,19 +97,14 @@ func tileSums<V: FloatVector>(
   v: UnsafePointer<Float>,  // [columns]
   initial: Sums<V>
 ) -> Sums<V> {
-  // The sizes people ship get a copy with a constant column count, which the compiler unrolls (the peer, RTNeural,
-  // fixes every size at compile time; at small H loop control is a visible part of a step).
   #if hasFeature(Embedded)
-    // Firmware: the microcontroller plan's one chain (RecurrentModel.init checks it); no constant-size copies, which
-    // -Osize would not unroll anyway.
+    // Firmware: the microcontroller plan's one chain (RecurrentModel.init checks it).
     return oneChainSums(panel, rows: rows, columns: columns, v: v, initial: initial)
   #else
-    switch columns {
-    case 8: return chainedSums(panel, rows: rows, columns: 8, chains: chains, v: v, initial: initial)
-    case 16: return chainedSums(panel, rows: rows, columns: 16, chains: chains, v: v, initial: initial)
-    case 32: return chainedSums(panel, rows: rows, columns: 32, chains: chains, v: v, initial: initial)
-    default: return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
-    }
+    // One copy for every column count. Copies with a constant count (8, 16, 32), which the compiler unrolls, made the
+    // register allocator keep two of H = 32's eight accumulators on the stack (a store and a reload at every column
+    // pair) and measured slower or no faster at every size on AVX2 (docs/performance.md, 2026-12-08).
+    return chainedSums(panel, rows: rows, columns: columns, chains: chains, v: v, initial: initial)
   #endif
 }
 
@@ -193,9 +188,9 @@ func chainedSums<V: FloatVector>(
 
 // MARK: - A whole matrix
 
-/// out[r] = activation(fma(inputColumn[r], x, initial[r]) + Σ_j W[r][j] · v[j]) for every row vector r = g·vectors + q
-/// of `layout`, tile by tile: the input term, when there is one, starts chain 0 (the vanilla cell's order,
-/// GateWeights.swift; the gated cells add theirs after `tileSums` themselves). `initial`, `inputColumn` and `out` are
+/// out[r] = activation(fma(inputColumn[r], x, initial[r] + Σ_j W[r][j] · v[j])) for every row vector r = g·vectors + q
+/// of `layout`, tile by tile: the input term, when there is one, joins after the column sums (GateWeights.swift), so
+/// no chain waits for x. `initial`, `inputColumn` and `out` are
 /// [G][vectors] vectors; `out` may alias `initial`, `v` must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised
 /// copy per width serves every caller (inlined into each, the release build took five times longer).
 @inline(never)
@@ -254,6 +249,8 @@ func affineTile<V: FloatVector>(
   if rows > 1 { s.s1 = initial[k1] }
   if rows > 2 { s.s2 = initial[k2] }
   if rows > 3 { s.s3 = initial[k3] }
+  s = tileSums(
+    weights + q0 * gates * layout.columns, rows: rows, columns: layout.columns, chains: chains, v: v, initial: s)
   if let w = inputColumn {
     let xv = V(repeating: x)
     s.s0 = multiplyAdd(w[k0], xv, s.s0)
@@ -261,8 +258,6 @@ func affineTile<V: FloatVector>(
     if rows > 2 { s.s2 = multiplyAdd(w[k2], xv, s.s2) }
     if rows > 3 { s.s3 = multiplyAdd(w[k3], xv, s.s3) }
   }
-  s = tileSums(
-    weights + q0 * gates * layout.columns, rows: rows, columns: layout.columns, chains: chains, v: v, initial: s)
   out[k0] = tanh ? rationalTanh(s.s0) : s.s0
   if rows > 1 { out[k1] = tanh ? rationalTanh(s.s1) : s.s1 }
   if rows > 2 { out[k2] = tanh ? rationalTanh(s.s2) : s.s2 }
