@@ -18,8 +18,8 @@ struct Bench: ParsableCommand {
     abstract: "Measure per-step latency and streaming throughput of a model on this machine.",
     discussion: """
       Prints medians over --repeats runs. 'generate' is single-stream free-running generation (the output fed back \
-      as the next input; models with input size = output size), 'step' is RecurrentCell.step with a \
-      data-dependent input (any model), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
+      as the next input; models with input size = output size), 'step' is RecurrentCell.step with each \
+      output fed back as the next input (any model; one input and one output: step(_: Float) -> Float), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
       parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (any \
       model). Workloads a model cannot run are omitted (null in --json). Build \
       with release flags for meaningful figures (docs/performance.md).
@@ -133,11 +133,20 @@ struct Bench: ParsableCommand {
         }
       }
     }
+    // One input and one output: the value API, `step(_: Float) -> Float`, the shape of RTNeural's `forward` (a pointer
+    // in, the output returned); through `step(_:into:)`'s two buffers, the output's round trip through memory measured
+    // about 10 ns more per step (H = 8, AVX2; docs/performance.md). Otherwise the buffer API.
     let step = median {
       cell.reset()
-      for _ in 0..<steps {
-        cell.step(x, into: y)
-        x[0] = y[0]  // data-dependent: the next step waits for this one
+      if a.inputSize == 1 && a.readoutSize == 1 {
+        var value = x[0]
+        for _ in 0..<steps { value = cell.step(value) }  // data-dependent: the next step waits for this one
+        y[0] = value
+      } else {
+        for _ in 0..<steps {
+          cell.step(x, into: y)
+          x[0] = y[0]  // data-dependent: the next step waits for this one
+        }
       }
       sink += y[0]
       x[0] = 0.5
