@@ -92,13 +92,14 @@ public final class RecurrentCell {
       let h = UnsafePointer(current(k))
       let next = following(k)
       switch model.layers[k] {
-      case .rnn(let layer): layer.step(V.self, input: layerInput, h: h, out: next, scratch: scratch)
+      case .rnn(let layer): layer.pointee.step(V.self, input: layerInput, h: h, out: next, scratch: scratch)
       case .gru(let layer):
-        layer.step(V.self, input: layerInput, h: h, out: next, scratch: scratch, descending: descending)
+        layer.pointee.step(V.self, input: layerInput, h: h, out: next, scratch: scratch, descending: descending)
       case .lstm(let layer):
-        layer.step(
+        layer.pointee.step(
           V.self, input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch, descending: descending)
-      case .inPlace(let layer): layer.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
+      case .inPlace(let layer):
+        layer.pointee.step(input: layerInput, h: h, out: next, c: cellState(k), scratch: scratch)
       }
       layerInput = UnsafePointer(next)
     }
@@ -216,10 +217,10 @@ public final class RecurrentCell {
       let h = UnsafePointer(current(0))
       let next = following(0)
       switch layer {
-      case .rnn(let layer): layer.stepFeedback(V.self, h: h, out: next)
+      case .rnn(let layer): layer.pointee.stepFeedback(V.self, h: h, out: next)
       case .gru, .inPlace: preconditionFailure("GRU and in-place feedback is never folded")
       case .lstm(let layer):
-        layer.stepFeedback(V.self, h: h, out: next, c: c, descending: m.plan.descending && parity == 1)
+        layer.pointee.stepFeedback(V.self, h: h, out: next, c: c, descending: m.plan.descending && parity == 1)
       }
       parity = 1 - parity
       base[i] = dot(m.readoutRows, next, lanes: model.readoutLanes, bias: m.readoutBias[0])
