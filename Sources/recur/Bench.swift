@@ -19,7 +19,8 @@ struct Bench: ParsableCommand {
     discussion: """
       Prints medians over --repeats runs. 'generate' is single-stream free-running generation (the output fed back \
       as the next input; models with input size = output size), 'step' is RecurrentCell.step with each \
-      output fed back as the next input (any model; one input and one output: step(_: Float) -> Float), 'stream' is SequencePredictor.observe over a precomputed sequence (no text \
+      output fed back as the next input (any model; one input and one output: step(_: Float) -> Float), 'stream' \
+      is SequencePredictor.observe over a precomputed sequence (no text \
       parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (any \
       model). Workloads a model cannot run are omitted (null in --json). Build \
       with release flags for meaningful figures (docs/performance.md).

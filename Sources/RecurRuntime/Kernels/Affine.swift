@@ -190,9 +190,9 @@ func chainedSums<V: FloatVector>(
 
 /// out[r] = activation(fma(inputColumn[r], x, initial[r] + Σ_j W[r][j] · v[j])) for every row vector r = g·vectors + q
 /// of `layout`, tile by tile: the input term, when there is one, joins after the column sums (GateWeights.swift), so
-/// no chain waits for x. `initial`, `inputColumn` and `out` are
-/// [G][vectors] vectors; `out` may alias `initial`, `v` must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised
-/// copy per width serves every caller (inlined into each, the release build took five times longer).
+/// no chain waits for x. `initial`, `inputColumn` and `out` are [G][vectors] vectors; `out` may alias `initial`, `v`
+/// must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised copy per width serves every caller
+/// (inlined into each, the release build took five times longer).
 @inline(never)
 func affine<V: FloatVector>(
   _ layout: PanelLayout, _ weights: UnsafePointer<V>, chains: Int,
