@@ -2,7 +2,7 @@
 // answers. Every plan width (4, 8, 16 lanes, and the AVX-512 plan's 8 lanes at H ≤ 8) must give bit-identical
 // readouts, stepping and free-running, and the many-stream BatchCell must equal a single-stream cell bit for bit under
 // every plan. Sizes cover one partial vector, whole vectors of each width, odd sizes between them, and tiles of one to
-// four vectors (vanilla), with one and several inputs, stacked layers and several outputs.
+// eight vectors (vanilla), with one and several inputs, stacked layers and several outputs.
 
 import RecurRuntime
 import RecurTestSupport
@@ -100,9 +100,15 @@ import Testing
     for h in [1, 8, 16, 17, 64, 256] {
       for cpu in Self.cpus {
         let p = KernelPlan(for: Architecture(kind: .rnn, hiddenSize: h), cpu: cpu)
-        #expect(p.tileVectors >= 1 && p.tileVectors <= 4 && p.tileVectors * p.chains <= cpu.vectorRegisters - 4)
+        #expect(p.tileVectors >= 1 && p.tileVectors <= 8 && p.tileVectors * p.chains <= cpu.vectorRegisters - 4)
       }
     }
+    // Tiles as even as the registers allow: H = 40 on AVX2 is one tile of five vectors (ten accumulators), not four
+    // and one (the lone vector's chains ran after the others'); H = 64 two of four; H = 256 tiles of six (the last of two).
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 40), cpu: .avx2).tileVectors == 5)
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 64), cpu: .avx2).tileVectors == 4)
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 256), cpu: .avx2).tileVectors == 6)
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 128), cpu: .avx512).tileVectors == 8)
   }
 
   @Test func cpuInfoFlagsNameTheWidth() {

@@ -24,7 +24,7 @@
 //   x-terms = affine(W_ih, x, from inputBias) (several inputs). For each hidden vector q (descending every other step
 //   when the plan says so), one tile pass sums W_hr h, W_hz h (from the x-terms or the biases) and W_hn h (from
 //   b_hn); with one input the x terms join after the pass, so the chains never wait for x; the gates and h' of q
-//   follow in registers.
+//   follow in registers, software-pipelined in desktop builds: the pass of the next q is issued before the update of q.
 
 struct GRULayer {
   let hidden: Int
@@ -91,8 +91,8 @@ struct GRULayer {
     let out = asVectors(next, V.self)
     let panels = asVectors(recurrentWeights, V.self)
     let xv = V(repeating: x[0])
-    for i in 0..<nv {
-      let q = descending ? nv &- 1 &- i : i
+    // The sums of hidden vector q (the x terms added after the pass) and its input term W_in x + b_in.
+    @_transparent func sums(_ q: Int) -> (Sums<V>, xn: V) {
       var s = Sums<V>()
       (s.s0, s.s1, s.s2) = (start[q], start[nv + q], hb[q])
       #if hasFeature(Embedded)
@@ -102,16 +102,36 @@ struct GRULayer {
         // Inline: its six accumulators fit in AVX2's registers (out of line, gateSums measured 4-10% slower).
         s = tileSums(panels + q * 3 * hidden, rows: 3, columns: hidden, chains: chains, v: h, initial: s)
       #endif
-      let xn: V
-      if one {
-        s.s0 = multiplyAdd(wx[q], xv, s.s0)
-        s.s1 = multiplyAdd(wx[nv + q], xv, s.s1)
-        xn = multiplyAdd(wx[2 * nv + q], xv, bias[2 * nv + q])
-      } else {
-        xn = terms[2 * nv + q]
+      guard one else { return (s, terms[2 * nv + q]) }
+      s.s0 = multiplyAdd(wx[q], xv, s.s0)
+      s.s1 = multiplyAdd(wx[nv + q], xv, s.s1)
+      return (s, multiplyAdd(wx[2 * nv + q], xv, bias[2 * nv + q]))
+    }
+    #if hasFeature(Embedded)
+      // Firmware: an in-order core gains nothing from the pipelined order, and -Osize keeps one copy of the update.
+      for i in 0..<nv {
+        let q = descending ? nv &- 1 &- i : i
+        let (s, xn) = sums(q)
+        out[q] = Self.update(h: hv[q], r: s.s0, z: s.s1, n: s.s2, xn: xn)
+      }
+    #else
+      // Software-pipelined as the LSTM's pass (LSTM.swift): the next hidden vector's sums are issued before this one's
+      // gate update. The same operations on the same values.
+      if nv == 1 {  // H ≤ the width: nothing to pipeline (and the loop's bookkeeping measured 1-2 ns at H = 8)
+        let (s, xn) = sums(0)
+        out[0] = Self.update(h: hv[0], r: s.s0, z: s.s1, n: s.s2, xn: xn)
+        return
+      }
+      var q = descending ? nv &- 1 : 0
+      var (s, xn) = sums(q)
+      for i in 1..<nv {
+        let following = descending ? nv &- 1 &- i : i
+        let (t, tn) = sums(following)
+        out[q] = Self.update(h: hv[q], r: s.s0, z: s.s1, n: s.s2, xn: xn)
+        (q, s, xn) = (following, t, tn)
       }
       out[q] = Self.update(h: hv[q], r: s.s0, z: s.s1, n: s.s2, xn: xn)
-    }
+    #endif
   }
 
   /// The gates and the new state from the sums: r and z halved, n the recurrent term W_hn h + b_hn, xn the input

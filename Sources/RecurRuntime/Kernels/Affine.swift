@@ -15,7 +15,7 @@
 /// Tiles: runs of `tileVectors` consecutive hidden vectors (the last may be shorter) with all their gates. The tile
 /// of vectors q0 ..< q0 + t stores, for each column j, its [G][t] vectors:
 ///   index(g, q, j) = q0·G·C + (j·G + g)·t + (q − q0)          (in vectors)
-/// so a pass over one tile reads its panel from start to end and keeps its G·t sums in registers (G·t ≤ 4).
+/// so a pass over one tile reads its panel from start to end and keeps its G·t sums in registers (G·t ≤ 8).
 struct PanelLayout {
   let gates: Int
   let vectors: Int  // hidden vectors per gate
@@ -60,14 +60,48 @@ func copyRows(_ rows: [Float], hidden: Int, gates: Int, slot: Int, into out: Uns
 
 // MARK: - The sums of one tile
 
-/// Up to four row vectors' sums, kept in registers (a tile holds G·t ≤ 4 vectors).
-struct Sums<V: FloatVector> {
+/// Row vectors' sums kept in registers: a tile's G·t rows. `rows` is a constant at every call site, so only the live
+/// sums exist in the compiled code. Two sizes: `Sums` (four: a gated cell's gates, vanilla tiles of up to four
+/// vectors) and `WideSums` (eight: vanilla tiles of five to eight). The gated cells' out-of-line `gateSums` passes
+/// and returns the four-vector one: an eight-vector struct, carried through memory at the call, made LSTM steps
+/// 10-30% slower on AVX2.
+protocol RowSums<Vector> {
+  associatedtype Vector: FloatVector
+  init()
+  /// Sum k (k < the capacity).
+  subscript(k: Int) -> Vector { get set }
+  /// s_k += column[k] · h for the first `rows` sums.
+  mutating func add(_ column: UnsafePointer<Vector>, _ h: Vector, rows: Int)
+  /// s_k + other.s_k for the first `rows` sums.
+  func plus(_ other: Self, rows: Int) -> Self
+}
+
+/// Up to four row vectors' sums.
+struct Sums<V: FloatVector>: RowSums {
   var s0 = V()
   var s1 = V()
   var s2 = V()
   var s3 = V()
 
-  /// s_k += column[k] · h for the first `rows` sums.
+  subscript(k: Int) -> V {
+    @_transparent get {
+      switch k {
+      case 0: return s0
+      case 1: return s1
+      case 2: return s2
+      default: return s3
+      }
+    }
+    @_transparent set {
+      switch k {
+      case 0: s0 = newValue
+      case 1: s1 = newValue
+      case 2: s2 = newValue
+      default: s3 = newValue
+      }
+    }
+  }
+
   @_transparent
   mutating func add(_ column: UnsafePointer<V>, _ h: V, rows: Int) {
     s0 = multiplyAdd(column[0], h, s0)
@@ -87,16 +121,43 @@ struct Sums<V: FloatVector> {
   }
 }
 
+/// Five to eight row vectors' sums: two `Sums`, rows 0-3 and 4-7.
+struct WideSums<V: FloatVector>: RowSums {
+  var low = Sums<V>()
+  var high = Sums<V>()
+
+  subscript(k: Int) -> V {
+    @_transparent get { k < 4 ? low[k] : high[k - 4] }
+    @_transparent set {
+      if k < 4 { low[k] = newValue } else { high[k - 4] = newValue }
+    }
+  }
+
+  @_transparent
+  mutating func add(_ column: UnsafePointer<V>, _ h: V, rows: Int) {
+    low.add(column, h, rows: min(rows, 4))
+    if rows > 4 { high.add(column + 4, h, rows: rows - 4) }
+  }
+
+  @_transparent
+  func plus(_ other: WideSums, rows: Int) -> WideSums {
+    var r = self
+    r.low = low.plus(other.low, rows: min(rows, 4))
+    if rows > 4 { r.high = high.plus(other.high, rows: rows - 4) }
+    return r
+  }
+}
+
 /// initial + Σ_j panel[j][k] · v[j] for the `rows` vectors of one tile, in `chains` chains (2 or 4): column j feeds
 /// chain j mod chains, chain 0 starts from `initial`, and the chains are added a + b, or (a + b) + (c + d).
 /// `rows` and `chains` are constants at every call site, so the compiler keeps only the live accumulators.
 @_transparent
-func tileSums<V: FloatVector>(
-  _ panel: UnsafePointer<V>,  // [columns][rows]
+func tileSums<S: RowSums>(
+  _ panel: UnsafePointer<S.Vector>,  // [columns][rows]
   rows: Int, columns: Int, chains: Int,
   v: UnsafePointer<Float>,  // [columns]
-  initial: Sums<V>
-) -> Sums<V> {
+  initial: S
+) -> S {
   #if hasFeature(Embedded)
     // Firmware: the microcontroller plan's one chain (RecurrentModel.init checks it).
     return oneChainSums(panel, rows: rows, columns: columns, v: v, initial: initial)
@@ -139,9 +200,10 @@ func gateSums<V: FloatVector>(
 /// emulates the vectors with scalar registers that two chains of a gated cell's sums would overflow. Embedded builds
 /// only (`tileSums`): in a desktop build the plan never has one chain.
 @_transparent
-func oneChainSums<V: FloatVector>(
-  _ panel: UnsafePointer<V>, rows: Int, columns: Int, v: UnsafePointer<Float>, initial: Sums<V>
-) -> Sums<V> {
+func oneChainSums<S: RowSums>(
+  _ panel: UnsafePointer<S.Vector>, rows: Int, columns: Int, v: UnsafePointer<Float>, initial: S
+) -> S {
+  typealias V = S.Vector
   var a = initial
   var col = panel
   for j in 0..<columns {
@@ -152,37 +214,42 @@ func oneChainSums<V: FloatVector>(
 }
 
 @_transparent
-func chainedSums<V: FloatVector>(
-  _ panel: UnsafePointer<V>, rows: Int, columns: Int, chains: Int, v: UnsafePointer<Float>, initial: Sums<V>
-) -> Sums<V> {
+func chainedSums<S: RowSums>(
+  _ panel: UnsafePointer<S.Vector>, rows: Int, columns: Int, chains: Int, v: UnsafePointer<Float>, initial: S
+) -> S {
+  typealias V = S.Vector
+  // Pointers walk the panel and v; the counts are wrapping (a column count is far from Int.max), so the loop carries
+  // no overflow checks and needs few general-purpose registers beside the accumulators.
   var a = initial
-  var b = Sums<V>()
+  var b = S()
   var col = panel
-  var j = 0
+  var x = v
+  let end = v + columns
   if chains == 4 {
-    var c = Sums<V>()
-    var d = Sums<V>()
-    while j + 4 <= columns {
-      a.add(col, V(repeating: v[j]), rows: rows)
-      b.add(col + rows, V(repeating: v[j + 1]), rows: rows)
-      c.add(col + 2 * rows, V(repeating: v[j + 2]), rows: rows)
-      d.add(col + 3 * rows, V(repeating: v[j + 3]), rows: rows)
-      col += 4 * rows
-      j += 4
+    var c = S()
+    var d = S()
+    while end - x >= 4 {
+      a.add(col, V(repeating: x[0]), rows: rows)
+      b.add(col + rows, V(repeating: x[1]), rows: rows)
+      c.add(col + 2 &* rows, V(repeating: x[2]), rows: rows)
+      d.add(col + 3 &* rows, V(repeating: x[3]), rows: rows)
+      col += 4 &* rows
+      x += 4
     }
     // The last columns (fewer than four): column j feeds chain j mod 4.
-    if j < columns { a.add(col, V(repeating: v[j]), rows: rows) }
-    if j + 1 < columns { b.add(col + rows, V(repeating: v[j + 1]), rows: rows) }
-    if j + 2 < columns { c.add(col + 2 * rows, V(repeating: v[j + 2]), rows: rows) }
+    let left = end - x
+    if left > 0 { a.add(col, V(repeating: x[0]), rows: rows) }
+    if left > 1 { b.add(col + rows, V(repeating: x[1]), rows: rows) }
+    if left > 2 { c.add(col + 2 &* rows, V(repeating: x[2]), rows: rows) }
     return a.plus(b, rows: rows).plus(c.plus(d, rows: rows), rows: rows)
   }
-  while j + 2 <= columns {
-    a.add(col, V(repeating: v[j]), rows: rows)
-    b.add(col + rows, V(repeating: v[j + 1]), rows: rows)
-    col += 2 * rows
-    j += 2
+  while end - x >= 2 {
+    a.add(col, V(repeating: x[0]), rows: rows)
+    b.add(col + rows, V(repeating: x[1]), rows: rows)
+    col += 2 &* rows
+    x += 2
   }
-  if j < columns { a.add(col, V(repeating: v[j]), rows: rows) }
+  if x < end { a.add(col, V(repeating: x[0]), rows: rows) }
   return a.plus(b, rows: rows)
 }
 
@@ -191,7 +258,7 @@ func chainedSums<V: FloatVector>(
 /// out[r] = activation(fma(inputColumn[r], x, initial[r] + Σ_j W[r][j] · v[j])) for every row vector r = g·vectors + q
 /// of `layout`, tile by tile: the input term, when there is one, joins after the column sums (GateWeights.swift), so
 /// no chain waits for x. `initial`, `inputColumn` and `out` are [G][vectors] vectors; `out` may alias `initial`, `v`
-/// must not alias `out`. Tiles hold G·t ≤ 4 vectors. Not inlined: one specialised copy per width serves every caller
+/// must not alias `out`. Tiles hold G·t ≤ 8 vectors. Not inlined: one specialised copy per width serves every caller
 /// (inlined into each, the release build took five times longer).
 @inline(never)
 func affine<V: FloatVector>(
@@ -210,58 +277,65 @@ func affine<V: FloatVector>(
       // Firmware (-Osize): only the tiles the microcontroller plan makes (one vector, one chain; RecurrentModel.init
       // checks the plan): three copies of the tile instead of sixteen.
       switch layout.gates {
-      case 1: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
-      case 3: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
-      default: affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
+      case 1:
+        affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1, Sums<V>.self)
+      case 3:
+        affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1, Sums<V>.self)
+      default:
+        affineTile(layout, weights, 1, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1, Sums<V>.self)
       }
     #else
       switch (layout.gates, t) {
       case (1, 1):
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1)
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 1, Sums<V>.self)
       case (1, 2):
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 2)
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 2, Sums<V>.self)
       case (1, 3):
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 3)
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 3, Sums<V>.self)
+      case (1, 4):
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 4, Sums<V>.self)
+      case (1, 5):
+        affineTile(
+          layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 5, WideSums<V>.self)
+      case (1, 6):
+        affineTile(
+          layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 6, WideSums<V>.self)
+      case (1, 7):
+        affineTile(
+          layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 7, WideSums<V>.self)
       case (1, _):
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 4)
+        affineTile(
+          layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 1, t: 8, WideSums<V>.self)
       case (3, _):
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1)
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 3, t: 1, Sums<V>.self)
       default:
-        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1)
+        affineTile(layout, weights, chains, v, initial, inputColumn, x, out, tanh, q0: q0, gates: 4, t: 1, Sums<V>.self)
       }
     #endif
     q0 += t
   }
 }
 
-/// One tile of `affine` at hidden vector q0: `t` vectors per gate (rows = gates·t; sum k is gate k / t, vector k % t).
+/// One tile of `affine` at hidden vector q0: `t` vectors per gate (rows = gates·t ≤ 8; sum k is gate k / t, vector
+/// q0 + k % t, row vector (k / t)·nv + q0 + k % t of `initial`, `inputColumn` and `out`).
 @_transparent
-func affineTile<V: FloatVector>(
+func affineTile<V: FloatVector, S: RowSums<V>>(
   _ layout: PanelLayout, _ weights: UnsafePointer<V>, _ chains: Int, _ v: UnsafePointer<Float>,
   _ initial: UnsafePointer<V>, _ inputColumn: UnsafePointer<V>?, _ x: Float, _ out: UnsafeMutablePointer<V>,
-  _ tanh: Bool, q0: Int, gates: Int, t: Int
+  _ tanh: Bool, q0: Int, gates: Int, t: Int, _: S.Type
 ) {
   let rows = gates * t
   let nv = layout.vectors
-  let (k0, k1, k2, k3) = (q0, (1 / t) * nv + q0 + 1 % t, (2 / t) * nv + q0 + 2 % t, (3 / t) * nv + q0 + 3 % t)
-  var s = Sums<V>()
-  s.s0 = initial[k0]
-  if rows > 1 { s.s1 = initial[k1] }
-  if rows > 2 { s.s2 = initial[k2] }
-  if rows > 3 { s.s3 = initial[k3] }
+  @_transparent func rowVector(_ k: Int) -> Int { (k / t) * nv + q0 + k % t }
+  var s = S()
+  for k in 0..<rows { s[k] = initial[rowVector(k)] }
   s = tileSums(
     weights + q0 * gates * layout.columns, rows: rows, columns: layout.columns, chains: chains, v: v, initial: s)
   if let w = inputColumn {
     let xv = V(repeating: x)
-    s.s0 = multiplyAdd(w[k0], xv, s.s0)
-    if rows > 1 { s.s1 = multiplyAdd(w[k1], xv, s.s1) }
-    if rows > 2 { s.s2 = multiplyAdd(w[k2], xv, s.s2) }
-    if rows > 3 { s.s3 = multiplyAdd(w[k3], xv, s.s3) }
+    for k in 0..<rows { s[k] = multiplyAdd(w[rowVector(k)], xv, s[k]) }
   }
-  out[k0] = tanh ? rationalTanh(s.s0) : s.s0
-  if rows > 1 { out[k1] = tanh ? rationalTanh(s.s1) : s.s1 }
-  if rows > 2 { out[k2] = tanh ? rationalTanh(s.s2) : s.s2 }
-  if rows > 3 { out[k3] = tanh ? rationalTanh(s.s3) : s.s3 }
+  for k in 0..<rows { out[rowVector(k)] = tanh ? rationalTanh(s[k]) : s[k] }
 }
 
 /// The readout of one output: Σ_i w[i] · h[i] + bias over `lanes` (a multiple of 8, zero past H), in eight partial

@@ -111,10 +111,14 @@ public struct KernelPlan: Equatable, Sendable, CustomStringConvertible {
       let scalar = false
     #endif
     chains = scalar ? 1 : Self.chains(kind: a.kind, hidden: H)
-    // Vanilla tiles: up to four vectors, keeping tileVectors × chains accumulators within the registers (with room
-    // for the broadcast columns and the weights); one without a vector unit.
+    // Vanilla tiles: up to eight vectors, keeping tileVectors × chains accumulators within the registers (with room
+    // for the broadcast columns and the weights), and as even as that allows: the tiles run one after the other, each
+    // as long as its chains are deep, so AVX2's H = 40 runs as one tile of five (ten accumulators) rather than four
+    // and one (76.8 -> 69.8 ns, docs/performance.md). One vector without a vector unit.
     let vectors = (H + width - 1) / width
-    tileVectors = scalar ? 1 : max(1, min(4, vectors, (cpu.vectorRegisters - 4) / chains))
+    let most = max(1, min(8, vectors, (cpu.vectorRegisters - 4) / chains))
+    let tiles = (vectors + most - 1) / most
+    tileVectors = scalar ? 1 : (vectors + tiles - 1) / tiles
     descending = a.kind != .rnn && H >= 64
     foldFeedback =
       a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture && !a.isChain

@@ -20,14 +20,12 @@ protocol FloatVector: SIMD where Scalar == Float {
   /// The lanes clamped to [−bound, bound] (NaN stays NaN). A requirement rather than generic code: the generic
   /// comparisons and `replace(with:where:)` of `SIMD` became per-lane loops, the concrete ones a vector min and max.
   func clamped(magnitude bound: Float) -> Self
-  #if hasFeature(Embedded)
-    // The firmware's arithmetic: see "Firmware arithmetic" below.
-    static func + (a: Self, b: Self) -> Self
-    static func - (a: Self, b: Self) -> Self
-    static func * (a: Self, b: Self) -> Self
-    static func / (a: Self, b: Self) -> Self
-    static func += (a: inout Self, b: Self)
-  #endif
+  // The arithmetic as single LLVM vector instructions: see "Vector arithmetic" below.
+  static func + (a: Self, b: Self) -> Self
+  static func - (a: Self, b: Self) -> Self
+  static func * (a: Self, b: Self) -> Self
+  static func / (a: Self, b: Self) -> Self
+  static func += (a: inout Self, b: Self)
 }
 
 extension SIMD4: FloatVector where Scalar == Float {
@@ -98,70 +96,70 @@ extension SIMD16: FloatVector where Scalar == Float {
   func foldedSum() -> Float { (lowHalf + highHalf).foldedSum() }
 }
 
-// MARK: Firmware arithmetic
+// MARK: Vector arithmetic
 //
-// Embedded builds only. The standard library's float SIMD arithmetic (+, -, *, /) is generic code, a loop over the
-// lanes: -O unrolls and vectorises it (the desktop build keeps it), but the firmware's -Osize leaves it rolled and
-// runs it through the stack, the vector stored and reloaded around every lane (gru16 on the Cortex-M4F: 8,500 of its
-// 11,150 instructions per step). As FloatVector requirements, the kernels' generic code calls these instead: one
-// LLVM vector instruction each, one VFP instruction per lane on the M4. The same IEEE operations, so the same bits.
-// Written out per width, as the conformances above are: each width has its own Builtin vector type.
-#if hasFeature(Embedded)
-  extension SIMD4 where Scalar == Float {
-    typealias Native = Builtin.Vec4xFPIEEE32
-    @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
-    @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
-    @_transparent static func + (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fadd_Vec4xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func - (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fsub_Vec4xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func * (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fmul_Vec4xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func / (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fdiv_Vec4xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+// The standard library's float SIMD arithmetic (+, -, *, /) is generic code, a loop over the lanes. The firmware's
+// -Osize leaves it rolled and runs it through the stack, the vector stored and reloaded around every lane (gru16 on
+// the Cortex-M4F: 8,500 of its 11,150 instructions per step); the desktop's -O unrolls and re-vectorises it, but not
+// always whole: the vanilla tile's (a + b) + (c + d) came out as two vector adds plus lane 7 recomputed through
+// extracts, shuffles and blends, on the step's critical path (AVX2 vanilla 8 to 24: 2-7% slower). As FloatVector
+// requirements, the kernels' generic code calls these instead: one LLVM vector instruction each (one VFP instruction
+// per lane on the M4). The same IEEE operations, so the same bits. Written out per width, as the conformances above
+// are: each width has its own Builtin vector type.
+extension SIMD4 where Scalar == Float {
+  typealias Native = Builtin.Vec4xFPIEEE32
+  @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
+  @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
+  @_transparent static func + (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fadd_Vec4xFPIEEE32(a.native, b.native))
   }
-  extension SIMD8 where Scalar == Float {
-    typealias Native = Builtin.Vec8xFPIEEE32
-    @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
-    @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
-    @_transparent static func + (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fadd_Vec8xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func - (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fsub_Vec8xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func * (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fmul_Vec8xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func / (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fdiv_Vec8xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+  @_transparent static func - (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fsub_Vec4xFPIEEE32(a.native, b.native))
   }
-  extension SIMD16 where Scalar == Float {
-    typealias Native = Builtin.Vec16xFPIEEE32
-    @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
-    @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
-    @_transparent static func + (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fadd_Vec16xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func - (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fsub_Vec16xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func * (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fmul_Vec16xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func / (a: Self, b: Self) -> Self {
-      Self(native: Builtin.fdiv_Vec16xFPIEEE32(a.native, b.native))
-    }
-    @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+  @_transparent static func * (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fmul_Vec4xFPIEEE32(a.native, b.native))
   }
-#endif
+  @_transparent static func / (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fdiv_Vec4xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+}
+extension SIMD8 where Scalar == Float {
+  typealias Native = Builtin.Vec8xFPIEEE32
+  @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
+  @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
+  @_transparent static func + (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fadd_Vec8xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func - (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fsub_Vec8xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func * (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fmul_Vec8xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func / (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fdiv_Vec8xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+}
+extension SIMD16 where Scalar == Float {
+  typealias Native = Builtin.Vec16xFPIEEE32
+  @_transparent var native: Native { unsafeBitCast(self, to: Native.self) }
+  @_transparent init(native: Native) { self = unsafeBitCast(native, to: Self.self) }
+  @_transparent static func + (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fadd_Vec16xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func - (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fsub_Vec16xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func * (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fmul_Vec16xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func / (a: Self, b: Self) -> Self {
+    Self(native: Builtin.fdiv_Vec16xFPIEEE32(a.native, b.native))
+  }
+  @_transparent static func += (a: inout Self, b: Self) { a = a + b }
+}
 
 /// a · b + c on any width (see `FloatVector.multiplyAdd`).
 @_transparent
