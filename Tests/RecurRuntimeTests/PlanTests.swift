@@ -2,7 +2,8 @@
 // answers. Every plan width (4, 8, 16 lanes, and the AVX-512 plan's 8 lanes at H ≤ 8) must give bit-identical
 // readouts, stepping and free-running, and the many-stream BatchCell must equal a single-stream cell bit for bit under
 // every plan. Sizes cover one partial vector, whole vectors of each width, odd sizes between them, and tiles of one to
-// eight vectors (vanilla), with one and several inputs, stacked layers and several outputs.
+// eight vectors (vanilla: 40, 48 and 56 are tiles of five, six and seven on AVX2, 32 one of eight on NEON), with one
+// and several inputs, stacked layers and several outputs.
 
 import RecurRuntime
 import RecurTestSupport
@@ -13,7 +14,7 @@ import Testing
   static let cpus: [CPUDescription] = [.portable, .avx2, .avx512, .neon]
 
   static let cases: [Case] = CellKind.allCases.flatMap { kind in
-    [1, 5, 8, 12, 16, 20, 24, 33, 40, 64].map { hidden in
+    [1, 5, 8, 12, 16, 20, 24, 32, 33, 40, 48, 56, 64].map { hidden in
       Case(architecture: Architecture(kind: kind, inputSize: 1, hiddenSize: hidden, outputSize: 1))
     }
       + [(2, 3, 2, 12), (2, 1, 1, 20), (1, 5, 3, 40)].map { l, i, o, h in
@@ -103,11 +104,12 @@ import Testing
         #expect(p.tileVectors >= 1 && p.tileVectors <= 8 && p.tileVectors * p.chains <= cpu.vectorRegisters - 4)
       }
     }
-    // Tiles as even as the registers allow: H = 40 on AVX2 is one tile of five vectors (ten accumulators), not four
-    // and one (the lone vector's chains ran after the others'); H = 64 two of four; H = 256 tiles of six (the last of two).
+    // One tile when the matrix fits in one (H = 40 on AVX2: five vectors, ten accumulators, not four and one); tiles
+    // of four beyond (H = 64, 128, 256 on AVX2).
     #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 40), cpu: .avx2).tileVectors == 5)
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 48), cpu: .avx2).tileVectors == 6)
     #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 64), cpu: .avx2).tileVectors == 4)
-    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 256), cpu: .avx2).tileVectors == 6)
+    #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 256), cpu: .avx2).tileVectors == 4)
     #expect(KernelPlan(for: Architecture(kind: .rnn, hiddenSize: 128), cpu: .avx512).tileVectors == 8)
   }
 

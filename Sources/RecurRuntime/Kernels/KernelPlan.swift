@@ -111,14 +111,14 @@ public struct KernelPlan: Equatable, Sendable, CustomStringConvertible {
       let scalar = false
     #endif
     chains = scalar ? 1 : Self.chains(kind: a.kind, hidden: H)
-    // Vanilla tiles: up to eight vectors, keeping tileVectors × chains accumulators within the registers (with room
-    // for the broadcast columns and the weights), and as even as that allows: the tiles run one after the other, each
-    // as long as its chains are deep, so AVX2's H = 40 runs as one tile of five (ten accumulators) rather than four
-    // and one (76.8 -> 69.8 ns, docs/performance.md). One vector without a vector unit.
+    // Vanilla tiles: keeping tileVectors × chains accumulators within the registers (with room for the broadcast
+    // columns and the weights). A matrix that fits in one such tile of up to eight vectors is one tile: the tiles run
+    // one after the other, each as long as its chains are deep, so AVX2's H = 40 ran as four vectors and then a lone
+    // one with chains as deep (76.8 -> 69.8 ns as one tile of five, docs/performance.md). Larger matrices keep tiles
+    // of four: tiles of six measured 15% slower at H = 128 and 256 on AVX2. One vector without a vector unit.
     let vectors = (H + width - 1) / width
-    let most = max(1, min(8, vectors, (cpu.vectorRegisters - 4) / chains))
-    let tiles = (vectors + most - 1) / most
-    tileVectors = scalar ? 1 : (vectors + tiles - 1) / tiles
+    let most = max(1, min(8, (cpu.vectorRegisters - 4) / chains))
+    tileVectors = scalar ? 1 : vectors <= most ? vectors : min(4, most)
     descending = a.kind != .rnn && H >= 64
     foldFeedback =
       a.layers == 1 && a.inputSize == 1 && a.outputSize == 1 && a.kind != .gru && !a.isMixture && !a.isChain
