@@ -68,12 +68,19 @@ func copyRows(_ rows: [Float], hidden: Int, gates: Int, slot: Int, into out: Uns
 protocol RowSums<Vector> {
   associatedtype Vector: FloatVector
   init()
-  /// Sum k (k < the capacity).
-  subscript(k: Int) -> Vector { get set }
   /// s_k += column[k] · h for the first `rows` sums.
   mutating func add(_ column: UnsafePointer<Vector>, _ h: Vector, rows: Int)
   /// s_k + other.s_k for the first `rows` sums.
   func plus(_ other: Self, rows: Int) -> Self
+  // A tile's rows are evenly spaced in its [G][vectors] buffers (one gate's consecutive vectors, or one vector of each
+  // gate), so the tile moves its sums with a stride. Written out row by row, not looped: -Osize left a loop over the
+  // rows rolled, every sum through the stack (firmware copying-load steps 2-4% longer).
+  /// s_k = p[k · stride] for the first `rows` sums.
+  init(loading p: UnsafePointer<Vector>, stride: Int, rows: Int)
+  /// s_k = fma(w[k · stride], x, s_k) for the first `rows` sums.
+  mutating func addTerm(_ w: UnsafePointer<Vector>, stride: Int, _ x: Vector, rows: Int)
+  /// out[k · stride] = s_k, or tanh(s_k), for the first `rows` sums.
+  func store(_ out: UnsafeMutablePointer<Vector>, stride: Int, rows: Int, tanh: Bool)
 }
 
 /// Up to four row vectors' sums.
@@ -83,23 +90,31 @@ struct Sums<V: FloatVector>: RowSums {
   var s2 = V()
   var s3 = V()
 
-  subscript(k: Int) -> V {
-    @_transparent get {
-      switch k {
-      case 0: return s0
-      case 1: return s1
-      case 2: return s2
-      default: return s3
-      }
-    }
-    @_transparent set {
-      switch k {
-      case 0: s0 = newValue
-      case 1: s1 = newValue
-      case 2: s2 = newValue
-      default: s3 = newValue
-      }
-    }
+  @_transparent
+  init() {}
+
+  @_transparent
+  init(loading p: UnsafePointer<V>, stride: Int, rows: Int) {
+    s0 = p[0]
+    if rows > 1 { s1 = p[stride] }
+    if rows > 2 { s2 = p[2 &* stride] }
+    if rows > 3 { s3 = p[3 &* stride] }
+  }
+
+  @_transparent
+  mutating func addTerm(_ w: UnsafePointer<V>, stride: Int, _ x: V, rows: Int) {
+    s0 = multiplyAdd(w[0], x, s0)
+    if rows > 1 { s1 = multiplyAdd(w[stride], x, s1) }
+    if rows > 2 { s2 = multiplyAdd(w[2 &* stride], x, s2) }
+    if rows > 3 { s3 = multiplyAdd(w[3 &* stride], x, s3) }
+  }
+
+  @_transparent
+  func store(_ out: UnsafeMutablePointer<V>, stride: Int, rows: Int, tanh: Bool) {
+    out[0] = tanh ? rationalTanh(s0) : s0
+    if rows > 1 { out[stride] = tanh ? rationalTanh(s1) : s1 }
+    if rows > 2 { out[2 &* stride] = tanh ? rationalTanh(s2) : s2 }
+    if rows > 3 { out[3 &* stride] = tanh ? rationalTanh(s3) : s3 }
   }
 
   @_transparent
@@ -126,11 +141,25 @@ struct WideSums<V: FloatVector>: RowSums {
   var low = Sums<V>()
   var high = Sums<V>()
 
-  subscript(k: Int) -> V {
-    @_transparent get { k < 4 ? low[k] : high[k - 4] }
-    @_transparent set {
-      if k < 4 { low[k] = newValue } else { high[k - 4] = newValue }
-    }
+  @_transparent
+  init() {}
+
+  @_transparent
+  init(loading p: UnsafePointer<V>, stride: Int, rows: Int) {
+    low = Sums(loading: p, stride: stride, rows: min(rows, 4))
+    if rows > 4 { high = Sums(loading: p + 4 &* stride, stride: stride, rows: rows - 4) }
+  }
+
+  @_transparent
+  mutating func addTerm(_ w: UnsafePointer<V>, stride: Int, _ x: V, rows: Int) {
+    low.addTerm(w, stride: stride, x, rows: min(rows, 4))
+    if rows > 4 { high.addTerm(w + 4 &* stride, stride: stride, x, rows: rows - 4) }
+  }
+
+  @_transparent
+  func store(_ out: UnsafeMutablePointer<V>, stride: Int, rows: Int, tanh: Bool) {
+    low.store(out, stride: stride, rows: min(rows, 4), tanh: tanh)
+    if rows > 4 { high.store(out + 4 &* stride, stride: stride, rows: rows - 4, tanh: tanh) }
   }
 
   @_transparent
@@ -317,7 +346,8 @@ func affine<V: FloatVector>(
 }
 
 /// One tile of `affine` at hidden vector q0: `t` vectors per gate (rows = gates·t ≤ 8; sum k is gate k / t, vector
-/// q0 + k % t, row vector (k / t)·nv + q0 + k % t of `initial`, `inputColumn` and `out`).
+/// q0 + k % t). Either the tile has one gate (its rows are vectors q0 ..< q0 + t of `initial`, `inputColumn` and
+/// `out`, stride 1) or one vector per gate (rows q0, nv + q0, 2·nv + q0, ...: stride nv).
 @_transparent
 func affineTile<V: FloatVector, S: RowSums<V>>(
   _ layout: PanelLayout, _ weights: UnsafePointer<V>, _ chains: Int, _ v: UnsafePointer<Float>,
@@ -325,17 +355,12 @@ func affineTile<V: FloatVector, S: RowSums<V>>(
   _ tanh: Bool, q0: Int, gates: Int, t: Int, _: S.Type
 ) {
   let rows = gates * t
-  let nv = layout.vectors
-  @_transparent func rowVector(_ k: Int) -> Int { (k / t) * nv + q0 + k % t }
-  var s = S()
-  for k in 0..<rows { s[k] = initial[rowVector(k)] }
+  let stride = t == 1 ? layout.vectors : 1
+  var s = S(loading: initial + q0, stride: stride, rows: rows)
   s = tileSums(
     weights + q0 * gates * layout.columns, rows: rows, columns: layout.columns, chains: chains, v: v, initial: s)
-  if let w = inputColumn {
-    let xv = V(repeating: x)
-    for k in 0..<rows { s[k] = multiplyAdd(w[rowVector(k)], xv, s[k]) }
-  }
-  for k in 0..<rows { out[rowVector(k)] = tanh ? rationalTanh(s[k]) : s[k] }
+  if let w = inputColumn { s.addTerm(w + q0, stride: stride, V(repeating: x), rows: rows) }
+  s.store(out + q0, stride: stride, rows: rows, tanh: tanh)
 }
 
 /// The readout of one output: Σ_i w[i] · h[i] + bias over `lanes` (a multiple of 8, zero past H), in eight partial
