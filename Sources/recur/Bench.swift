@@ -18,12 +18,11 @@ struct Bench: ParsableCommand {
     abstract: "Measure per-step latency and streaming throughput of a model on this machine.",
     discussion: """
       Prints medians over --repeats runs. 'generate' is single-stream free-running generation (the output fed back \
-      as the next input; models with input size = output size), 'step' is RecurrentCell.step with each \
-      output fed back as the next input (any model; one input and one output: step(_: Float) -> Float), 'stream' \
-      is SequencePredictor.observe over a precomputed sequence (no text \
-      parsing; models with one input), 'batch' is BatchCell.step over 64 streams, reported per stream-step (any \
-      model). Workloads a model cannot run are omitted (null in --json). Build \
-      with release flags for meaningful figures (docs/performance.md).
+      as the next input; models with input size = output size), 'step' is RecurrentCell.step with each output fed \
+      back as the next input (any model; one input and one output: step(_: Float) -> Float), 'stream' is \
+      SequencePredictor.observe over a precomputed sequence (no text parsing; models with one input), 'batch' is \
+      BatchCell.step over 64 streams, reported per stream-step (any model). Workloads a model cannot run are \
+      omitted (null in --json). Build with release flags for meaningful figures (docs/performance.md).
 
       --json prints one object: model sizes (and "chain": the layers of a format-5 chain, e.g. an imported amp \
       model; null otherwise), "parameters", "sample_rate" and "real_time_factor" (for a model that records its \

@@ -6,8 +6,8 @@
 //   Every row r of every affine map (W · v + initial) is summed in `chains` accumulator chains: column j feeds chain
 //   j mod chains, chain 0 starts from the row's initial value, and the chains are added as a tree, a + b or
 //   (a + b) + (c + d); with one input, the x term is one multiply-add after the tree (GateWeights.swift). `chains`
-//   depends on the model only, never on a CPU with a vector unit, and the vector width
-//   only decides which rows share a register: so widths 4, 8 and 16 give bit-identical answers (PlanTests). The one
+//   depends on the model only, never on a CPU with a vector unit, and the vector width only decides which rows share
+//   a register: so widths 4, 8 and 16 give bit-identical answers (PlanTests). The one
 //   exception is a CPU without a vector unit (`CPUDescription.microcontroller`) in an Embedded build: its 4-lane
 //   vectors are scalar code over 32 float registers, where the gated cells' two chains (LSTM: 4 gates × 4 lanes × 2
 //   = 32 accumulators) spill at every column; it sums each row in one chain, in column order. Its answers differ
